@@ -1,0 +1,77 @@
+/**
+ * Choosing the compute backend at run time, best first: CUDA (tfjs-node-gpu), native CPU (tfjs-node),
+ * WASM, pure-JS CPU. The native packages are optional dependencies: they are loaded only when present.
+ */
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { registerMissingWasmKernels } from './wasm-kernels';
+
+export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+export type BackendChoice = BackendName | 'auto';
+export const BACKEND_CHOICES: BackendChoice[] = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+
+let active: BackendName | null = null;
+
+function tryRequire(id: string): boolean {
+  try {
+    require(id);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function tryActivate(name: BackendName): Promise<boolean> {
+  switch (name) {
+    case 'tensorflow-gpu':
+      // tfjs-node-gpu registers itself as 'tensorflow'; it only helps when CUDA libraries load.
+      return tryRequire('@tensorflow/tfjs-node-gpu') && (await tf.setBackend('tensorflow'));
+    case 'tensorflow':
+      return tryRequire('@tensorflow/tfjs-node') && (await tf.setBackend('tensorflow'));
+    case 'wasm': {
+      if (!tryRequire('@tensorflow/tfjs-backend-wasm')) return false;
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const wasm = require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
+      const dir = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
+      wasm.setWasmPaths(dir + path.sep);
+      if (!(await tf.setBackend('wasm'))) return false;
+      // The CPU backend stands in for kernels WASM lacks (see wasm-kernels.ts); make sure it is initialised.
+      tf.engine().findBackend('cpu');
+      registerMissingWasmKernels();
+      return true;
+    }
+    case 'cpu':
+      return tf.setBackend('cpu');
+  }
+}
+
+/**
+ * Activates the requested backend (or the best available for 'auto') and returns its name.
+ * Throws with a one-line message when an explicitly requested backend is unavailable.
+ */
+export async function initBackend(choice: BackendChoice = 'auto'): Promise<BackendName> {
+  if (active && (choice === 'auto' || choice === active)) return active;
+  tf.enableProdMode();
+  const order: BackendName[] = choice === 'auto' ? ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] : [choice];
+  for (const name of order) {
+    let ok = false;
+    try {
+      ok = await tryActivate(name);
+    } catch {
+      ok = false;
+    }
+    if (ok) {
+      active = name;
+      return name;
+    }
+  }
+  throw new Error(
+    choice === 'tensorflow-gpu' || choice === 'tensorflow'
+      ? `backend '${choice}' is not available: install @tensorflow/tfjs-node${choice === 'tensorflow-gpu' ? '-gpu' : ''} (see README)`
+      : `backend '${choice}' could not be initialised`,
+  );
+}
+
+export function activeBackend(): BackendName | null {
+  return active;
+}
