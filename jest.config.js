@@ -7,4 +7,5 @@ module.exports = {
   transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } }] },
   testTimeout: 120000,
   maxWorkers: 2,
+  setupFiles: ['<rootDir>/test/helpers/setup.ts'],
 };

@@ -1,0 +1,34 @@
+/**
+ * d(score)/dA at a target layer for several classes at once: the activation is tiled to one row per class,
+ * the head runs once on the batch, and one backward pass gives every class's gradient (row i of the result is
+ * the gradient of class i's score; rows do not interact because inference-mode layers are per-example).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { ForwardPass, tileBatch } from '../model/classifier';
+import { withUnfusedOps } from '../backend/gradient-mode';
+
+export type ScoreKind = 'logit' | 'probability';
+
+/** A [k, numClasses] 0/1 matrix selecting class i in row i (a product and a sum select the score; no gather, whose gradient WASM lacks). */
+export function classSelector(classes: number[], numClasses: number): tf.Tensor2D {
+  const m = new Float32Array(classes.length * numClasses);
+  classes.forEach((c, i) => (m[i * numClasses + c] = 1));
+  return tf.tensor2d(m, [classes.length, numClasses]);
+}
+
+export function scoresOf(logits: tf.Tensor2D, selector: tf.Tensor2D, score: ScoreKind): tf.Tensor1D {
+  const s = score === 'probability' ? tf.softmax(logits) : logits;
+  return tf.sum(tf.mul(s, selector), 1);
+}
+
+/** Returns [k, h, w, K] gradients, row i for classes[i]. */
+export function classGradients(fp: ForwardPass, layerIndex: number, classes: number[], score: ScoreKind, numClasses: number): tf.Tensor4D {
+  return withUnfusedOps(() =>
+    tf.tidy(() => {
+      const a = tileBatch(fp.activations[layerIndex], classes.length);
+      const selector = classSelector(classes, numClasses);
+      const f = (x: tf.Tensor) => tf.sum(scoresOf(fp.head(layerIndex, x as tf.Tensor4D), selector, score));
+      return tf.grad(f)(a) as tf.Tensor4D;
+    }),
+  );
+}

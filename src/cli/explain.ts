@@ -1,0 +1,99 @@
+/** `tfjs-cam explain`: flags -> explain() -> lines, summary, exit code. */
+import { explain, ExplainOptions } from '../pipeline/explain';
+import { parseNumberList, parseScale, Preprocessing } from '../model/config';
+import { UsageError } from '../util/errors';
+import { out, err, Progress } from './output';
+import { EXIT } from './main';
+import { ColormapName } from '../render/colormap';
+import { reportError } from './errors';
+import { ReportImage } from '../report/schema';
+
+function parseIntFlag(v: unknown, name: string, min: number): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`${name} must be a whole number >= ${min} (got '${v}')`);
+  return n;
+}
+
+export function preprocessFromFlags(o: Record<string, unknown>): Partial<Preprocessing> {
+  const p: Partial<Preprocessing> = {};
+  if (o.scale != null) p.scale = parseScale(String(o.scale));
+  if (o.mean != null) p.mean = parseNumberList(String(o.mean), '--mean');
+  if (o.std != null) {
+    p.std = parseNumberList(String(o.std), '--std');
+    if (p.std.some((s) => s === 0)) throw new UsageError('--std must not contain 0');
+  }
+  if (o.bgr) p.bgr = true;
+  if (o.resize != null) p.resize = o.resize as Preprocessing['resize'];
+  return p;
+}
+
+function describe(img: ReportImage): string {
+  if (img.status === 'error') return `${err.red('FAIL')} ${img.file}: ${img.error}`;
+  const classes = (img.maps ?? []).map((m) => {
+    const p = img.top?.find((t) => t.index === m.class.index)?.probability;
+    return `${m.class.label}${p != null ? ` (${(p * 100).toFixed(1)}%)` : ''}${m.flat ? ' [flat map]' : ''}`;
+  });
+  return `${out.green('ok')}   ${img.file}: ${classes.join(', ')}`;
+}
+
+export async function runExplain(images: string[], o: Record<string, unknown>): Promise<number> {
+  const debug = !!process.env.TFJS_CAM_DEBUG;
+  const controller = new AbortController();
+  let interrupted = false;
+  const onSigint = () => {
+    if (interrupted) process.exit(EXIT.INTERRUPTED);
+    interrupted = true;
+    controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    const alpha = Number(o.alpha);
+    if (!(alpha >= 0 && alpha <= 1)) throw new UsageError(`--alpha must be between 0 and 1 (got '${o.alpha}')`);
+    const json = !!o.json;
+    const quiet = !!o.quiet;
+    let progress: Progress | null = null;
+    const opts: ExplainOptions = {
+      model: String(o.model),
+      backend: o.backend as ExplainOptions['backend'],
+      method: o.method as string | undefined,
+      layers: o.layer as string[] | undefined,
+      topK: parseIntFlag(o.topK, '--top-k', 1),
+      classes: o.class as string[] | undefined,
+      score: o.score as ExplainOptions['score'],
+      labels: o.labels as string | undefined,
+      preprocess: preprocessFromFlags(o),
+      out: String(o.out),
+      colormap: o.colormap as ColormapName,
+      alpha,
+      heatmap: !!o.heatmap,
+      saveRaw: !!o.saveRaw,
+      saveInput: !!o.saveInput,
+      force: !!o.force,
+      timings: o.timings !== false,
+      signal: controller.signal,
+      onImage: (done, total, img) => {
+        progress ??= new Progress(total);
+        progress.done();
+        if (!json && (!quiet || img.status === 'error')) (img.status === 'error' ? process.stderr : process.stdout).write(describe(img) + '\n');
+        progress.tick(done, img.file);
+      },
+    };
+    const { report } = await explain(images, opts);
+    (progress as Progress | null)?.done();
+    if (json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+    const s = report.summary;
+    const secs = report.timings ? ` in ${(report.timings.totalMs / 1000).toFixed(1)} s` : '';
+    const where = report.output.dir && s.succeeded ? `; outputs in ${report.output.dir}` : '';
+    const line = `${s.images} image${s.images === 1 ? '' : 's'}: ${s.succeeded} explained, ${s.failed} failed${secs} (${report.method} on ${report.backend})${where}`;
+    (json ? process.stderr : process.stdout).write((s.failed ? err.yellow(line) : line) + '\n');
+    if (interrupted) {
+      process.stderr.write('interrupted: stopped after the image in progress\n');
+      return EXIT.INTERRUPTED;
+    }
+    return s.failed ? EXIT.FAILED : EXIT.OK;
+  } catch (e) {
+    return reportError(e, debug);
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}

@@ -1,0 +1,34 @@
+/** `tfjs-cam inspect`: the layer table, the default target and CAM's verdict. */
+import { inspect } from '../pipeline/inspect';
+import { BackendChoice } from '../backend';
+import { out } from './output';
+import { reportError } from './errors';
+
+export async function runInspect(o: Record<string, unknown>): Promise<number> {
+  try {
+    const r = await inspect(String(o.model), o.backend as BackendChoice);
+    if (o.json) {
+      process.stdout.write(JSON.stringify(r, null, 2) + '\n');
+      return 0;
+    }
+    const m = r.model;
+    const lines = [
+      `model     ${m.source} (${m.format}, sha256 ${m.sha256.slice(0, 12)})`,
+      `input     ${m.inputSize.join('x')}, ${m.classes} classes${m.softmaxSteppedOver ? ' (final softmax stepped over: scores are logits)' : ''}`,
+      '',
+    ];
+    const nameW = Math.max(5, ...r.layers.map((l) => l.name.length));
+    const typeW = Math.max(4, ...r.layers.map((l) => l.type.length));
+    lines.push(`  ${'layer'.padEnd(nameW)}  ${'type'.padEnd(typeW)}  output`);
+    for (const l of r.layers) {
+      const mark = l.defaultTarget ? out.green('*') : l.spatial ? '.' : ' ';
+      lines.push(`${mark} ${l.name.padEnd(nameW)}  ${l.type.padEnd(typeW)}  [${l.outputShape.map((d) => d ?? '?').join(', ')}]`);
+    }
+    lines.push('', `* default target layer: ${r.defaultLayer ?? `none (${r.defaultLayerProblem})`}   . other spatial layers (usable with --layer)`);
+    lines.push(r.cam.possible ? `CAM: possible at '${r.cam.layer}' (${r.cam.how})` : `CAM: not possible${r.cam.layer ? ` at '${r.cam.layer}'` : ''}: ${r.cam.reason}; Grad-CAM and the other gradient methods work`);
+    process.stdout.write(lines.join('\n') + '\n');
+    return 0;
+  } catch (e) {
+    return reportError(e, !!process.env.TFJS_CAM_DEBUG);
+  }
+}

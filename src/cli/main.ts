@@ -1,0 +1,88 @@
+/**
+ * The command-line program. A thin layer over the library: it parses flags, calls the API, prints, and
+ * maps outcomes to exit codes: 0 all good, 1 some image (or check) failed, 2 usage or model errors,
+ * 130 interrupted. TensorFlow.js is loaded lazily so `--help` stays fast.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { TOOL_VERSION } from '../version';
+import { err } from './output';
+
+export const EXIT = { OK: 0, FAILED: 1, USAGE: 2, INTERRUPTED: 130 } as const;
+
+function collect(value: string, previous: string[] = []): string[] {
+  return previous.concat(value);
+}
+
+export function buildProgram(setCode: (code: number) => void): Command {
+  const program = new Command();
+  program
+    .name('tfjs-cam')
+    .description('Class activation maps (CAM, Grad-CAM, Grad-CAM++) for TensorFlow.js image classifiers')
+    .version(TOOL_VERSION)
+    .option('--debug', 'print stack traces on errors')
+    .exitOverride()
+    .configureOutput({ outputError: (str, write) => write(err.red(str)) });
+
+  const modelOptions = (cmd: Command) =>
+    cmd
+      .requiredOption('-m, --model <path>', 'model folder, model.json path or http(s) URL')
+      .addOption(new Option('--backend <name>', 'compute backend').choices(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'));
+
+  const explainCmd = program
+    .command('explain')
+    .description('compute class activation maps for images or folders and write overlays and a JSON report')
+    .argument('<images...>', 'image files or folders (searched recursively)');
+  modelOptions(explainCmd)
+    .option('-l, --layer <name>', 'target layer (repeatable: maps are averaged); default: from the sidecar, else the last spatial layer', collect)
+    .option('--method <name>', 'cam | gradcam | gradcam++ (default: sidecar, else gradcam)')
+    .option('-k, --top-k <n>', 'explain the top n classes', '3')
+    .option('-c, --class <class>', 'explain this class, by index or label (repeatable; overrides --top-k)', collect)
+    .addOption(new Option('--score <kind>', 'differentiate the class logit or its softmax probability').choices(['logit', 'probability']).default('logit'))
+    .option('--labels <file>', 'labels: JSON array or text with one label per line')
+    .option('--scale <range>', 'pixel range the model expects: 0,1 | -1,1 | 0,255')
+    .option('--mean <values>', 'per-channel mean subtracted after scaling, e.g. 0.485,0.456,0.406')
+    .option('--std <values>', 'per-channel standard deviation divided after the mean')
+    .option('--bgr', 'feed channels in BGR order')
+    .addOption(new Option('--resize <mode>', 'how images are fitted to the model input').choices(['stretch', 'crop', 'pad']))
+    .option('-o, --out <dir>', 'output folder', 'cam-out')
+    .addOption(new Option('--colormap <name>', 'colour map for heatmaps').choices(['jet', 'turbo', 'viridis', 'inferno']).default('jet'))
+    .option('--alpha <a>', 'heatmap opacity in the overlay (0..1)', '0.5')
+    .option('--heatmap', 'also write the heatmap alone as PNG')
+    .option('--save-raw', 'write each raw low-resolution map as float32 .npy')
+    .option('--save-input', 'write the exact preprocessed model input as float32 .npy')
+    .option('-f, --force', 'overwrite existing outputs')
+    .option('--json', 'print the JSON report on stdout')
+    .option('--no-timings', 'leave timings out of the report (byte-stable reports)')
+    .option('-q, --quiet', 'print only errors and the summary')
+    .action(async (images: string[], o: Record<string, unknown>) => {
+      const { runExplain } = await import('./explain');
+      setCode(await runExplain(images, o));
+    });
+
+  const inspectCmd = program.command('inspect').description("list the model's layers with output shapes, the default target layer and whether CAM is possible");
+  modelOptions(inspectCmd)
+    .option('--json', 'print as JSON')
+    .action(async (o: Record<string, unknown>) => {
+      const { runInspect } = await import('./inspect');
+      setCode(await runInspect(o));
+    });
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let code: number = EXIT.OK;
+  const program = buildProgram((c) => (code = c));
+  const debug = argv.includes('--debug');
+  if (debug) process.env.TFJS_CAM_DEBUG = '1';
+  try {
+    await program.parseAsync(argv);
+    return code;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // Help and version exit through here with code 0; usage mistakes were already printed by commander.
+      return e.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
+    }
+    const { reportError } = await import('./errors');
+    return reportError(e, debug);
+  }
+}

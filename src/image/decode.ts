@@ -1,0 +1,184 @@
+// Decoding any supported image file into plain 8-bit sRGB pixels, the one form the rest of the tool works with.
+import { promises as fsp } from 'fs';
+import sharp, { type Metadata, type OutputInfo } from 'sharp';
+
+/** One-line, user-facing decode failure; the caller prefixes the file name. */
+export class ImageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ImageError';
+  }
+}
+
+export interface DecodedImage {
+  /** RGB, 3 bytes per pixel, row-major, as a viewer shows the image (EXIF orientation applied). */
+  data: Uint8Array;
+  width: number;
+  height: number;
+  info: {
+    format: string;
+    /** Frames/pages in the file; only the first is decoded. */
+    pages: number;
+    hadAlpha: boolean;
+    /** EXIF orientation tag (1-8) as found in the file, already applied to data. */
+    orientation?: number;
+    /** Bits per sample in the file ('8', '16', ...), before conversion to 8 bits. */
+    bitDepth?: string;
+    /** The file's colour space as libvips names it (srgb, cmyk, b-w, grey16, rgb16, ...). */
+    space?: string;
+  };
+}
+
+export interface DecodeOptions {
+  /** Largest width x height accepted (default 100e6); 0 or Infinity disables the check. */
+  maxPixels?: number;
+  /** Transparent pixels are flattened onto this colour (default white). */
+  background?: { r: number; g: number; b: number };
+}
+
+export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif'];
+
+const DEFAULT_MAX_PIXELS = 100e6;
+const WHITE = { r: 255, g: 255, b: 255 };
+
+// 'truncated' rather than sharp's default 'warning': a truncated file must fail (libvips would otherwise fill the
+// missing rows with grey), but harmless libjpeg warnings (extraneous bytes, odd markers) that every viewer ignores
+// should not reject a photo.
+const FAIL_ON = 'truncated' as const;
+
+const DEPTH_BITS: Record<string, string> = { uchar: '8', char: '8', ushort: '16', short: '16', uint: '32', int: '32', float: '32', double: '64' };
+
+export async function decodeImage(file: string | Buffer, opts: DecodeOptions = {}): Promise<DecodedImage> {
+  const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
+  const limited = Number.isFinite(maxPixels) && maxPixels > 0;
+  const background = opts.background ?? WHITE;
+  await checkInput(file);
+
+  // Header first, without sharp's limit, so an over-size image can be reported with its dimensions.
+  let meta: Metadata;
+  try {
+    meta = await sharp(file, { failOn: FAIL_ON, limitInputPixels: false }).metadata();
+  } catch (err) {
+    throw await translate(err, file);
+  }
+  const pixels = meta.width * meta.height;
+  if (limited && pixels > maxPixels) throw overLimit(meta.width, meta.height, maxPixels);
+
+  let out: { data: Buffer; info: OutputInfo };
+  try {
+    out = await sharp(file, {
+      failOn: FAIL_ON,
+      // Kept as a second guard: the header could lie about the size.
+      limitInputPixels: limited ? Math.floor(maxPixels) : false,
+      pages: 1, // first frame of an animated GIF/WebP, first page of a TIFF
+      page: 0,
+      autoOrient: true, // apply EXIF orientation: the map must line up with the image as people see it
+    })
+      .flatten({ background })
+      // Also converts CMYK (through an ICC profile), greyscale and 16-bit input, and applies an embedded
+      // profile (e.g. Display P3), so the model sees the sRGB values it was trained on.
+      .toColourspace('srgb')
+      .removeAlpha()
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true });
+  } catch (err) {
+    throw await translate(err, file, { width: meta.width, height: meta.height, max: maxPixels });
+  }
+  const { data, info } = out;
+  if (info.channels !== 3) throw new ImageError(`decoded to ${info.channels} channels instead of 3 (unsupported colour layout)`);
+
+  const bits = meta.bitsPerSample !== undefined ? String(meta.bitsPerSample) : DEPTH_BITS[meta.depth];
+  return {
+    data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+    width: info.width,
+    height: info.height,
+    info: {
+      format: meta.format,
+      pages: meta.pages ?? 1,
+      hadAlpha: meta.hasAlpha,
+      ...(meta.orientation !== undefined ? { orientation: meta.orientation } : {}),
+      ...(bits !== undefined ? { bitDepth: bits } : {}),
+      ...(meta.space !== undefined ? { space: meta.space } : {}),
+    },
+  };
+}
+
+/** Catches what sharp reports poorly (an empty file reads as "unsupported image format"). */
+async function checkInput(file: string | Buffer): Promise<void> {
+  if (typeof file !== 'string') {
+    if (file.length === 0) throw new ImageError('empty file');
+    return;
+  }
+  let st;
+  try {
+    st = await fsp.stat(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new ImageError('file not found');
+    if (code === 'EACCES' || code === 'EPERM') throw new ImageError('permission denied');
+    throw new ImageError(`cannot read file (${code ?? String(err)})`);
+  }
+  if (st.isDirectory()) throw new ImageError('is a folder, not an image file');
+  if (!st.isFile()) throw new ImageError('not a regular file');
+  if (st.size === 0) throw new ImageError('empty file');
+}
+
+function overLimit(w: number, h: number, max: number): ImageError {
+  return new ImageError(`image is ${w}x${h} = ${w * h} pixels, over the limit of ${max}`);
+}
+
+// Maps libvips/sharp messages (multi-line, decoder-specific) onto the few one-liners users need.
+async function translate(
+  err: unknown,
+  file: string | Buffer,
+  size?: { width: number; height: number; max: number },
+): Promise<ImageError> {
+  const msg = err instanceof Error ? err.message : String(err);
+  if (/exceeds pixel limit/i.test(msg)) {
+    return size ? overLimit(size.width, size.height, size.max) : new ImageError('image is over the pixel limit');
+  }
+  if (/Input file is missing/i.test(msg)) return new ImageError('file not found');
+  if (/Input buffer is empty/i.test(msg)) return new ImageError('empty file');
+  if (/unsupported image format/i.test(msg)) {
+    // libvips says "unsupported" both for non-images and for files of a known format too damaged to identify
+    // (e.g. a TIFF cut short): the magic number tells the two apart.
+    return (await hasImageMagic(file))
+      ? new ImageError('truncated or corrupt image data')
+      : new ImageError('not an image or unsupported format');
+  }
+  if (/corrupt|premature end|truncat|read error|unexpected end|end of file|bad seek|invalid|bogus|not a |damaged|huffman|marker/i.test(msg)) {
+    return new ImageError('truncated or corrupt image data');
+  }
+  const first = msg.split('\n').find((l) => l.trim() !== '') ?? 'unknown error';
+  return new ImageError(`cannot decode image: ${first.trim()}`);
+}
+
+async function hasImageMagic(file: string | Buffer): Promise<boolean> {
+  let head: Buffer;
+  if (typeof file === 'string') {
+    try {
+      const fh = await fsp.open(file, 'r');
+      try {
+        head = Buffer.alloc(16);
+        const { bytesRead } = await fh.read(head, 0, 16, 0);
+        head = head.subarray(0, bytesRead);
+      } finally {
+        await fh.close();
+      }
+    } catch {
+      return false;
+    }
+  } else {
+    head = file.subarray(0, 16);
+  }
+  const ascii = (from: number, to: number) => head.subarray(from, to).toString('latin1');
+  return (
+    (head[0] === 0xff && head[1] === 0xd8 && head[2] === 0xff) || // JPEG
+    ascii(0, 8) === '\x89PNG\r\n\x1a\n' ||
+    ascii(0, 4) === 'GIF8' ||
+    (ascii(0, 4) === 'RIFF' && ascii(8, 12) === 'WEBP') ||
+    ascii(0, 4) === 'II*\0' ||
+    ascii(0, 4) === 'MM\0*' ||
+    ascii(4, 8) === 'ftyp' // AVIF / HEIF
+  );
+}

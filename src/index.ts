@@ -1,0 +1,24 @@
+/**
+ * tfjs-cam's library API. The CLI is a thin layer over exactly these functions.
+ *
+ *   import { explain, loadModel } from 'tfjs-cam';
+ */
+export { explain } from './pipeline/explain';
+export type { ExplainOptions, ExplainResult, ImageMaps } from './pipeline/explain';
+export { explainTensor } from './pipeline/explain-tensor';
+export type { TensorExplanation, ClassMap, ExplainTensorOptions } from './pipeline/explain-tensor';
+export { inspect } from './pipeline/inspect';
+export type { Inspection } from './pipeline/inspect';
+export { openSession } from './pipeline/session';
+export type { Session, SessionOptions } from './pipeline/session';
+export { loadModelFrom as loadModel } from './model/load';
+export type { LoadedModel } from './model/load';
+export type { Classifier, LayerInfo, CamHead, ForwardPass } from './model/classifier';
+export { initBackend } from './backend';
+export type { BackendChoice, BackendName } from './backend';
+export { getMethod, METHOD_NAMES } from './methods';
+export type { CamMethod, MethodInputs } from './methods';
+export { classGradients } from './capture/gradients';
+export { REPORT_SCHEMA } from './report/schema';
+export type { ExplainReport, ReportImage, ReportMap } from './report/schema';
+export { TOOL_VERSION } from './version';

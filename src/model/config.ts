@@ -1,0 +1,126 @@
+/**
+ * Preprocessing, labels and defaults for a model: from a sidecar `tfjs-cam.json` next to model.json
+ * (written once by a team), overridden by explicit options (CLI flags).
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { UsageError } from '../util/errors';
+
+export type ResizeMode = 'stretch' | 'crop' | 'pad';
+
+export interface Preprocessing {
+  /** Pixel range the model expects: pixel/255 is mapped linearly onto [lo, hi]. */
+  scale: [number, number];
+  /** Subtracted per channel after scaling (one value for all channels, or one per channel). */
+  mean: number[];
+  /** Divided per channel after subtracting the mean. */
+  std: number[];
+  /** Feed channels in BGR order (Caffe-style models). */
+  bgr: boolean;
+  resize: ResizeMode;
+}
+
+export interface Sidecar {
+  preprocess?: Partial<Preprocessing> & { grayscale?: boolean };
+  labels?: string[] | string;
+  layer?: string | string[];
+  method?: string;
+  description?: string;
+}
+
+export const SIDECAR_NAME = 'tfjs-cam.json';
+const MAX_SIDECAR_BYTES = 1024 * 1024;
+const MAX_LABELS_BYTES = 16 * 1024 * 1024;
+
+export const DEFAULT_PREPROCESSING: Preprocessing = { scale: [0, 1], mean: [0], std: [1], bgr: false, resize: 'stretch' };
+
+const SCALES: Record<string, [number, number]> = { '0,1': [0, 1], '-1,1': [-1, 1], '0,255': [0, 255] };
+
+export function parseScale(s: string): [number, number] {
+  const key = s.replace(/\s+/g, '');
+  const v = SCALES[key];
+  if (!v) throw new UsageError(`--scale must be one of 0,1 | -1,1 | 0,255 (got '${s}')`);
+  return v;
+}
+
+export function parseNumberList(s: string, what: string): number[] {
+  const parts = s.split(',').map((p) => Number(p.trim()));
+  if (parts.length === 0 || parts.some((n) => !Number.isFinite(n))) throw new UsageError(`${what} must be a comma-separated list of numbers (got '${s}')`);
+  return parts;
+}
+
+function readSmallFile(file: string, limit: number, what: string): string {
+  const st = fs.statSync(file);
+  if (st.size > limit) throw new UsageError(`${file}: ${what} is ${st.size} bytes, over the limit of ${limit}`);
+  return fs.readFileSync(file, 'utf8');
+}
+
+/** Reads the sidecar next to model.json, if any. Errors name the file and the field. */
+export function readSidecar(modelDir: string): Sidecar | null {
+  const file = path.join(modelDir, SIDECAR_NAME);
+  if (!fs.existsSync(file)) return null;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readSmallFile(file, MAX_SIDECAR_BYTES, 'the sidecar'));
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    throw new UsageError(`${file}: not valid JSON (${(e as Error).message})`);
+  }
+  return validateSidecar(raw, file);
+}
+
+export function validateSidecar(raw: unknown, file: string): Sidecar {
+  const fail = (field: string, what: string) => new UsageError(`${file}: field '${field}' ${what}`);
+  if (raw == null || typeof raw !== 'object' || Array.isArray(raw)) throw new UsageError(`${file}: expected a JSON object`);
+  const s = raw as Record<string, unknown>;
+  const p = s.preprocess as Record<string, unknown> | undefined;
+  if (p != null) {
+    if (typeof p !== 'object' || Array.isArray(p)) throw fail('preprocess', 'must be an object');
+    const pair = p.scale;
+    if (pair != null && !(Array.isArray(pair) && pair.length === 2 && pair.every((n) => typeof n === 'number'))) throw fail('preprocess.scale', 'must be [lo, hi]');
+    for (const k of ['mean', 'std'] as const) {
+      const v = p[k];
+      if (v != null && !(Array.isArray(v) && v.length > 0 && v.every((n) => typeof n === 'number' && Number.isFinite(n)))) throw fail(`preprocess.${k}`, 'must be a non-empty array of numbers');
+    }
+    if (Array.isArray(p.std) && (p.std as number[]).some((n) => n === 0)) throw fail('preprocess.std', 'must not contain 0');
+    if (p.bgr != null && typeof p.bgr !== 'boolean') throw fail('preprocess.bgr', 'must be true or false');
+    if (p.resize != null && !['stretch', 'crop', 'pad'].includes(p.resize as string)) throw fail('preprocess.resize', "must be 'stretch', 'crop' or 'pad'");
+  }
+  if (s.labels != null && typeof s.labels !== 'string' && !(Array.isArray(s.labels) && s.labels.every((l) => typeof l === 'string'))) {
+    throw fail('labels', 'must be an array of strings or a file name');
+  }
+  if (s.layer != null && typeof s.layer !== 'string' && !(Array.isArray(s.layer) && s.layer.every((l) => typeof l === 'string'))) {
+    throw fail('layer', 'must be a layer name or an array of names');
+  }
+  if (s.method != null && typeof s.method !== 'string') throw fail('method', 'must be a method name');
+  return s as Sidecar;
+}
+
+/** Labels from a JSON array or a text file with one label per line. */
+export function readLabels(file: string): string[] {
+  if (!fs.existsSync(file)) throw new UsageError(`${file}: labels file not found`);
+  const text = readSmallFile(file, MAX_LABELS_BYTES, 'the labels file');
+  const trimmed = text.trim();
+  if (trimmed.startsWith('[')) {
+    let arr: unknown;
+    try {
+      arr = JSON.parse(trimmed);
+    } catch (e) {
+      throw new UsageError(`${file}: not valid JSON (${(e as Error).message})`);
+    }
+    if (!Array.isArray(arr)) throw new UsageError(`${file}: expected a JSON array of labels`);
+    return arr.map((l) => (typeof l === 'string' ? l : typeof l === 'object' && l && 'name' in l ? String((l as { name: unknown }).name) : String(l)));
+  }
+  return text.split(/\r?\n/).map((l) => l.trim()).filter((l, i, all) => l.length > 0 || i < all.length - 1);
+}
+
+export function resolvePreprocessing(sidecar: Sidecar | null, override: Partial<Preprocessing>): Preprocessing {
+  const fromSidecar = sidecar?.preprocess ?? {};
+  const merged: Preprocessing = { ...DEFAULT_PREPROCESSING };
+  for (const k of ['scale', 'mean', 'std', 'bgr', 'resize'] as const) {
+    const v = override[k] ?? fromSidecar[k];
+    if (v != null) (merged as unknown as Record<string, unknown>)[k] = v;
+  }
+  if (merged.std.some((s) => s === 0)) throw new UsageError('--std must not contain 0');
+  return merged;
+}

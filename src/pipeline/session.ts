@@ -1,0 +1,95 @@
+/**
+ * A model made ready for explaining: backend chosen, model loaded, sidecar and options merged into one
+ * resolved setting (preprocessing, labels, layers, method, classes). Shared by explain, inspect and evaluate.
+ */
+import * as path from 'path';
+import { BackendChoice, BackendName, initBackend } from '../backend';
+import { loadModelFrom, LoadedModel } from '../model/load';
+import { Preprocessing, readLabels, resolvePreprocessing } from '../model/config';
+import { CamMethod, getMethod } from '../methods';
+import { ScoreKind } from '../capture/gradients';
+import { ModelError, UsageError } from '../util/errors';
+import { closestNames } from '../util/suggest';
+
+export interface SessionOptions {
+  model: string | LoadedModel;
+  backend?: BackendChoice;
+  method?: string;
+  /** Target layers; default: the sidecar's, else found automatically. */
+  layers?: string[];
+  /** Labels file (JSON array or one per line) or the labels themselves. */
+  labels?: string | string[];
+  preprocess?: Partial<Preprocessing>;
+  score?: ScoreKind;
+}
+
+export interface Session {
+  model: LoadedModel;
+  backend: BackendName;
+  method: CamMethod;
+  layers: string[];
+  labels: string[];
+  preprocess: Preprocessing;
+  grayscale: boolean;
+  score: ScoreKind;
+  loadMs: number;
+  /** Turns a class given by index or label into an index. */
+  classIndex(c: number | string): number;
+}
+
+export async function openSession(opts: SessionOptions): Promise<Session> {
+  const t0 = performance.now();
+  const backend = await initBackend(opts.backend ?? 'auto');
+  const model = typeof opts.model === 'string' ? await loadModelFrom(opts.model) : opts.model;
+  const c = model.classifier;
+  const sidecar = model.sidecar;
+  const method = getMethod(opts.method ?? sidecar?.method ?? 'gradcam');
+  const sideLayers = sidecar?.layer == null ? undefined : Array.isArray(sidecar.layer) ? sidecar.layer : [sidecar.layer];
+  const layers = opts.layers?.length ? opts.layers : sideLayers ?? [c.defaultTargetLayer()];
+  const known = new Map(c.layers().map((l) => [l.name, l]));
+  for (const l of layers) {
+    const info = known.get(l);
+    if (!info) {
+      const near = closestNames(l, [...known.keys()]);
+      throw new ModelError(`no layer named '${l}' in the model${near.length ? ` (did you mean ${near.map((n) => `'${n}'`).join(', ')}?)` : ''}`);
+    }
+    if (!info.spatial) throw new ModelError(`layer '${l}' has output shape [${info.outputShape.join(', ')}], not a spatial map (height x width x channels)`);
+  }
+  let labels: string[] = [];
+  const given = opts.labels ?? sidecar?.labels;
+  if (Array.isArray(given)) labels = given;
+  else if (typeof given === 'string') labels = readLabels(opts.labels != null ? given : path.resolve(model.baseDir, given));
+  if (labels.length && labels.length !== c.numClasses) {
+    throw new UsageError(`the labels list has ${labels.length} entries but the model has ${c.numClasses} classes`);
+  }
+  if (!labels.length) labels = Array.from({ length: c.numClasses }, (_, i) => String(i));
+  const preprocess = resolvePreprocessing(sidecar, opts.preprocess ?? {});
+  const channels = c.inputShape[2];
+  if (channels !== 1 && channels !== 3) throw new ModelError(`the model takes ${channels}-channel images; only 1 (grayscale) and 3 (RGB) are supported`);
+  const classIndex = (cls: number | string): number => {
+    if (typeof cls === 'number' || /^\d+$/.test(cls)) {
+      const i = Number(cls);
+      if (i < 0 || i >= c.numClasses) throw new UsageError(`class ${i} is out of range: the model has ${c.numClasses} classes (0..${c.numClasses - 1})`);
+      return i;
+    }
+    const exact = labels.indexOf(cls);
+    if (exact >= 0) return exact;
+    const lower = cls.toLowerCase();
+    const loose = labels.findIndex((l) => l.toLowerCase() === lower || l.toLowerCase().split(/,\s*/).includes(lower));
+    if (loose >= 0) return loose;
+    const near = closestNames(cls, labels);
+    throw new UsageError(`no class labelled '${cls}'${near.length ? ` (did you mean ${near.map((n) => `'${n}'`).join(', ')}?)` : ''}`);
+  };
+  return {
+    model,
+    backend,
+    method,
+    layers,
+    labels,
+    preprocess,
+    grayscale: channels === 1,
+    score: opts.score ?? 'logit',
+    loadMs: performance.now() - t0,
+    classIndex,
+  };
+}

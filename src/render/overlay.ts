@@ -1,0 +1,169 @@
+// Turning a class activation map into pictures: resampling, normalisation, colouring, compositing, PNG.
+import sharp from 'sharp';
+import type { DecodedImage } from '../image/decode';
+import type { Placement } from '../image/geometry';
+import { applyColormap, type ColormapName } from './colormap';
+
+/** Per-output-pixel source taps along one axis (separable bilinear). */
+interface Taps {
+  i0: Int32Array;
+  i1: Int32Array;
+  frac: Float64Array;
+  inside: Uint8Array;
+}
+
+/**
+ * Output pixel o (centre o + 0.5) samples input coordinate u = (o + 0.5) * scale + shift, in input pixel units;
+ * half-pixel centres, clamped at the borders like OpenCV and tf.image.resizeBilinear(halfPixelCenters=true).
+ * `inside` marks outputs whose centre falls within the input's extent [0, n].
+ */
+function taps(n: number, outN: number, scale: number, shift: number): Taps {
+  const t: Taps = { i0: new Int32Array(outN), i1: new Int32Array(outN), frac: new Float64Array(outN), inside: new Uint8Array(outN) };
+  for (let o = 0; o < outN; o++) {
+    const c = (o + 0.5) * scale + shift;
+    t.inside[o] = c >= 0 && c <= n ? 1 : 0;
+    const u = Math.min(Math.max(c - 0.5, 0), n - 1);
+    const i0 = Math.floor(u);
+    t.i0[o] = i0;
+    t.i1[o] = Math.min(i0 + 1, n - 1);
+    t.frac[o] = u - i0;
+  }
+  return t;
+}
+
+/** Bilinear resampling under an axis-aligned affine map; outputs outside the input's extent get `outside`. */
+function resample(map: Float32Array, w: number, h: number, outW: number, outH: number, tx: Taps, ty: Taps, outside: number): Float32Array {
+  const out = new Float32Array(outW * outH);
+  for (let y = 0; y < outH; y++) {
+    const row = y * outW;
+    if (!ty.inside[y]) {
+      out.fill(outside, row, row + outW);
+      continue;
+    }
+    const r0 = ty.i0[y] * w;
+    const r1 = ty.i1[y] * w;
+    const fy = ty.frac[y];
+    for (let x = 0; x < outW; x++) {
+      if (!tx.inside[x]) {
+        out[row + x] = outside;
+        continue;
+      }
+      const a = tx.i0[x];
+      const b = tx.i1[x];
+      const fx = tx.frac[x];
+      // Same evaluation order as tfjs' CPU kernel, so results agree to float32 rounding.
+      const top = map[r0 + a] + (map[r0 + b] - map[r0 + a]) * fx;
+      const bottom = map[r1 + a] + (map[r1 + b] - map[r1 + a]) * fx;
+      out[row + x] = top + (bottom - top) * fy;
+    }
+  }
+  return out;
+}
+
+function checkMap(map: Float32Array, w: number, h: number): void {
+  if (!Number.isInteger(w) || !Number.isInteger(h) || w < 1 || h < 1) throw new RangeError(`bad map size ${w}x${h}`);
+  if (map.length !== w * h) throw new RangeError(`map has ${map.length} values, expected ${w}x${h} = ${w * h}`);
+}
+
+/** Bilinear resize with half-pixel centres (OpenCV INTER_LINEAR without antialiasing, align_corners=false). */
+export function resizeMap(map: Float32Array, w: number, h: number, outW: number, outH: number): Float32Array {
+  checkMap(map, w, h);
+  if (!Number.isInteger(outW) || !Number.isInteger(outH) || outW < 1 || outH < 1) throw new RangeError(`bad output size ${outW}x${outH}`);
+  return resample(map, w, h, outW, outH, taps(w, outW, w / outW, 0), taps(h, outH, h / outH, 0), 0);
+}
+
+/**
+ * pytorch-grad-cam's per-image normalisation, (m - min) / (max - min + 1e-7). `flat` says the map carries no
+ * information: its range is below 1e-7 of its magnitude (or of 1 for small maps; all-zero maps are legitimate), or
+ * it held NaN/Infinity, which are replaced by 0 before normalising.
+ */
+export function normalizeMap(map: Float32Array): { map: Float32Array; flat: boolean } {
+  const n = map.length;
+  const out = new Float32Array(n);
+  let bad = false;
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = 0; i < n; i++) {
+    let v = map[i];
+    if (!Number.isFinite(v)) {
+      bad = true;
+      v = 0;
+    }
+    out[i] = v;
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  if (n === 0) return { map: out, flat: true };
+  const range = max - min;
+  const flat = bad || range < 1e-7 * Math.max(1, Math.abs(min), Math.abs(max));
+  // Float32 arithmetic, like the reference (numpy on float32 maps).
+  const denom = Math.fround(Math.fround(range) + Math.fround(1e-7));
+  const fmin = Math.fround(min);
+  for (let i = 0; i < n; i++) out[i] = Math.fround(out[i] - fmin) / denom;
+  return { map: out, flat };
+}
+
+/** round((1 - alpha) * image + alpha * heat), byte by byte (alpha is the heatmap's weight). */
+export function overlay(image: Uint8Array, heat: Uint8Array, alpha: number): Uint8Array {
+  if (image.length !== heat.length) throw new RangeError(`image has ${image.length} bytes, heatmap ${heat.length}`);
+  if (!(alpha >= 0 && alpha <= 1)) throw new RangeError(`alpha must be within 0..1, got ${alpha}`);
+  // Two 256-entry tables replace the multiplications; the sum is the same float expression, rounded half up.
+  const a = new Float64Array(256);
+  const b = new Float64Array(256);
+  for (let v = 0; v < 256; v++) {
+    a[v] = (1 - alpha) * v;
+    b[v] = alpha * v;
+  }
+  const out = new Uint8Array(image.length);
+  for (let i = 0; i < image.length; i++) out[i] = Math.floor(a[image[i]] + b[heat[i]] + 0.5);
+  return out;
+}
+
+/** Raw pixels to PNG. Deterministic: same pixels, same bytes (sharp writes no timestamp or metadata). */
+export async function encodePng(rgb: Uint8Array, width: number, height: number, channels: 1 | 3 = 3): Promise<Buffer> {
+  if (rgb.length !== width * height * channels) {
+    throw new RangeError(`pixel buffer has ${rgb.length} bytes, expected ${width}x${height}x${channels} = ${width * height * channels}`);
+  }
+  let pipeline = sharp(rgb, { raw: { width, height, channels } });
+  // Without this sharp writes 1-channel input as a 3-channel PNG.
+  if (channels === 1) pipeline = pipeline.toColourspace('b-w');
+  return pipeline.png({ compressionLevel: 6, adaptiveFiltering: false, palette: false }).toBuffer();
+}
+
+export interface RenderOptions {
+  colormap: ColormapName;
+  /** Weight of the heatmap in the overlay, 0..1. */
+  alpha: number;
+}
+
+/**
+ * Lays a normalised map computed at the model's input resolution over the original image, at the image's own
+ * resolution. Each image pixel's centre is carried through the placement into map coordinates and sampled
+ * bilinearly: in 'crop' mode pixels outside the crop get 0, in 'pad' mode the padding is simply never sampled.
+ */
+export async function renderOverlay(
+  img: DecodedImage,
+  mapAtInput: Float32Array,
+  inputW: number,
+  inputH: number,
+  p: Placement,
+  opts: RenderOptions,
+): Promise<{ overlay: Buffer; heatmap: Buffer }> {
+  checkMap(mapAtInput, inputW, inputH);
+  if (p.srcWidth !== img.width || p.srcHeight !== img.height) {
+    throw new RangeError(`placement is for a ${p.srcWidth}x${p.srcHeight} image, got ${img.width}x${img.height}`);
+  }
+  // The map is normally at exactly the placement's input size; a different size is allowed and rescaled.
+  const kx = inputW / p.dstWidth;
+  const ky = inputH / p.dstHeight;
+  const tx = taps(inputW, img.width, p.scaleX * kx, p.offsetX * kx);
+  const ty = taps(inputH, img.height, p.scaleY * ky, p.offsetY * ky);
+  const values = resample(mapAtInput, inputW, inputH, img.width, img.height, tx, ty, 0);
+  const heat = applyColormap(values, opts.colormap);
+  const composite = overlay(img.data, heat, opts.alpha);
+  const [overlayPng, heatmapPng] = await Promise.all([
+    encodePng(composite, img.width, img.height),
+    encodePng(heat, img.width, img.height),
+  ]);
+  return { overlay: overlayPng, heatmap: heatmapPng };
+}

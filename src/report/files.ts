@@ -1,0 +1,123 @@
+// Output files appear whole or not at all: write a temp file beside the target, fsync, then rename/link into place.
+import { randomBytes } from 'crypto';
+import * as fs from 'fs';
+import { promises as fsp } from 'fs';
+import * as path from 'path';
+
+export class OutputExistsError extends Error {
+  constructor(readonly file: string) {
+    super(`${file} exists (use --force to overwrite)`);
+    this.name = 'OutputExistsError';
+  }
+}
+
+export interface WriteOptions {
+  /** Replace an existing file (default false: throw OutputExistsError). */
+  overwrite?: boolean;
+}
+
+// Temp files being written right now, so a SIGINT handler can remove them synchronously.
+const pending = new Set<string>();
+
+// Hard links are how "create only if absent" stays atomic; some file systems (FAT, some network mounts) lack them.
+const NO_LINK = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV', 'EMLINK']);
+
+export async function writeFileAtomic(file: string, data: Buffer | string, opts: WriteOptions = {}): Promise<void> {
+  const overwrite = opts.overwrite ?? false;
+  // Fail early, before writing anything (the final link below re-checks atomically).
+  if (!overwrite && (await exists(file))) throw new OutputExistsError(file);
+
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  pending.add(tmp);
+  try {
+    const fh = await fsp.open(tmp, 'wx', 0o666);
+    try {
+      await fh.writeFile(data);
+      await fh.sync(); // the data must be on disk before the name points at it, or a crash can leave an empty file
+    } finally {
+      await fh.close();
+    }
+    if (overwrite) {
+      await fsp.rename(tmp, file);
+    } else {
+      await placeIfAbsent(tmp, file);
+    }
+  } catch (err) {
+    await fsp.rm(tmp, { force: true }).catch(() => undefined);
+    throw err;
+  } finally {
+    pending.delete(tmp);
+  }
+}
+
+/** Moves tmp to file unless file exists, without a window in which another writer's file could be replaced. */
+async function placeIfAbsent(tmp: string, file: string): Promise<void> {
+  try {
+    await fsp.link(tmp, file); // fails with EEXIST rather than replacing
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') throw new OutputExistsError(file);
+    if (!code || !NO_LINK.has(code)) throw err;
+    // No hard links here: best effort (a file created between the check and the rename is replaced).
+    if (await exists(file)) throw new OutputExistsError(file);
+    await fsp.rename(tmp, file);
+    return;
+  }
+  // The output is in place and complete; a leftover temp name is only untidy.
+  await fsp.rm(tmp, { force: true }).catch(() => undefined);
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await fsp.lstat(file);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
+}
+
+/**
+ * Deletes every temp file still being written. Synchronous, for a SIGINT/SIGTERM handler that exits right after:
+ * Ctrl-C then leaves neither half-written outputs nor temp files behind.
+ */
+export function removePendingTempFiles(): void {
+  for (const tmp of pending) {
+    try {
+      fs.rmSync(tmp, { force: true });
+    } catch {
+      // Nothing more can be done while exiting.
+    }
+  }
+  pending.clear();
+}
+
+/** Creates dir (and parents) and checks that files can be created in it. */
+export async function ensureDir(dir: string): Promise<void> {
+  try {
+    await fsp.mkdir(dir, { recursive: true });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' || code === 'ENOTDIR') throw new Error(`output folder ${dir}: a file of that name (or of a parent) is in the way`);
+    throw new Error(`cannot create output folder ${dir}: ${describe(err)}`);
+  }
+  const st = await fsp.stat(dir);
+  if (!st.isDirectory()) throw new Error(`output folder ${dir} is not a folder`);
+  try {
+    await fsp.access(dir, fs.constants.W_OK | fs.constants.X_OK);
+  } catch (err) {
+    throw new Error(`output folder ${dir} is not writable: ${describe(err)}`);
+  }
+}
+
+function describe(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  const reasons: Record<string, string> = {
+    EACCES: 'permission denied',
+    EPERM: 'operation not permitted',
+    EROFS: 'read-only file system',
+    ENOSPC: 'no space left on device',
+    ENAMETOOLONG: 'name too long',
+  };
+  return (e.code && reasons[e.code]) ?? e.code ?? String(err);
+}

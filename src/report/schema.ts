@@ -1,0 +1,55 @@
+/**
+ * The JSON report written as report.json (and printed by --json). Versioned: a change that removes or
+ * changes a field bumps REPORT_SCHEMA; adding fields does not. Documented in README.md.
+ */
+export const REPORT_SCHEMA = 'tfjs-cam/explain-report@1';
+
+export interface ReportClass {
+  index: number;
+  label: string;
+  logit: number;
+  probability: number;
+}
+
+export interface ReportMap {
+  class: { index: number; label: string };
+  method: string;
+  layers: string[];
+  /** Files written for this map, relative to the output folder. */
+  files: { overlay?: string; heatmap?: string; raw?: string[] };
+  /** Position of the map's maximum in original-image pixels (x right, y down, pixel centres at +0.5). */
+  peak: { x: number; y: number };
+  /** Share of the map's total mass in its 20% highest pixels (0.2 = spread evenly, 1 = one spot). */
+  topMassShare: number;
+  /** True when the map has no contrast (all equal, e.g. all zero): nothing to show. */
+  flat: boolean;
+}
+
+export interface ReportImage {
+  file: string;
+  status: 'ok' | 'error';
+  error?: string;
+  width?: number;
+  height?: number;
+  /** Decoder's notes: format, frames (only the first is used), alpha flattened, EXIF orientation applied. */
+  source?: { format: string; pages: number; hadAlpha: boolean; orientation?: number };
+  top?: ReportClass[];
+  maps?: ReportMap[];
+  files?: { input?: string };
+  timings?: { decodeMs: number; forwardMs: number; backwardMs: number; methodMs: number; renderMs: number; totalMs: number };
+}
+
+export interface ExplainReport {
+  schema: typeof REPORT_SCHEMA;
+  tool: { name: 'tfjs-cam'; version: string };
+  model: { source: string; sha256: string; format: string; inputSize: [number, number, number]; classes: number; softmaxSteppedOver: boolean };
+  backend: string;
+  method: string;
+  layers: string[];
+  score: 'logit' | 'probability';
+  preprocessing: { scale: [number, number]; mean: number[]; std: number[]; bgr: boolean; resize: string; grayscale: boolean };
+  output: { dir: string | null; colormap: string; alpha: number };
+  images: ReportImage[];
+  summary: { images: number; succeeded: number; failed: number };
+  timings?: { loadMs: number; totalMs: number; perImageMs: number };
+}

@@ -1,0 +1,3 @@
+// Silence tfjs' "install the node backend" banner in test output.
+import * as tf from '@tensorflow/tfjs';
+tf.enableProdMode();
