@@ -16,6 +16,30 @@ export function registerMissingWasmKernels(): string[] {
   registered = true;
   const wasmNames = new Set(tf.getKernelsForBackend('wasm').map((k) => k.kernelName));
   const added: string[] = [];
+  if (!wasmNames.has('Conv2DBackpropFilter')) {
+    const fallback = tf.getKernel('Conv2DBackpropFilter', 'cpu')!;
+    tf.registerKernel({
+      kernelName: 'Conv2DBackpropFilter',
+      backendName: 'wasm',
+      kernelFunc: ({ inputs, backend, attrs }) =>
+        conv2dBackpropFilterOnWasm(inputs as Record<string, TensorInfo>, backend as unknown as tf.KernelBackend, attrs as unknown as FilterAttrs) ??
+        delegateToCpu(fallback, inputs as Record<string, TensorInfo>, backend as unknown as tf.KernelBackend, attrs),
+    });
+    wasmNames.add('Conv2DBackpropFilter');
+    added.push('Conv2DBackpropFilter');
+  }
+  const nativeInput = tf.getKernel('Conv2DBackpropInput', 'wasm');
+  if (nativeInput) {
+    // WASM's own Conv2DBackpropInput is a plain loop, ~10x slower than its XNNPACK convolution.
+    tf.unregisterKernel('Conv2DBackpropInput', 'wasm');
+    tf.registerKernel({
+      kernelName: 'Conv2DBackpropInput',
+      backendName: 'wasm',
+      kernelFunc: (args) =>
+        conv2dBackpropInputOnWasm(args.inputs as Record<string, TensorInfo>, args.backend as unknown as tf.KernelBackend, args.attrs as unknown as InputAttrs) ??
+        (nativeInput.kernelFunc(args) as TensorInfo),
+    });
+  }
   for (const cpuKernel of tf.getKernelsForBackend('cpu')) {
     const name = cpuKernel.kernelName;
     if (wasmNames.has(name)) continue;
@@ -58,5 +82,96 @@ function delegateToCpu(
     return Array.isArray(out) ? back : back[0];
   } finally {
     for (const c of created) cpu.disposeData(c.dataId, true);
+  }
+}
+
+interface FilterAttrs {
+  strides: [number, number] | number;
+  pad: 'valid' | 'same' | number | [[number, number], [number, number], [number, number], [number, number]];
+  dataFormat: 'NHWC' | 'NCHW';
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  filterShape: [number, number, number, number];
+}
+
+/**
+ * The filter gradient of a convolution is itself a convolution, which WASM runs natively (XNNPACK):
+ *   dW[kh, kw, ci, co] = sum_{n, oh, ow} xpad[n, oh*s + kh, ow*s + kw, ci] * dy[n, oh, ow, co]
+ * Take ci as the batch and n as the channels: conv(x^T [ci, H, W, n], dy^T [OH, OW, n, co]) with the
+ * original stride as dilation gives [ci, >=KH, >=KW, co]; slice and transpose to [KH, KW, ci, co].
+ * About 100x faster than the pure-JS kernel; it makes training the project's own models practical.
+ * Returns null for layouts it does not handle (NCHW), which then go to the CPU stand-in.
+ */
+function conv2dBackpropFilterOnWasm(inputs: Record<string, TensorInfo>, wasm: tf.KernelBackend, attrs: FilterAttrs): TensorInfo | null {
+  if (attrs.dataFormat === 'NCHW') return null;
+  const { x, dy } = inputs;
+  const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], attrs.filterShape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast');
+  const run = runner(wasm);
+  const temps: TensorInfo[] = [];
+  try {
+    const xt = run('Transpose', { x }, { perm: [3, 1, 2, 0] });
+    temps.push(xt);
+    const dyt = run('Transpose', { x: dy }, { perm: [1, 2, 0, 3] });
+    temps.push(dyt);
+    const p = info.padInfo;
+    const conv = run('Conv2D', { x: xt, filter: dyt }, {
+      strides: [1, 1],
+      pad: [[0, 0], [p.top, p.bottom], [p.left, p.right], [0, 0]],
+      dilations: [info.strideHeight, info.strideWidth],
+      dataFormat: 'NHWC',
+    });
+    temps.push(conv);
+    const [kh, kw, ci, co] = attrs.filterShape;
+    let sliced = conv;
+    if (conv.shape[1] !== kh || conv.shape[2] !== kw) {
+      sliced = run('Slice', { x: conv }, { begin: [0, 0, 0, 0], size: [ci, kh, kw, co] });
+      temps.push(sliced);
+    }
+    return run('Transpose', { x: sliced }, { perm: [1, 2, 0, 3] });
+  } finally {
+    for (const t of temps) wasm.disposeData(t.dataId);
+  }
+}
+
+function runner(wasm: tf.KernelBackend) {
+  return (name: string, ins: Record<string, TensorInfo>, a: object): TensorInfo =>
+    tf.getKernel(name, 'wasm')!.kernelFunc({ inputs: ins as never, backend: wasm, attrs: a as never }) as TensorInfo;
+}
+
+interface InputAttrs {
+  strides: [number, number] | number;
+  pad: FilterAttrs['pad'];
+  dataFormat: 'NHWC' | 'NCHW';
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  inputShape: [number, number, number, number];
+}
+
+/**
+ * For stride 1 the input gradient is a plain convolution of dy with the filter flipped in space and with its
+ * channel axes swapped, padded so the output has the input's size:
+ *   dx[i] = sum_k dy[i + top - k] W[k]  =  conv(dy padded by (K - 1 - top), flip(W)^T)
+ * Returns null (native kernel) for strides above 1 or NCHW.
+ */
+function conv2dBackpropInputOnWasm(inputs: Record<string, TensorInfo>, wasm: tf.KernelBackend, attrs: InputAttrs): TensorInfo | null {
+  if (attrs.dataFormat === 'NCHW') return null;
+  const { dy, filter } = inputs;
+  const [kh, kw] = filter.shape;
+  const info = tf.backend_util.computeConv2DInfo(attrs.inputShape, filter.shape as [number, number, number, number], attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast');
+  if (info.strideHeight !== 1 || info.strideWidth !== 1) return null;
+  const [, h, w] = attrs.inputShape;
+  const top = kh - 1 - info.padInfo.top;
+  const left = kw - 1 - info.padInfo.left;
+  const bottom = h - info.outHeight - top + kh - 1;
+  const right = w - info.outWidth - left + kw - 1;
+  if (top < 0 || left < 0 || bottom < 0 || right < 0) return null;
+  const run = runner(wasm);
+  const temps: TensorInfo[] = [];
+  try {
+    const flipped = run('Reverse', { x: filter }, { dims: [0, 1] });
+    temps.push(flipped);
+    const swapped = run('Transpose', { x: flipped }, { perm: [0, 1, 3, 2] });
+    temps.push(swapped);
+    return run('Conv2D', { x: dy, filter: swapped }, { strides: [1, 1], pad: [[0, 0], [top, bottom], [left, right], [0, 0]], dilations: [1, 1], dataFormat: 'NHWC' });
+  } finally {
+    for (const t of temps) wasm.disposeData(t.dataId);
   }
 }

@@ -52,6 +52,9 @@ export async function decodeImage(file: string | Buffer, opts: DecodeOptions = {
   const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
   const limited = Number.isFinite(maxPixels) && maxPixels > 0;
   const background = opts.background ?? WHITE;
+  for (const v of [background.r, background.g, background.b]) {
+    if (!(v >= 0 && v <= 255)) throw new RangeError(`background colour components must be within 0..255`);
+  }
   await checkInput(file);
 
   // Header first, without sharp's limit, so an over-size image can be reported with its dimensions.
@@ -74,18 +77,19 @@ export async function decodeImage(file: string | Buffer, opts: DecodeOptions = {
       page: 0,
       autoOrient: true, // apply EXIF orientation: the map must line up with the image as people see it
     })
-      .flatten({ background })
       // Also converts CMYK (through an ICC profile), greyscale and 16-bit input, and applies an embedded
       // profile (e.g. Display P3), so the model sees the sRGB values it was trained on.
       .toColourspace('srgb')
-      .removeAlpha()
       .raw({ depth: 'uchar' })
       .toBuffer({ resolveWithObject: true });
   } catch (err) {
     throw await translate(err, file, { width: meta.width, height: meta.height, max: maxPixels });
   }
-  const { data, info } = out;
-  if (info.channels !== 3) throw new ImageError(`decoded to ${info.channels} channels instead of 3 (unsupported colour layout)`);
+  const { info } = out;
+  if (info.channels !== 3 && info.channels !== 4) throw new ImageError(`decoded to ${info.channels} channels (unsupported colour layout)`);
+  // Alpha is flattened here, not with sharp's flatten(): that runs in the input's colour space, so a grey+alpha
+  // image would get a grey version of the background colour.
+  const data = info.channels === 4 ? flatten(out.data, background) : out.data;
 
   const bits = meta.bitsPerSample !== undefined ? String(meta.bitsPerSample) : DEPTH_BITS[meta.depth];
   return {
@@ -101,6 +105,20 @@ export async function decodeImage(file: string | Buffer, opts: DecodeOptions = {
       ...(meta.space !== undefined ? { space: meta.space } : {}),
     },
   };
+}
+
+/** RGBA -> RGB composited onto the background: (c * a + bg * (255 - a)) / 255, rounded, as sharp's flatten. */
+function flatten(rgba: Buffer, bg: { r: number; g: number; b: number }): Uint8Array {
+  const n = rgba.length >> 2;
+  const out = new Uint8Array(n * 3);
+  for (let i = 0, j = 0; i < n * 4; i += 4, j += 3) {
+    const a = rgba[i + 3];
+    const k = 255 - a;
+    out[j] = Math.round((rgba[i] * a + bg.r * k) / 255);
+    out[j + 1] = Math.round((rgba[i + 1] * a + bg.g * k) / 255);
+    out[j + 2] = Math.round((rgba[i + 2] * a + bg.b * k) / 255);
+  }
+  return out;
 }
 
 /** Catches what sharp reports poorly (an empty file reads as "unsupported image format"). */

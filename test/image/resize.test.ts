@@ -1,0 +1,99 @@
+import type { DecodedImage } from '../../src/image/decode';
+import { contentBox, placement, RESIZE_MODES, toSource } from '../../src/image/geometry';
+import { luminance, resizeForModel } from '../../src/image/resize';
+import { rgbRaw } from './fixtures';
+
+function image(w: number, h: number, f: (x: number, y: number) => [number, number, number]): DecodedImage {
+  return { data: new Uint8Array(rgbRaw(w, h, f)), width: w, height: h, info: { format: 'raw', pages: 1, hadAlpha: false } };
+}
+
+// R = 3x, G = 2y: pixel (x, y) has its centre at (x + 0.5, y + 0.5), so the value at a continuous source position
+// (sx, sy) is R = 3 (sx - 0.5), G = 2 (sy - 0.5). Any centred, normalised resampling kernel reproduces a linear
+// function exactly away from the borders, so each model pixel's value tells where the resize sampled it from: a
+// sampling position off by half a source pixel would be off by 1.5 levels in R and 1 in G.
+const ramp = image(85, 120, (x, y) => [3 * x, 2 * y, 100]);
+
+test('the resize samples exactly where the placement says, in every mode, shrinking and enlarging', async () => {
+  for (const [dw, dh] of [[40, 50], [224, 224], [64, 160]]) {
+    for (const mode of RESIZE_MODES) {
+      const p = placement(ramp.width, ramp.height, dw, dh, mode);
+      const out = await resizeForModel(ramp, p, { grayscale: false });
+      expect(out.length).toBe(dw * dh * 3);
+      const box = contentBox(p);
+      // Stay a few pixels inside the content so that border handling does not matter.
+      const m = 4;
+      let checked = 0;
+      let errR = 0;
+      let errG = 0;
+      let blueOff = 0;
+      for (let y = box.top + m; y < box.top + box.height - m; y++) {
+        for (let x = box.left + m; x < box.left + box.width - m; x++) {
+          const s = toSource(p, x + 0.5, y + 0.5);
+          const i = (y * dw + x) * 3;
+          errR = Math.max(errR, Math.abs(out[i] - 3 * (s.x - 0.5)));
+          errG = Math.max(errG, Math.abs(out[i + 1] - 2 * (s.y - 0.5)));
+          if (out[i + 2] !== 100) blueOff++;
+          checked++;
+        }
+      }
+      // Within about one level: libvips rounds when shrinking, but when enlarging by a non-integer factor it
+      // truncates and quantises sampling positions to 1/64 pixel (measured: up to 1.07 levels on this ramp).
+      expect({ mode, dw, dh, errR: errR < 1.15, errG: errG < 1.1, blueOff }).toEqual({ mode, dw, dh, errR: true, errG: true, blueOff: 0 });
+      expect(checked).toBeGreaterThan(500);
+    }
+  }
+});
+
+test('pad: bars have exactly the pad value, content starts where contentBox says', async () => {
+  const img = image(200, 100, () => [200, 150, 50]);
+  const p = placement(200, 100, 64, 64, 'pad');
+  expect(contentBox(p)).toEqual({ left: 0, top: 16, width: 64, height: 32 });
+  const rgb = await resizeForModel(img, p, { grayscale: false, padColor: 114 });
+  const row = (y: number) => Array.from(rgb.subarray(y * 64 * 3, y * 64 * 3 + 3));
+  expect(row(0)).toEqual([114, 114, 114]);
+  expect(row(15)).toEqual([114, 114, 114]);
+  expect(row(16)).toEqual([200, 150, 50]);
+  expect(row(47)).toEqual([200, 150, 50]);
+  expect(row(48)).toEqual([114, 114, 114]);
+  expect(row(63)).toEqual([114, 114, 114]);
+  // Default pad is 0, and in greyscale the bars keep the pad value exactly.
+  const black = await resizeForModel(img, p, { grayscale: false });
+  expect(black[0]).toBe(0);
+  const grey = await resizeForModel(img, p, { grayscale: true, padColor: 114 });
+  expect(grey.length).toBe(64 * 64);
+  expect(grey[0]).toBe(114);
+  expect(grey[63 * 64 + 63]).toBe(114);
+  // 0.299 * 200 + 0.587 * 150 + 0.114 * 50 = 153.65
+  expect(grey[32 * 64 + 32]).toBe(154);
+});
+
+test('crop: only the centre of the image is used', async () => {
+  // left third red, middle third green, right third blue; a centre crop to a square sees only green.
+  const img = image(300, 100, (x) => (x < 100 ? [255, 0, 0] : x < 200 ? [0, 255, 0] : [0, 0, 255]));
+  const out = await resizeForModel(img, placement(300, 100, 32, 32, 'crop'), { grayscale: false });
+  let notGreen = 0;
+  for (let i = 0; i < 32 * 32; i++) if (out[3 * i] !== 0 || out[3 * i + 1] !== 255 || out[3 * i + 2] !== 0) notGreen++;
+  expect(notGreen).toBe(0);
+  const stretched = await resizeForModel(img, placement(300, 100, 32, 32, 'stretch'), { grayscale: false });
+  expect([stretched[0], stretched[1], stretched[2]]).toEqual([255, 0, 0]);
+});
+
+test('same size: pixels pass through unchanged', async () => {
+  const img = image(17, 9, (x, y) => [(x * 13) & 255, (y * 29) & 255, (x * y) & 255]);
+  for (const mode of RESIZE_MODES) {
+    const out = await resizeForModel(img, placement(17, 9, 17, 9, mode), { grayscale: false });
+    expect(Buffer.from(out).equals(Buffer.from(img.data))).toBe(true);
+  }
+});
+
+test('greyscale is ITU-R 601 luma of the stored values, as PIL convert("L")', () => {
+  const rgb = new Uint8Array([255, 0, 0, 0, 255, 0, 0, 0, 255, 128, 128, 128, 255, 255, 255, 0, 0, 0, 200, 30, 60]);
+  // PIL: (255,0,0) -> 76, (0,255,0) -> 150, (0,0,255) -> 29; 0.299*200 + 0.587*30 + 0.114*60 = 84.25
+  expect(Array.from(luminance(rgb))).toEqual([76, 150, 29, 128, 255, 0, 84]);
+});
+
+test('a placement for another image size is refused', async () => {
+  const img = image(10, 10, () => [0, 0, 0]);
+  await expect(resizeForModel(img, placement(11, 10, 5, 5, 'stretch'), { grayscale: false })).rejects.toThrow(/11x10/);
+  await expect(resizeForModel(img, placement(10, 10, 5, 5, 'pad'), { grayscale: false, padColor: 300 })).rejects.toThrow(/padColor/);
+});
