@@ -7,6 +7,7 @@ import { EXIT } from './main';
 import { ColormapName } from '../render/colormap';
 import { reportError } from './errors';
 import { ReportImage } from '../report/schema';
+import { removePendingTempFiles } from '../report/files';
 
 function parseIntFlag(v: unknown, name: string, min: number): number {
   const n = Number(v);
@@ -38,14 +39,14 @@ function describe(img: ReportImage): string {
 
 export async function runExplain(images: string[], o: Record<string, unknown>): Promise<number> {
   const debug = !!process.env.TFJS_CAM_DEBUG;
-  const controller = new AbortController();
-  let interrupted = false;
+  // Ctrl-C: stop at once. Finished outputs are whole (written by rename); files being written are removed.
   const onSigint = () => {
-    if (interrupted) process.exit(EXIT.INTERRUPTED);
-    interrupted = true;
-    controller.abort();
+    removePendingTempFiles();
+    process.stderr.write('\ninterrupted: finished outputs were kept, nothing half-written is left\n');
+    process.exit(EXIT.INTERRUPTED);
   };
   process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
   try {
     const alpha = Number(o.alpha);
     if (!(alpha >= 0 && alpha <= 1)) throw new UsageError(`--alpha must be between 0 and 1 (got '${o.alpha}')`);
@@ -70,7 +71,6 @@ export async function runExplain(images: string[], o: Record<string, unknown>): 
       saveInput: !!o.saveInput,
       force: !!o.force,
       timings: o.timings !== false,
-      signal: controller.signal,
       onImage: (done, total, img) => {
         progress ??= new Progress(total);
         progress.done();
@@ -86,14 +86,11 @@ export async function runExplain(images: string[], o: Record<string, unknown>): 
     const where = report.output.dir && s.succeeded ? `; outputs in ${report.output.dir}` : '';
     const line = `${s.images} image${s.images === 1 ? '' : 's'}: ${s.succeeded} explained, ${s.failed} failed${secs} (${report.method} on ${report.backend})${where}`;
     (json ? process.stderr : process.stdout).write((s.failed ? err.yellow(line) : line) + '\n');
-    if (interrupted) {
-      process.stderr.write('interrupted: stopped after the image in progress\n');
-      return EXIT.INTERRUPTED;
-    }
     return s.failed ? EXIT.FAILED : EXIT.OK;
   } catch (e) {
     return reportError(e, debug);
   } finally {
     process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
   }
 }

@@ -1,6 +1,7 @@
 // Producing the model's input pixels from a decoded image, following a Placement exactly.
 import sharp from 'sharp';
 import type { DecodedImage } from './decode';
+import { bilinearBytes } from './bilinear';
 import { contentBox, sourceBox, type Placement } from './geometry';
 
 export type { ResizeMode } from './geometry';
@@ -21,32 +22,42 @@ export async function resizeForModel(img: DecodedImage, p: Placement, opts: Resi
   const padColor = opts.padColor ?? 0;
   if (!(padColor >= 0 && padColor <= 255)) throw new RangeError(`padColor must be within 0..255, got ${padColor}`);
 
-  // 'linear' is libvips' bilinear: anti-aliased when shrinking (like PIL's BILINEAR), centre-aligned like OpenCV.
-  let pipeline = sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } });
-  let w = p.dstWidth;
-  let h = p.dstHeight;
-  if (p.mode === 'crop') {
-    const c = sourceBox(p);
-    pipeline = pipeline.extract(c); // extract before resize: sharp then crops first, as intended
-  } else if (p.mode === 'pad') {
-    ({ width: w, height: h } = contentBox(p));
+  // Where the image (or its crop) ends up in the input, and at what size.
+  const src = sourceBox(p);
+  const dst = contentBox(p);
+  // Two steps, each exact about where it samples: libvips shrinks (its 'linear' kernel is anti-aliased, like
+  // PIL's BILINEAR, and centre-aligned), but it does not enlarge: measured with sharp 0.35 / libvips 8.18, its
+  // enlarging path truncates instead of rounding and shifts samples by up to 0.4 px (0.7 px when one axis
+  // shrinks and the other grows). Axes that grow are enlarged here with plain bilinear instead.
+  const w1 = Math.min(src.width, dst.width);
+  const h1 = Math.min(src.height, dst.height);
+  let pixels: Uint8Array = img.data;
+  const whole = src.left === 0 && src.top === 0 && src.width === img.width && src.height === img.height;
+  if (!whole || w1 !== img.width || h1 !== img.height) {
+    let pipeline = sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } });
+    if (!whole) pipeline = pipeline.extract(src); // before resize(): sharp then crops first, as intended
+    if (w1 !== src.width || h1 !== src.height) pipeline = pipeline.resize(w1, h1, { fit: 'fill', kernel: 'linear' });
+    const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
+    if (info.channels !== 3 || info.width !== w1 || info.height !== h1) {
+      throw new Error(`unexpected resize result ${info.width}x${info.height}x${info.channels}`);
+    }
+    pixels = data;
   }
-  const { data, info } = await pipeline.resize(w, h, { fit: 'fill', kernel: 'linear' }).raw().toBuffer({ resolveWithObject: true });
-  if (info.channels !== 3 || info.width !== w || info.height !== h) {
-    throw new Error(`unexpected resize result ${info.width}x${info.height}x${info.channels}`);
-  }
+  if (w1 !== dst.width || h1 !== dst.height) pixels = bilinearBytes(pixels, w1, h1, dst.width, dst.height, 3);
 
-  let rgb: Uint8Array = data;
+  let rgb = pixels;
   if (p.mode === 'pad') {
     // Letterboxing done here rather than with sharp's extend(): exact placement and an exact pad value.
-    const box = contentBox(p);
     const out = new Uint8Array(p.dstWidth * p.dstHeight * 3).fill(Math.round(padColor));
-    for (let y = 0; y < h; y++) {
-      out.set(data.subarray(y * w * 3, (y + 1) * w * 3), ((box.top + y) * p.dstWidth + box.left) * 3);
+    const row = dst.width * 3;
+    for (let y = 0; y < dst.height; y++) {
+      out.set(pixels.subarray(y * row, (y + 1) * row), ((dst.top + y) * p.dstWidth + dst.left) * 3);
     }
     rgb = out;
   }
-  return opts.grayscale ? luminance(rgb) : new Uint8Array(rgb.buffer, rgb.byteOffset, rgb.byteLength);
+  if (opts.grayscale) return luminance(rgb);
+  // A fresh copy when nothing had to change, so callers may modify the result.
+  return rgb === img.data ? Uint8Array.from(rgb) : new Uint8Array(rgb.buffer, rgb.byteOffset, rgb.byteLength);
 }
 
 /**

@@ -1,35 +1,9 @@
 // Turning a class activation map into pictures: resampling, normalisation, colouring, compositing, PNG.
 import sharp from 'sharp';
+import { axisTaps as taps, type Taps } from '../image/bilinear';
 import type { DecodedImage } from '../image/decode';
 import type { Placement } from '../image/geometry';
 import { applyColormap, type ColormapName } from './colormap';
-
-/** Per-output-pixel source taps along one axis (separable bilinear). */
-interface Taps {
-  i0: Int32Array;
-  i1: Int32Array;
-  frac: Float64Array;
-  inside: Uint8Array;
-}
-
-/**
- * Output pixel o (centre o + 0.5) samples input coordinate u = (o + 0.5) * scale + shift, in input pixel units;
- * half-pixel centres, clamped at the borders like OpenCV and tf.image.resizeBilinear(halfPixelCenters=true).
- * `inside` marks outputs whose centre falls within the input's extent [0, n].
- */
-function taps(n: number, outN: number, scale: number, shift: number): Taps {
-  const t: Taps = { i0: new Int32Array(outN), i1: new Int32Array(outN), frac: new Float64Array(outN), inside: new Uint8Array(outN) };
-  for (let o = 0; o < outN; o++) {
-    const c = (o + 0.5) * scale + shift;
-    t.inside[o] = c >= 0 && c <= n ? 1 : 0;
-    const u = Math.min(Math.max(c - 0.5, 0), n - 1);
-    const i0 = Math.floor(u);
-    t.i0[o] = i0;
-    t.i1[o] = Math.min(i0 + 1, n - 1);
-    t.frac[o] = u - i0;
-  }
-  return t;
-}
 
 /** Bilinear resampling under an axis-aligned affine map; outputs outside the input's extent get `outside`. */
 function resample(map: Float32Array, w: number, h: number, outW: number, outH: number, tx: Taps, ty: Taps, outside: number): Float32Array {

@@ -14,7 +14,7 @@ function image(w: number, h: number, f: (x: number, y: number) => [number, numbe
 const ramp = image(85, 120, (x, y) => [3 * x, 2 * y, 100]);
 
 test('the resize samples exactly where the placement says, in every mode, shrinking and enlarging', async () => {
-  for (const [dw, dh] of [[40, 50], [224, 224], [64, 160]]) {
+  for (const [dw, dh] of [[40, 50], [224, 224], [64, 160], [113, 90], [85, 120]]) {
     for (const mode of RESIZE_MODES) {
       const p = placement(ramp.width, ramp.height, dw, dh, mode);
       const out = await resizeForModel(ramp, p, { grayscale: false });
@@ -25,20 +25,30 @@ test('the resize samples exactly where the placement says, in every mode, shrink
       let checked = 0;
       let errR = 0;
       let errG = 0;
+      let biasR = 0;
+      let biasG = 0;
       let blueOff = 0;
       for (let y = box.top + m; y < box.top + box.height - m; y++) {
         for (let x = box.left + m; x < box.left + box.width - m; x++) {
           const s = toSource(p, x + 0.5, y + 0.5);
           const i = (y * dw + x) * 3;
-          errR = Math.max(errR, Math.abs(out[i] - 3 * (s.x - 0.5)));
-          errG = Math.max(errG, Math.abs(out[i + 1] - 2 * (s.y - 0.5)));
+          const eR = out[i] - 3 * (s.x - 0.5);
+          const eG = out[i + 1] - 2 * (s.y - 0.5);
+          errR = Math.max(errR, Math.abs(eR));
+          errG = Math.max(errG, Math.abs(eG));
+          biasR += eR;
+          biasG += eG;
           if (out[i + 2] !== 100) blueOff++;
           checked++;
         }
       }
-      // Within about one level: libvips rounds when shrinking, but when enlarging by a non-integer factor it
-      // truncates and quantises sampling positions to 1/64 pixel (measured: up to 1.07 levels on this ramp).
-      expect({ mode, dw, dh, errR: errR < 1.15, errG: errG < 1.1, blueOff }).toEqual({ mode, dw, dh, errR: true, errG: true, blueOff: 0 });
+      biasR /= checked;
+      biasG /= checked;
+      // Within rounding and no systematic offset: sampling half a source pixel off would show as a bias of 1.5
+      // levels in R, 1 in G. (Measured: at most 0.71 / 0.6 levels, biases at most 0.11 levels = 0.04 px, from
+      // libvips' integer pre-shrink when shrinking more than 2x; enlarging is exact to rounding.)
+      const ok = { errR: errR <= 0.75, errG: errG <= 0.75, biasR: Math.abs(biasR) < 0.15, biasG: Math.abs(biasG) < 0.15 };
+      expect({ mode, dw, dh, ...ok, blueOff }).toEqual({ mode, dw, dh, errR: true, errG: true, biasR: true, biasG: true, blueOff: 0 });
       expect(checked).toBeGreaterThan(500);
     }
   }
