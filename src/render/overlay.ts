@@ -2,7 +2,7 @@
 import sharp from 'sharp';
 import { axisTaps as taps, type Taps } from '../image/bilinear';
 import type { DecodedImage } from '../image/decode';
-import type { Placement } from '../image/geometry';
+import { contentBox, type Placement } from '../image/geometry';
 import { applyColormap, type ColormapName } from './colormap';
 
 /** Bilinear resampling under an axis-aligned affine map; outputs outside the input's extent get `outside`. */
@@ -113,7 +113,8 @@ export interface RenderOptions {
 /**
  * Lays a normalised map computed at the model's input resolution over the original image, at the image's own
  * resolution. Each image pixel's centre is carried through the placement into map coordinates and sampled
- * bilinearly: in 'crop' mode pixels outside the crop get 0, in 'pad' mode the padding is simply never sampled.
+ * bilinearly. 'crop': pixels outside the crop get 0. 'pad': only the part of the map over the image is used, its
+ * edges clamped like the map's own borders, so the padding never bleeds into the image's edge pixels.
  */
 export async function renderOverlay(
   img: DecodedImage,
@@ -123,16 +124,7 @@ export async function renderOverlay(
   p: Placement,
   opts: RenderOptions,
 ): Promise<{ overlay: Buffer; heatmap: Buffer }> {
-  checkMap(mapAtInput, inputW, inputH);
-  if (p.srcWidth !== img.width || p.srcHeight !== img.height) {
-    throw new RangeError(`placement is for a ${p.srcWidth}x${p.srcHeight} image, got ${img.width}x${img.height}`);
-  }
-  // The map is normally at exactly the placement's input size; a different size is allowed and rescaled.
-  const kx = inputW / p.dstWidth;
-  const ky = inputH / p.dstHeight;
-  const tx = taps(inputW, img.width, p.scaleX * kx, p.offsetX * kx);
-  const ty = taps(inputH, img.height, p.scaleY * ky, p.offsetY * ky);
-  const values = resample(mapAtInput, inputW, inputH, img.width, img.height, tx, ty, 0);
+  const values = mapToImage(img, mapAtInput, inputW, inputH, p);
   const heat = applyColormap(values, opts.colormap);
   const composite = overlay(img.data, heat, opts.alpha);
   const [overlayPng, heatmapPng] = await Promise.all([
@@ -140,4 +132,29 @@ export async function renderOverlay(
     encodePng(heat, img.width, img.height),
   ]);
   return { overlay: overlayPng, heatmap: heatmapPng };
+}
+
+/** The map resampled onto the original image's pixels (what renderOverlay colours). */
+export function mapToImage(img: DecodedImage, mapAtInput: Float32Array, inputW: number, inputH: number, p: Placement): Float32Array {
+  checkMap(mapAtInput, inputW, inputH);
+  if (p.srcWidth !== img.width || p.srcHeight !== img.height) {
+    throw new RangeError(`placement is for a ${p.srcWidth}x${p.srcHeight} image, got ${img.width}x${img.height}`);
+  }
+  // The map is normally at exactly the placement's input size; another size is allowed and rescaled.
+  const kx = inputW / p.dstWidth;
+  const ky = inputH / p.dstHeight;
+  if (p.mode === 'pad') {
+    // The content box maps exactly onto the whole image: cut it out and stretch it over the image.
+    const box = contentBox(p);
+    const left = Math.round(box.left * kx);
+    const top = Math.round(box.top * ky);
+    const w = Math.max(1, Math.min(inputW - left, Math.round(box.width * kx)));
+    const h = Math.max(1, Math.min(inputH - top, Math.round(box.height * ky)));
+    const sub = new Float32Array(w * h);
+    for (let y = 0; y < h; y++) sub.set(mapAtInput.subarray((top + y) * inputW + left, (top + y) * inputW + left + w), y * w);
+    return resample(sub, w, h, img.width, img.height, taps(w, img.width, w / img.width, 0), taps(h, img.height, h / img.height, 0), 0);
+  }
+  const tx = taps(inputW, img.width, p.scaleX * kx, p.offsetX * kx);
+  const ty = taps(inputH, img.height, p.scaleY * ky, p.offsetY * ky);
+  return resample(mapAtInput, inputW, inputH, img.width, img.height, tx, ty, 0);
 }

@@ -6,11 +6,16 @@ import { LayersClassifier } from '../../src/model/layers-classifier';
 import { classGradients } from '../../src/capture/gradients';
 import { residualModel, seededInput } from '../helpers/models';
 
-/** logits as a function of the target activation, applying the model's own layers by hand. */
-function handHead(model: tf.LayersModel, c1: tf.Tensor, t: tf.Tensor): tf.Tensor2D {
+/**
+ * logits as a function of one layer's activation, applying the model's own layers by hand
+ * (c1 is the skip branch's value, fixed unless c1 itself is the layer).
+ */
+function handHead(model: tf.LayersModel, layer: string, c1: tf.Tensor, t: tf.Tensor): tf.Tensor2D {
   const apply = (name: string, v: tf.Tensor | tf.Tensor[]) => model.getLayer(name).apply(v) as tf.Tensor;
-  const r = apply('r', apply('bn', apply('dw', t)));
-  return apply('logits', apply('gap', apply('add', [c1, r]))) as tf.Tensor2D;
+  const chain = ['c1', 'target', 'dw', 'bn', 'r'];
+  let v = t;
+  for (const name of chain.slice(chain.indexOf(layer) + 1)) v = apply(name, v);
+  return apply('logits', apply('gap', apply('add', [layer === 'c1' ? t : c1, v]))) as tf.Tensor2D;
 }
 
 describe.each(['wasm', 'cpu'] as const)('gradients on %s', (backend) => {
@@ -19,12 +24,12 @@ describe.each(['wasm', 'cpu'] as const)('gradients on %s', (backend) => {
     await tf.setBackend(backend);
   });
 
-  test('d(logit)/d(target) matches finite differences for two classes at once', () => {
+  test.each(['target', 'c1', 'dw', 'bn'])('d(logit)/d(%s) matches finite differences for two classes at once', (layer) => {
     const model = residualModel();
     const clf = new LayersClassifier(model, false);
     const x = seededInput([1, 8, 8, 3]);
     const before = tf.memory().numTensors;
-    const fp = clf.forward(x, ['target']);
+    const fp = clf.forward(x, [layer]);
     const classes = [3, 1];
     const g = classGradients(fp, 0, classes, 'logit', clf.numClasses);
     expect(g.shape).toEqual([2, 8, 8, 4]);
@@ -47,7 +52,7 @@ describe.each(['wasm', 'cpu'] as const)('gradients on %s', (backend) => {
           tf.tidy(() => {
             const v = Float32Array.from(a);
             v[i] += delta;
-            return handHead(model, c1, tf.tensor4d(v, [1, 8, 8, 4])).dataSync()[cls];
+            return handHead(model, layer, c1, tf.tensor4d(v, [1, 8, 8, 4])).dataSync()[cls];
           });
         const fd = (f(eps) - f(-eps)) / (2 * eps);
         const h = Math.floor(i / 32), w = Math.floor(i / 4) % 8, k = i % 4;
