@@ -15,6 +15,22 @@ function parseIntFlag(v: unknown, name: string, min: number): number {
   return n;
 }
 
+function parseNumberFlag(v: unknown, name: string, min: number): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < min) throw new UsageError(`${name} must be a number >= ${min} (got '${v}')`);
+  return n;
+}
+
+/** Progress of long per-image methods (Score-CAM channels, noisy samples) with the time left, on a TTY. */
+function methodProgress(): (done: number, total: number) => void {
+  let started = 0;
+  return (done, total) => {
+    if (done <= 1 || !started) started = Date.now();
+    const left = done > 0 ? ((Date.now() - started) / done) * (total - done) : 0;
+    process.stderr.write(done >= total ? '\r\x1b[2K' : `\r\x1b[2K  ${done}/${total} passes${left > 1000 ? ` ~${Math.ceil(left / 1000)}s left` : ''}`);
+  };
+}
+
 export function preprocessFromFlags(o: Record<string, unknown>): Partial<Preprocessing> {
   const p: Partial<Preprocessing> = {};
   if (o.scale != null) p.scale = parseScale(String(o.scale));
@@ -70,6 +86,17 @@ export async function runExplain(images: string[], o: Record<string, unknown>): 
       saveRaw: !!o.saveRaw,
       saveInput: !!o.saveInput,
       force: !!o.force,
+      augSmooth: !!o.augSmooth,
+      sheet: o.sheet === false ? false : undefined,
+      methodOptions: {
+        eigenSmooth: !!o.eigenSmooth,
+        noiseSamples: parseIntFlag(o.noiseSamples, '--noise-samples', 1),
+        noiseLevel: parseNumberFlag(o.noiseLevel, '--noise-level', 0),
+        seed: parseIntFlag(o.seed, '--seed', 0),
+        batchSize: parseIntFlag(o.batchSize, '--batch-size', 1),
+        maxChannels: parseIntFlag(o.maxChannels, '--max-channels', 0),
+        onProgress: process.stderr.isTTY && !json ? methodProgress() : undefined,
+      },
       timings: o.timings !== false,
       onImage: (done, total, img) => {
         progress ??= new Progress(total);
@@ -84,7 +111,7 @@ export async function runExplain(images: string[], o: Record<string, unknown>): 
     const s = report.summary;
     const secs = report.timings ? ` in ${(report.timings.totalMs / 1000).toFixed(1)} s` : '';
     const where = report.output.dir && s.succeeded ? `; outputs in ${report.output.dir}` : '';
-    const line = `${s.images} image${s.images === 1 ? '' : 's'}: ${s.succeeded} explained, ${s.failed} failed${secs} (${report.method} on ${report.backend})${where}`;
+    const line = `${s.images} image${s.images === 1 ? '' : 's'}: ${s.succeeded} explained, ${s.failed} failed${secs} (${report.methods.join(', ')} on ${report.backend})${where}`;
     (json ? process.stderr : process.stdout).write((s.failed ? err.yellow(line) : line) + '\n');
     return s.failed ? EXIT.FAILED : EXIT.OK;
   } catch (e) {

@@ -6,6 +6,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { TOOL_VERSION } from '../version';
 import { err } from './output';
+import { METHOD_NAMES } from '../methods/names';
 
 export const EXIT = { OK: 0, FAILED: 1, USAGE: 2, INTERRUPTED: 130 } as const;
 
@@ -34,7 +35,15 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .argument('<images...>', 'image files or folders (searched recursively)');
   modelOptions(explainCmd)
     .option('-l, --layer <name>', 'target layer (repeatable: maps are averaged); default: from the sidecar, else the last spatial layer', collect)
-    .option('--method <name>', 'cam | gradcam | gradcam++ (default: sidecar, else gradcam)')
+    .option('--method <names>', `method, several separated by commas, or all: ${METHOD_NAMES.join(', ')} (default: sidecar, else gradcam)`)
+    .option('--aug-smooth', 'test-time augmentation: average maps over horizontal flip x brightness 0.9/1.0/1.1')
+    .option('--eigen-smooth', "use the first principal component of the weighted activations instead of their sum")
+    .option('--noise-samples <n>', 'Smooth Grad-CAM++: noisy copies', '8')
+    .option('--noise-level <x>', 'Smooth Grad-CAM++: noise sigma as a fraction of the input range', '0.15')
+    .option('--seed <n>', 'seed of the noise (runs repeat exactly)', '0')
+    .option('--batch-size <n>', 'Score-CAM / Ablation-CAM: forward passes per batch', '32')
+    .option('--max-channels <n>', 'Score-CAM / Ablation-CAM: score only the n channels of highest spatial variance (0 = all)', '0')
+    .option('--no-sheet', 'with several methods, skip the comparison sheet PNG per image')
     .option('-k, --top-k <n>', 'explain the top n classes', '3')
     .option('-c, --class <class>', 'explain this class, by index or label (repeatable; overrides --top-k)', collect)
     .addOption(new Option('--score <kind>', 'differentiate the class logit or its softmax probability').choices(['logit', 'probability']).default('logit'))

@@ -3,7 +3,7 @@
  * alpha = G^2 / (2 G^2 + S_k G^3 + eps), S_k = sum_ij A_ijk; w_k = sum_ij ReLU(G) alpha.
  */
 import * as tf from '@tensorflow/tfjs';
-import { CamMethod, requireGradients, weightedSum } from './types';
+import { CamMethod, mapFromWeights, requireGradients } from './types';
 
 const EPS = 1e-6;
 
@@ -18,12 +18,11 @@ export function gradcamPlusPlusWeights(g: tf.Tensor4D, g2: tf.Tensor4D, g3: tf.T
 export const gradcamPlusPlus: CamMethod = {
   name: 'gradcam++',
   title: 'Grad-CAM++',
-  needsGradients: true,
-  needsCamHead: false,
+  needs: ['gradients'],
   compute(inputs) {
     const g = requireGradients(inputs, 'Grad-CAM++');
     const g2 = tf.square(g) as tf.Tensor4D;
     const g3 = tf.mul(g2, g) as tf.Tensor4D;
-    return tf.relu(weightedSum(inputs.activations, gradcamPlusPlusWeights(g, g2, g3, inputs.activations)));
+    return mapFromWeights(inputs.activations, gradcamPlusPlusWeights(g, g2, g3, inputs.activations), inputs.options);
   },
 };

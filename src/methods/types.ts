@@ -1,28 +1,57 @@
 /**
- * The shared interface of all class activation methods. A method is a pure function of tensors: given the
- * target layer's activation (and, depending on the method, the class gradients or the CAM weights) it returns
- * one low-resolution map per requested class. Everything else (picking classes, normalising, upsampling,
- * colouring, files) belongs to the pipeline.
+ * The shared interface of all class activation methods. A method is a function of tensors: given the target
+ * layer's activation and, depending on the method, the class gradients, the CAM weights, or a way to score
+ * modified inputs or activations, it returns one low-resolution map per requested class. Everything else
+ * (picking classes, normalising, upsampling, colouring, files) belongs to the pipeline.
  */
 import * as tf from '@tensorflow/tfjs';
+import { principalProjection } from './projection';
+
+export type MethodNeeds = 'gradients' | 'cam-head' | 'activations' | 'input-scores' | 'head-scores' | 'noisy-gradients';
 
 export interface MethodInputs {
   /** [1, h, w, K] activation of the target layer for one image. */
   activations: tf.Tensor4D;
+  /** Requested classes, in order: row i of every result belongs to classes[i]. */
+  classes: number[];
   /** [k, h, w, K] gradient of each requested class's score with respect to the activation. */
   gradients?: tf.Tensor4D;
-  /** For CAM: [K, k] weights of the linear classifier for the requested classes, or 'channels' when the
-   * activation's channels are themselves the class maps. */
+  /** For CAM: [K, k] weights of the linear classifier for the requested classes, or the channels that are the class maps. */
   cam?: { weights: tf.Tensor2D } | { channels: number[] };
+  /** The preprocessed input [1, H, W, C] (Score-CAM masks it; Smooth Grad-CAM++ adds noise to it). */
+  input?: tf.Tensor4D;
+  /** Class scores [n, k] for a batch of inputs [n, H, W, C] (a plain forward pass). */
+  scoreInputs?: (x: tf.Tensor4D) => tf.Tensor2D;
+  /** Class scores [n, k] for a batch of target activations [n, h, w, K] (the head only). */
+  scoreActivations?: (a: tf.Tensor4D) => tf.Tensor2D;
+  /** Gradients [k, h, w, K] of the class scores at the target layer for another input [1, H, W, C]. */
+  gradientsAt?: (x: tf.Tensor4D) => tf.Tensor4D;
+  options: MethodOptions;
 }
+
+export interface MethodOptions {
+  /** Replace the channel sum by the first principal component of the weighted activations (pytorch-grad-cam's eigen_smooth). */
+  eigenSmooth: boolean;
+  /** Forward passes per batch for Score-CAM and Ablation-CAM. */
+  batchSize: number;
+  /** Score-CAM / Ablation-CAM: only the N channels of highest spatial variance (0 = all). */
+  maxChannels: number;
+  /** Smooth Grad-CAM++: noisy copies and noise level (fraction of the input's value range). */
+  noiseSamples: number;
+  noiseLevel: number;
+  seed: number;
+  /** Progress of long methods (channels done / total). */
+  onProgress?: (done: number, total: number) => void;
+}
+
+export const DEFAULT_METHOD_OPTIONS: MethodOptions = { eigenSmooth: false, batchSize: 32, maxChannels: 0, noiseSamples: 8, noiseLevel: 0.15, seed: 0 };
 
 export interface CamMethod {
   /** Name used on the command line. */
   name: string;
   /** Human-readable name. */
   title: string;
-  needsGradients: boolean;
-  needsCamHead: boolean;
+  needs: MethodNeeds[];
   /** Returns [k, h, w] maps (not normalised). Runs inside the caller's tidy scope. */
   compute(inputs: MethodInputs): tf.Tensor3D;
 }
@@ -33,6 +62,23 @@ export function weightedSum(activations: tf.Tensor4D, weights: tf.Tensor2D): tf.
   const flat = tf.reshape(activations, [h * w, K]);
   const maps = tf.matMul(weights, flat, false, true); // [k, h*w]
   return tf.reshape(maps, [weights.shape[0], h, w]);
+}
+
+/**
+ * The map of a channel-weight method: ReLU(sum_K w_K A_K), or with eigen smoothing the first principal
+ * component of the weighted activations w_K A_K (then ReLU).
+ */
+export function mapFromWeights(activations: tf.Tensor4D, weights: tf.Tensor2D, options: MethodOptions): tf.Tensor3D {
+  if (!options.eigenSmooth) return tf.relu(weightedSum(activations, weights));
+  const k = weights.shape[0];
+  return mapFromContributions(tf.mul(activations, tf.reshape(weights, [k, 1, 1, weights.shape[1]])) as tf.Tensor4D, options);
+}
+
+/** The map of an element-wise method from its per-channel contributions [k, h, w, K]: channel sum (or eigen smoothing), then ReLU. */
+export function mapFromContributions(contributions: tf.Tensor4D, options: MethodOptions): tf.Tensor3D {
+  if (!options.eigenSmooth) return tf.relu(tf.sum(contributions, 3)) as tf.Tensor3D;
+  const maps = tf.unstack(contributions).map((c) => principalProjection(c as tf.Tensor3D));
+  return tf.relu(tf.stack(maps)) as tf.Tensor3D;
 }
 
 export function requireGradients(inputs: MethodInputs, method: string): tf.Tensor4D {

@@ -1,14 +1,15 @@
 /**
  * One image through the model: one forward pass that keeps the target activations, one batched backward pass
- * through the head per target layer for all requested classes, then the method. Returns plain arrays; every
- * tensor made here is released before returning.
+ * through the head per target layer for all requested classes (shared by every gradient method), then each
+ * method. Returns plain arrays; every tensor made here is released before returning.
  */
 import * as tf from '@tensorflow/tfjs';
-import { Classifier, CamHead } from '../model/classifier';
-import { CamMethod, MethodInputs } from '../methods';
-import { classGradients, ScoreKind } from '../capture/gradients';
+import { Classifier, CamHead, ForwardPass } from '../model/classifier';
+import { CamMethod, DEFAULT_METHOD_OPTIONS, MethodInputs, MethodOptions } from '../methods';
+import { classGradients, classSelector, scoresOf, ScoreKind } from '../capture/gradients';
 import { ModelError } from '../util/errors';
 import { toInputResolution } from './maps';
+import { normalizeMap } from '../render/overlay';
 
 export interface Prediction {
   index: number;
@@ -16,13 +17,21 @@ export interface Prediction {
   probability: number;
 }
 
+export interface RawMap {
+  layer: string;
+  data: Float32Array;
+  height: number;
+  width: number;
+}
+
 export interface ClassMap {
+  method: string;
   classIndex: number;
   /** Normalised map at the model's input resolution (inputH * inputW, row-major). */
   map: Float32Array;
   flat: boolean;
-  /** The method's raw low-resolution map per target layer, before any normalisation. */
-  raw: { layer: string; data: Float32Array; height: number; width: number }[];
+  /** The method's raw low-resolution map per target layer, before any normalisation (un-augmented image). */
+  raw: RawMap[];
 }
 
 export interface TensorExplanation {
@@ -32,12 +41,13 @@ export interface TensorExplanation {
   classes: number[];
   /** Top classes by logit (at least as many as asked with topK). */
   top: Prediction[];
+  /** One map per method and class, methods in the order given, classes in order within each. */
   maps: ClassMap[];
   timings: { forwardMs: number; backwardMs: number; methodMs: number };
 }
 
 export interface ExplainTensorOptions {
-  method: CamMethod;
+  methods: CamMethod[];
   layers: string[];
   /** Explicit classes; when absent, the top-k classes by score. */
   classes?: number[];
@@ -45,6 +55,9 @@ export interface ExplainTensorOptions {
   score: ScoreKind;
   /** How many top predictions to report even when classes are explicit. */
   reportTop?: number;
+  methodOptions?: Partial<MethodOptions>;
+  /** Test-time augmentation: horizontal flip x brightness 0.9/1.0/1.1, maps de-augmented and averaged. */
+  augSmooth?: boolean;
 }
 
 function softmax(logits: Float32Array): Float32Array {
@@ -74,59 +87,148 @@ function camInputs(head: CamHead, classes: number[]): MethodInputs['cam'] {
   throw new ModelError(`CAM is not possible for this model: ${head.reason}; use --method gradcam`);
 }
 
+const needs = (methods: CamMethod[], what: CamMethod['needs'][number]) => methods.some((m) => m.needs.includes(what));
+
+interface RawResult {
+  /** per method, per layer: [k, h, w] maps flattened */
+  raw: Map<string, RawMap[]>;
+  backwardMs: number;
+  methodMs: number;
+}
+
+/** The methods' raw maps for one (possibly augmented) input, given its forward pass. */
+function rawMaps(model: Classifier, x: tf.Tensor4D, fp: ForwardPass, opts: ExplainTensorOptions, classes: number[], camHeads: CamHead[], options: MethodOptions): RawResult {
+  const raw = new Map<string, RawMap[]>(opts.methods.map((m) => [m.name, []]));
+  let backwardMs = 0;
+  let methodMs = 0;
+  for (let li = 0; li < opts.layers.length; li++) {
+    let t0 = performance.now();
+    const grads = needs(opts.methods, 'gradients') ? classGradients(fp, li, classes, opts.score, model.numClasses, opts.layers[li]) : undefined;
+    if (grads) grads.dataSync(); // finish the backward pass here so the timings split honestly
+    backwardMs += performance.now() - t0;
+    t0 = performance.now();
+    try {
+      for (const method of opts.methods) {
+        const maps = tf.tidy(() => {
+          const selector = classSelector(classes, model.numClasses);
+          const inputs: MethodInputs = {
+            activations: fp.activations[li],
+            classes,
+            gradients: grads,
+            cam: method.needs.includes('cam-head') ? camInputs(camHeads[li], classes) : undefined,
+            input: x,
+            scoreInputs: (xs) => tf.matMul(model.predict(xs), selector, false, true) as tf.Tensor2D,
+            scoreActivations: (a) => tf.matMul(fp.head(li, a), selector, false, true) as tf.Tensor2D,
+            gradientsAt: (xs) => {
+              const other = model.forward(xs, [opts.layers[li]]);
+              try {
+                return classGradients(other, 0, classes, opts.score, model.numClasses, opts.layers[li]);
+              } finally {
+                other.dispose();
+              }
+            },
+            options,
+          };
+          return method.compute(inputs);
+        });
+        raw.get(method.name)!.push({ layer: opts.layers[li], data: maps.dataSync() as Float32Array, height: maps.shape[1], width: maps.shape[2] });
+        maps.dispose();
+      }
+    } finally {
+      grads?.dispose();
+    }
+    methodMs += performance.now() - t0;
+  }
+  return { raw, backwardMs, methodMs };
+}
+
+function classSlice(layers: RawMap[], ci: number): RawMap[] {
+  return layers.map((r) => ({ ...r, data: r.data.slice(ci * r.height * r.width, (ci + 1) * r.height * r.width) }));
+}
+
+function flipRows(map: Float32Array, width: number): Float32Array {
+  const out = new Float32Array(map.length);
+  for (let i = 0; i < map.length; i += width) for (let x = 0; x < width; x++) out[i + x] = map[i + width - 1 - x];
+  return out;
+}
+
+const AUGMENTATIONS = [false, true].flatMap((flip) => [0.9, 1.0, 1.1].map((brightness) => ({ flip, brightness })));
+
 export function explainTensor(model: Classifier, x: tf.Tensor4D, opts: ExplainTensorOptions): TensorExplanation {
   const [inputH, inputW] = model.inputShape;
-  const camHeads = opts.method.needsCamHead ? opts.layers.map((l) => model.camHead(l)) : [];
+  const options: MethodOptions = { ...DEFAULT_METHOD_OPTIONS, ...opts.methodOptions };
+  const camHeads = needs(opts.methods, 'cam-head') ? opts.layers.map((l) => model.camHead(l)) : [];
   try {
     for (const [i, h] of camHeads.entries()) {
       if (h.kind === 'none') throw new ModelError(`CAM is not possible at layer '${opts.layers[i]}': ${h.reason}; use --method gradcam`);
     }
-    let t0 = performance.now();
+    const t0 = performance.now();
     const fp = model.forward(x, opts.layers);
+    let logits: Float32Array;
+    let forwardMs: number;
+    let classes: number[];
+    let first: RawResult;
     try {
-      const logits = fp.logits.dataSync() as Float32Array;
-      const probabilities = softmax(logits);
-      const forwardMs = performance.now() - t0;
+      logits = fp.logits.dataSync() as Float32Array;
+      forwardMs = performance.now() - t0;
       for (const c of opts.classes ?? []) {
         if (!Number.isInteger(c) || c < 0 || c >= model.numClasses) throw new ModelError(`class ${c} is out of range: the model has ${model.numClasses} classes`);
       }
-      const classes = opts.classes ?? topIndices(logits, opts.topK);
-      const top = topIndices(logits, Math.max(opts.topK, opts.reportTop ?? 0)).map((index) => ({ index, logit: logits[index], probability: probabilities[index] }));
-      let backwardMs = 0;
-      let methodMs = 0;
-      const rawPerLayer: Float32Array[] = [];
-      const shapes: [number, number][] = [];
-      for (let li = 0; li < opts.layers.length; li++) {
-        t0 = performance.now();
-        const grads = opts.method.needsGradients ? classGradients(fp, li, classes, opts.score, model.numClasses) : undefined;
-        if (grads) grads.dataSync(); // finish the backward pass here so the timings split honestly
-        backwardMs += performance.now() - t0;
-        t0 = performance.now();
-        const maps = tf.tidy(() => {
-          const a = fp.activations[li];
-          return opts.method.compute({ activations: a, gradients: grads, cam: camHeads[li] ? camInputs(camHeads[li], classes) : undefined });
-        });
-        grads?.dispose();
-        rawPerLayer.push(maps.dataSync() as Float32Array);
-        shapes.push([maps.shape[1], maps.shape[2]]);
-        maps.dispose();
-        methodMs += performance.now() - t0;
-      }
-      t0 = performance.now();
-      const out: ClassMap[] = classes.map((classIndex, ci) => {
-        const raw = opts.layers.map((layer, li) => {
-          const [h, w] = shapes[li];
-          return { layer, data: rawPerLayer[li].slice(ci * h * w, (ci + 1) * h * w), height: h, width: w };
-        });
-        const m = toInputResolution(raw, inputH, inputW);
-        return { classIndex, map: m.map, flat: m.flat, raw };
-      });
-      methodMs += performance.now() - t0;
-      return { logits, probabilities, classes, top, maps: out, timings: { forwardMs, backwardMs, methodMs } };
+      classes = opts.classes ?? topIndices(logits, opts.topK);
+      first = rawMaps(model, x, fp, opts, classes, camHeads, options);
     } finally {
       fp.dispose();
     }
+    const probabilities = softmax(logits);
+    const top = topIndices(logits, Math.max(opts.topK, opts.reportTop ?? 0)).map((index) => ({ index, logit: logits[index], probability: probabilities[index] }));
+    let { backwardMs, methodMs } = first;
+    const t1 = performance.now();
+    const maps: ClassMap[] = [];
+    for (const method of opts.methods) {
+      const layers = first.raw.get(method.name)!;
+      classes.forEach((classIndex, ci) => {
+        const raw = classSlice(layers, ci);
+        const m = toInputResolution(raw, inputH, inputW);
+        maps.push({ method: method.name, classIndex, map: m.map, flat: m.flat, raw });
+      });
+    }
+    methodMs += performance.now() - t1;
+    if (opts.augSmooth) {
+      // Same classes on every augmented copy; each map is brought back to the original orientation and averaged.
+      const sums = maps.map((m) => Float32Array.from(m.map));
+      for (const aug of AUGMENTATIONS) {
+        if (!aug.flip && aug.brightness === 1) continue; // the plain image, done above
+        const xa = tf.tidy(() => tf.mul(aug.flip ? tf.reverse(x, 2) : x, aug.brightness) as tf.Tensor4D);
+        const fpa = model.forward(xa, opts.layers);
+        try {
+          const r = rawMaps(model, xa, fpa, opts, classes, camHeads, options);
+          backwardMs += r.backwardMs;
+          methodMs += r.methodMs;
+          let i = 0;
+          for (const method of opts.methods) {
+            const layers = r.raw.get(method.name)!;
+            classes.forEach((_, ci) => {
+              const m = toInputResolution(classSlice(layers, ci), inputH, inputW).map;
+              const back = aug.flip ? flipRows(m, inputW) : m;
+              for (let j = 0; j < back.length; j++) sums[i][j] += back[j];
+              i++;
+            });
+          }
+        } finally {
+          fpa.dispose();
+          xa.dispose();
+        }
+      }
+      maps.forEach((m, i) => {
+        const n = normalizeMap(sums[i]);
+        m.map = n.map;
+        m.flat = m.flat || n.flat;
+      });
+    }
+    return { logits, probabilities, classes, top, maps, timings: { forwardMs, backwardMs, methodMs } };
   } finally {
     for (const h of camHeads) if (h.kind === 'weights') h.weights.dispose();
   }
 }
+
+export { scoresOf };

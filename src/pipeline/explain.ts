@@ -9,6 +9,8 @@ import { placement, toSource, Placement } from '../image/geometry';
 import { resizeForModel } from '../image/resize';
 import { renderOverlay } from '../render/overlay';
 import { ColormapName } from '../render/colormap';
+import { comparisonSheet, SheetCell } from '../render/sheet';
+import { MethodOptions } from '../methods';
 import { encodeNpy } from '../report/npy';
 import { ensureDir, writeFileAtomic } from '../report/files';
 import { ExplainReport, REPORT_SCHEMA, ReportImage, ReportMap } from '../report/schema';
@@ -36,6 +38,12 @@ export interface ExplainOptions extends SessionOptions {
   force?: boolean;
   /** Keep timings in the report (default true). */
   timings?: boolean;
+  /** Options of the longer methods (batch size, channels, noise, eigen smoothing). */
+  methodOptions?: Partial<MethodOptions>;
+  /** Test-time augmentation smoothing. */
+  augSmooth?: boolean;
+  /** With several methods or classes: a comparison sheet PNG per image (default: when several methods run). */
+  sheet?: boolean;
   /** Return each image's maps as arrays in the result. */
   returnMaps?: boolean;
   onImage?: (done: number, total: number, image: ReportImage) => void;
@@ -46,7 +54,7 @@ export interface ExplainOptions extends SessionOptions {
 export interface ImageMaps {
   file: string;
   /** Maps at the model's input resolution, row-major, values in [0, 1]. */
-  maps: { classIndex: number; label: string; map: Float32Array; width: number; height: number; flat: boolean }[];
+  maps: { method: string; classIndex: number; label: string; map: Float32Array; width: number; height: number; flat: boolean }[];
 }
 
 export interface ExplainResult {
@@ -79,7 +87,15 @@ async function explainOne(session: Session, job: ImageJob, opts: ExplainOptions,
   const { x, place } = await prepareInput(session, img);
   let ex;
   try {
-    ex = explainTensor(session.model.classifier, x, { method: session.method, layers: session.layers, classes, topK: opts.topK ?? 3, score: session.score });
+    ex = explainTensor(session.model.classifier, x, {
+      methods: session.methods,
+      layers: session.layers,
+      classes,
+      topK: opts.topK ?? 3,
+      score: session.score,
+      methodOptions: opts.methodOptions,
+      augSmooth: opts.augSmooth,
+    });
   } finally {
     x.dispose();
   }
@@ -106,14 +122,16 @@ async function explainOne(session: Session, job: ImageJob, opts: ExplainOptions,
     again.x.dispose();
     entry.files = { input: await write(`${stem}.input.npy`, encodeNpy(data, [1, h, w, c])) };
   }
+  const wantSheet = outDir && (opts.sheet ?? session.methods.length > 1);
+  const sheetCells: SheetCell[] | null = wantSheet ? [] : null;
   for (const m of ex.maps as ClassMap[]) {
     const label = session.labels[m.classIndex];
-    const base = `${stem}.${session.method.name.replace(/\+/g, 'pp')}.${m.classIndex}-${slug(label)}`;
+    const base = `${stem}.${m.method.replace(/\+/g, 'pp')}.${m.classIndex}-${slug(label)}`;
     const peakIn = peakOf(m.map, inputW);
     const peak = toSource(place, peakIn.x, peakIn.y);
     const rm: ReportMap = {
       class: { index: m.classIndex, label },
-      method: session.method.name,
+      method: m.method,
       layers: session.layers,
       files: {},
       peak: { x: round(peak.x, 1), y: round(peak.y, 1) },
@@ -123,6 +141,7 @@ async function explainOne(session: Session, job: ImageJob, opts: ExplainOptions,
     if (outDir) {
       const rendered = await renderOverlay(img, m.map, inputW, inputH, place, { colormap: opts.colormap ?? 'jet', alpha: opts.alpha ?? 0.5 });
       rm.files.overlay = await write(`${base}.png`, rendered.overlay);
+      if (sheetCells) sheetCells.push({ image: rendered.overlay, row: session.methods.find((x) => x.name === m.method)!.title, col: label });
       if (opts.heatmap) rm.files.heatmap = await write(`${base}.heatmap.png`, rendered.heatmap);
       if (opts.saveRaw) {
         rm.files.raw = [];
@@ -134,6 +153,11 @@ async function explainOne(session: Session, job: ImageJob, opts: ExplainOptions,
     }
     entry.maps!.push(rm);
   }
+  if (sheetCells && sheetCells.length) {
+    // rows: methods in the order run; columns: classes
+    const rows = session.methods.map((meth) => sheetCells.filter((c) => c.row === meth.title));
+    entry.files = { ...entry.files, sheet: await write(`${stem}.sheet.png`, await comparisonSheet(rows)) };
+  }
   const renderMs = performance.now() - t1;
   entry.timings = {
     decodeMs: round(decodeMs, 1),
@@ -144,7 +168,7 @@ async function explainOne(session: Session, job: ImageJob, opts: ExplainOptions,
     totalMs: round(performance.now() - t0, 1),
   };
   const maps = opts.returnMaps
-    ? { file: job.file, maps: ex.maps.map((m) => ({ classIndex: m.classIndex, label: session.labels[m.classIndex], map: m.map, width: inputW, height: inputH, flat: m.flat })) }
+    ? { file: job.file, maps: ex.maps.map((m) => ({ method: m.method, classIndex: m.classIndex, label: session.labels[m.classIndex], map: m.map, width: inputW, height: inputH, flat: m.flat })) }
     : undefined;
   return { entry, maps };
 }
@@ -156,7 +180,10 @@ export function baseReport(session: Session, opts: ExplainOptions, outDir: strin
     tool: { name: 'tfjs-cam', version: TOOL_VERSION },
     model: { source: session.model.source, sha256: session.model.sha256, format: c.format, inputSize: c.inputShape, classes: c.numClasses, softmaxSteppedOver: c.softmaxSteppedOver },
     backend: session.backend,
-    method: session.method.name,
+    method: session.methods.map((m) => m.name).join(','),
+    methods: session.methods.map((m) => m.name),
+    ...(opts.augSmooth ? { augSmooth: true } : {}),
+    ...(opts.methodOptions?.eigenSmooth ? { eigenSmooth: true } : {}),
     layers: session.layers,
     score: session.score,
     preprocessing: { ...session.preprocess, grayscale: session.grayscale },

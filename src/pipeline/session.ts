@@ -6,7 +6,7 @@ import * as path from 'path';
 import { BackendChoice, BackendName, initBackend } from '../backend';
 import { loadModelFrom, LoadedModel } from '../model/load';
 import { Preprocessing, readLabels, resolvePreprocessing } from '../model/config';
-import { CamMethod, getMethod } from '../methods';
+import { CamMethod, parseMethods } from '../methods';
 import { ScoreKind } from '../capture/gradients';
 import { ModelError, UsageError } from '../util/errors';
 import { closestNames } from '../util/suggest';
@@ -14,6 +14,7 @@ import { closestNames } from '../util/suggest';
 export interface SessionOptions {
   model: string | LoadedModel;
   backend?: BackendChoice;
+  /** A method name, several separated by commas, or 'all'. */
   method?: string;
   /** Target layers; default: the sidecar's, else found automatically. */
   layers?: string[];
@@ -26,7 +27,8 @@ export interface SessionOptions {
 export interface Session {
   model: LoadedModel;
   backend: BackendName;
-  method: CamMethod;
+  /** Methods to run, in order (one forward and one backward pass serve all of them). */
+  methods: CamMethod[];
   layers: string[];
   labels: string[];
   preprocess: Preprocessing;
@@ -43,7 +45,6 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
   const model = typeof opts.model === 'string' ? await loadModelFrom(opts.model) : opts.model;
   const c = model.classifier;
   const sidecar = model.sidecar;
-  const method = getMethod(opts.method ?? sidecar?.method ?? 'gradcam');
   const sideLayers = sidecar?.layer == null ? undefined : Array.isArray(sidecar.layer) ? sidecar.layer : [sidecar.layer];
   const layers = opts.layers?.length ? opts.layers : sideLayers ?? [c.defaultTargetLayer()];
   const known = new Map(c.layers().map((l) => [l.name, l]));
@@ -55,6 +56,13 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
     }
     if (!info.spatial) throw new ModelError(`layer '${l}' has output shape [${info.outputShape.join(', ')}], not a spatial map (height x width x channels)`);
   }
+  // 'all' includes CAM only where the model's head allows it at every target layer.
+  const camPossible = layers.every((l) => {
+    const h = c.camHead(l);
+    if (h.kind === 'weights') h.weights.dispose();
+    return h.kind !== 'none';
+  });
+  const methods = parseMethods(opts.method ?? sidecar?.method ?? 'gradcam', camPossible);
   let labels: string[] = [];
   const given = opts.labels ?? sidecar?.labels;
   if (Array.isArray(given)) labels = given;
@@ -83,7 +91,7 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
   return {
     model,
     backend,
-    method,
+    methods,
     layers,
     labels,
     preprocess,

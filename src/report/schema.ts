@@ -35,7 +35,7 @@ export interface ReportImage {
   source?: { format: string; pages: number; hadAlpha: boolean; orientation?: number };
   top?: ReportClass[];
   maps?: ReportMap[];
-  files?: { input?: string };
+  files?: { input?: string; sheet?: string };
   timings?: { decodeMs: number; forwardMs: number; backwardMs: number; methodMs: number; renderMs: number; totalMs: number };
 }
 
@@ -44,7 +44,11 @@ export interface ExplainReport {
   tool: { name: 'tfjs-cam'; version: string };
   model: { source: string; sha256: string; format: string; inputSize: [number, number, number]; classes: number; softmaxSteppedOver: boolean };
   backend: string;
+  /** The methods run, comma-separated (see `methods`). */
   method: string;
+  methods: string[];
+  augSmooth?: boolean;
+  eigenSmooth?: boolean;
   layers: string[];
   score: 'logit' | 'probability';
   preprocessing: { scale: [number, number]; mean: number[]; std: number[]; bgr: boolean; resize: string; grayscale: boolean };

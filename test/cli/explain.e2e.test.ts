@@ -149,3 +149,22 @@ test('inspect marks the default target and explains why CAM is refused', () => {
   expect(j.defaultLayer).toBe('feat');
   expect(j.cam.possible).toBe(true);
 });
+
+test('--method all: every method (CAM left out where impossible) in one run, a comparison sheet, no NaN', async () => {
+  const out = path.join(dir, 'out-all');
+  const r = runCli(['explain', path.join(dir, 'in', 'a.png'), '-m', path.join(dir, 'resnet'), '-o', out, '-k', '2', '--method', 'all', '--max-channels', '3', '--noise-samples', '2', '--json']);
+  expect(r.code).toBe(0);
+  const rep = JSON.parse(r.stdout);
+  const expected = ['gradcam', 'gradcam++', 'smoothgradcam++', 'xgradcam', 'layercam', 'hirescam', 'gradcam-elementwise', 'scorecam', 'ablationcam', 'eigencam', 'eigengradcam'];
+  expect(rep.methods).toEqual(expected);
+  const maps = rep.images[0].maps;
+  expect(maps).toHaveLength(expected.length * 2);
+  for (const m of maps) {
+    expect(Number.isFinite(m.topMassShare)).toBe(true);
+    expect(Number.isFinite(m.peak.x) && Number.isFinite(m.peak.y)).toBe(true);
+    expect(fs.existsSync(path.join(out, m.files.overlay))).toBe(true);
+  }
+  const sheet = await sharp(path.join(out, rep.images[0].files.sheet)).metadata();
+  expect(sheet.width).toBeGreaterThan(2 * 100);
+  expect(sheet.height).toBeGreaterThan(expected.length * 100); // one row per method
+});

@@ -21,8 +21,8 @@ test('CAM equals Grad-CAM x (h*w) on a GAP -> Dense model, for every class', () 
   const x = seededInput([1, 8, 8, 3], 3);
   const classes = [0, 1, 2, 3];
   const opts = { layers: ['feat'], classes, topK: 4, score: 'logit' as const };
-  const cam = explainTensor(clf, x, { ...opts, method: getMethod('cam') });
-  const grad = explainTensor(clf, x, { ...opts, method: getMethod('gradcam') });
+  const cam = explainTensor(clf, x, { ...opts, methods: [getMethod('cam')] });
+  const grad = explainTensor(clf, x, { ...opts, methods: [getMethod('gradcam')] });
   let compared = 0;
   for (let c = 0; c < classes.length; c++) {
     const a = cam.maps[c].raw[0].data;

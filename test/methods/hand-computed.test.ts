@@ -1,15 +1,17 @@
 // Each method on a 2x2x2 activation, against values worked out by hand (derivations in the comments).
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/backend';
-import { getMethod } from '../../src/methods';
+import { getMethod, DEFAULT_METHOD_OPTIONS, MethodInputs } from '../../src/methods';
 
 // A channel 0 = [[1,2],[3,4]], channel 1 = [[0,1],[1,0]]   (layout [1, h, w, K])
 const A = tf.tensor4d([1, 0, 2, 1, 3, 1, 4, 0], [1, 2, 2, 2]);
 // G channel 0 = 0.5 everywhere, channel 1 = [[2,0],[0,2]]   (one class)
 const G = tf.tensor4d([0.5, 2, 0.5, 0, 0.5, 0, 0.5, 2], [1, 2, 2, 2]);
 
-function run(name: string, inputs: Parameters<ReturnType<typeof getMethod>['compute']>[0]): number[] {
-  return Array.from(tf.tidy(() => getMethod(name).compute(inputs)).dataSync());
+function run(name: string, inputs: Partial<MethodInputs>): number[] {
+  const k = inputs.gradients?.shape[0] ?? (inputs.cam && 'channels' in inputs.cam ? inputs.cam.channels.length : inputs.cam?.weights.shape[1]) ?? 1;
+  const full = { activations: A, classes: Array.from({ length: k }, (_, i) => i), options: DEFAULT_METHOD_OPTIONS, ...inputs } as MethodInputs;
+  return Array.from(tf.tidy(() => getMethod(name).compute(full)).dataSync());
 }
 
 beforeAll(async () => {
