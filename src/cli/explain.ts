@@ -1,4 +1,5 @@
 /** `tfjs-cam explain`: flags -> explain() -> lines, summary, exit code. */
+import * as path from 'path';
 import { explain, ExplainOptions } from '../pipeline/explain';
 import { parseNumberList, parseScale, Preprocessing } from '../model/config';
 import { UsageError } from '../util/errors';
@@ -86,6 +87,7 @@ export async function runExplain(images: string[], o: Record<string, unknown>): 
       saveRaw: !!o.saveRaw,
       saveInput: !!o.saveInput,
       force: !!o.force,
+      jobs: parseIntFlag(o.jobs, '--jobs', 1),
       augSmooth: !!o.augSmooth,
       sheet: o.sheet === false ? false : undefined,
       methodOptions: {
@@ -107,6 +109,10 @@ export async function runExplain(images: string[], o: Record<string, unknown>): 
     };
     const { report } = await explain(images, opts);
     (progress as Progress | null)?.done();
+    if (o.html && report.output.dir) {
+      const { writeHtmlReport, explainHtml } = await import('../report/html');
+      await writeHtmlReport(path.join(report.output.dir, 'index.html'), explainHtml(report), { overwrite: !!o.force });
+    }
     if (json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
     const s = report.summary;
     const secs = report.timings ? ` in ${(report.timings.totalMs / 1000).toFixed(1)} s` : '';

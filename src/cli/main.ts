@@ -4,6 +4,7 @@
  * 130 interrupted. TensorFlow.js is loaded lazily so `--help` stays fast.
  */
 import { Command, CommanderError, Option } from 'commander';
+import { availableParallelism } from 'os';
 import { TOOL_VERSION } from '../version';
 import { err } from './output';
 import { METHOD_NAMES } from '../methods/names';
@@ -59,8 +60,10 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .option('--heatmap', 'also write the heatmap alone as PNG')
     .option('--save-raw', 'write each raw low-resolution map as float32 .npy')
     .option('--save-input', 'write the exact preprocessed model input as float32 .npy')
+    .option('-j, --jobs <n>', 'worker threads for folders, each with its own backend', String(availableParallelism()))
     .option('-f, --force', 'overwrite existing outputs')
     .option('--json', 'print the JSON report on stdout')
+    .option('--html', 'also write <out>/index.html: thumbnails, classes and scores, links to the overlays (works offline)')
     .option('--no-timings', 'leave timings out of the report (byte-stable reports)')
     .option('-q, --quiet', 'print only errors and the summary')
     .action(async (images: string[], o: Record<string, unknown>) => {
@@ -74,6 +77,25 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .action(async (o: Record<string, unknown>) => {
       const { runInspect } = await import('./inspect');
       setCode(await runInspect(o));
+    });
+
+  program
+    .command('check')
+    .description('run attention checks from a spec (YAML or JSON): class, probability and where the map points; exit 0 all pass, 1 any fails, 2 spec error')
+    .argument('<spec>', 'check spec file (see schema/check-spec.schema.json)')
+    .addOption(new Option('--backend <name>', 'compute backend').choices(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'))
+    .option('-o, --out <dir>', 'folder for overlays of failing checks (and index.html)', 'cam-check')
+    .addOption(new Option('--overlays <which>', 'which checks get an overlay with the expected region drawn').choices(['failed', 'all', 'none']))
+    .option('--junit <file>', 'write a JUnit XML report (for CI test reports)')
+    .option('--html', 'write <out>/index.html with every check, its overlay and the reasons of failures')
+    .option('--json', 'print the JSON report on stdout instead of the table')
+    .addOption(new Option('--colormap <name>', 'colour map for overlays').choices(['jet', 'turbo', 'viridis', 'inferno']).default('jet'))
+    .option('--alpha <a>', 'heatmap opacity in overlays (0..1)', '0.5')
+    .option('--no-timings', 'leave timings out of the reports (byte-stable output)')
+    .option('-q, --quiet', 'list only failing checks and the summary')
+    .action(async (spec: string, o: Record<string, unknown>) => {
+      const { runCheck } = await import('./check');
+      setCode(await runCheck(spec, o));
     });
   return program;
 }

@@ -50,7 +50,7 @@ export function bilinearBytes(src: Uint8Array, w: number, h: number, outW: numbe
       for (let c = 0; c < channels; c++) {
         const top = src[r0 + a + c] + (src[r0 + b + c] - src[r0 + a + c]) * fx;
         const bottom = src[r1 + a + c] + (src[r1 + b + c] - src[r1 + a + c]) * fx;
-        out[o++] = Math.floor(top + (bottom - top) * fy + 0.5);
+        out[o++] = (top + (bottom - top) * fy + 0.5) | 0; // within 0..255.5: truncation rounds half up
       }
     }
   }

@@ -38,12 +38,15 @@ export interface DecodeOptions {
 
 export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif'];
 
+// sharp's names for the formats of IMAGE_EXTENSIONS (AVIF is read by the HEIF loader).
+const RASTER_FORMATS = new Set<string>(['jpeg', 'png', 'webp', 'gif', 'tiff', 'heif', 'avif']);
+
 const DEFAULT_MAX_PIXELS = 100e6;
 const WHITE = { r: 255, g: 255, b: 255 };
 
-// 'truncated' rather than sharp's default 'warning': a truncated file must fail (libvips would otherwise fill the
-// missing rows with grey), but harmless libjpeg warnings (extraneous bytes, odd markers) that every viewer ignores
-// should not reject a photo.
+// 'truncated' rather than sharp's default 'warning': truncated files still fail ('none' would fill the missing
+// rows with grey), but a harmless libjpeg warning that viewers ignore, such as "Corrupt JPEG data: 3 extraneous
+// bytes before marker", does not reject the photo ('warning' does).
 const FAIL_ON = 'truncated' as const;
 
 const DEPTH_BITS: Record<string, string> = { uchar: '8', char: '8', ushort: '16', short: '16', uint: '32', int: '32', float: '32', double: '64' };
@@ -64,6 +67,9 @@ export async function decodeImage(file: string | Buffer, opts: DecodeOptions = {
   } catch (err) {
     throw await translate(err, file);
   }
+  // sharp also reads SVG (and whatever else its libvips build has); only the raster formats above are accepted,
+  // so a vector file renamed .png is not rasterised at some arbitrary density.
+  if (!RASTER_FORMATS.has(meta.format)) throw new ImageError(`not an image or unsupported format (${meta.format})`);
   const pixels = meta.width * meta.height;
   if (limited && pixels > maxPixels) throw overLimit(meta.width, meta.height, maxPixels);
 
@@ -97,7 +103,8 @@ export async function decodeImage(file: string | Buffer, opts: DecodeOptions = {
     width: info.width,
     height: info.height,
     info: {
-      format: meta.format,
+      // libvips reads AVIF with its HEIF loader; name it as users know it.
+      format: meta.format === 'heif' && meta.compression === 'av1' ? 'avif' : meta.format,
       pages: meta.pages ?? 1,
       hadAlpha: meta.hasAlpha,
       ...(meta.orientation !== undefined ? { orientation: meta.orientation } : {}),
@@ -114,9 +121,10 @@ function flatten(rgba: Buffer, bg: { r: number; g: number; b: number }): Uint8Ar
   for (let i = 0, j = 0; i < n * 4; i += 4, j += 3) {
     const a = rgba[i + 3];
     const k = 255 - a;
-    out[j] = Math.round((rgba[i] * a + bg.r * k) / 255);
-    out[j + 1] = Math.round((rgba[i + 1] * a + bg.g * k) / 255);
-    out[j + 2] = Math.round((rgba[i + 2] * a + bg.b * k) / 255);
+    // + 127 then integer division by 255 rounds half up, like Math.round, without a global lookup per pixel.
+    out[j] = ((rgba[i] * a + bg.r * k + 127) / 255) | 0;
+    out[j + 1] = ((rgba[i + 1] * a + bg.g * k + 127) / 255) | 0;
+    out[j + 2] = ((rgba[i + 2] * a + bg.b * k + 127) / 255) | 0;
   }
   return out;
 }

@@ -1,6 +1,11 @@
 /**
- * explain: images and folders in, overlays + report out. Each image is decoded, fitted to the model input,
- * explained (explain-tensor.ts) and rendered; one bad image is recorded as failed and the rest go on.
+ * explain: images and folders in, overlays + report out.
+ *
+ * Each image goes through four stages: prepare (decode, fit to the input), compute (explain-tensor.ts),
+ * render (overlays, sheets and .npy as in-memory files plus the report entry) and write. The first three run
+ * wherever the model is (this thread, or a worker with --jobs); writing always happens on the main thread,
+ * which therefore knows every file in flight and can remove them on Ctrl-C. One bad image is recorded as
+ * failed and the rest go on; a model-level problem (CAM impossible, unknown layer) stops the run.
  */
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
@@ -16,10 +21,11 @@ import { ensureDir, writeFileAtomic } from '../report/files';
 import { ExplainReport, REPORT_SCHEMA, ReportImage, ReportMap } from '../report/schema';
 import { toInputTensor } from '../model/preprocess';
 import { collectImages, ImageJob } from '../batch/walk';
-import { explainTensor, ClassMap } from './explain-tensor';
+import { explainTensor, TensorExplanation } from './explain-tensor';
 import { peakOf, topMassShare } from './maps';
 import { openSession, Session, SessionOptions } from './session';
-import { errorMessage, UserError } from '../util/errors';
+import { errorMessage, OutputError, UserError } from '../util/errors';
+import { REPORT_NAME, RunJournal, WantedOutputs } from './resume';
 import { TOOL_VERSION } from '../version';
 
 export interface ExplainOptions extends SessionOptions {
@@ -36,17 +42,25 @@ export interface ExplainOptions extends SessionOptions {
   saveInput?: boolean;
   /** Overwrite existing outputs. */
   force?: boolean;
+  /**
+   * Finish an interrupted run (or add images to a finished one) in the same output folder: images recorded as
+   * done there whose files are all present are skipped, the rest redone, report.json merged (see resume.ts).
+   */
+  resume?: boolean;
   /** Keep timings in the report (default true). */
   timings?: boolean;
   /** Options of the longer methods (batch size, channels, noise, eigen smoothing). */
   methodOptions?: Partial<MethodOptions>;
   /** Test-time augmentation smoothing. */
   augSmooth?: boolean;
-  /** With several methods or classes: a comparison sheet PNG per image (default: when several methods run). */
+  /** A comparison sheet PNG per image (default: when several methods run). */
   sheet?: boolean;
+  /** Worker threads for folders (default: the number of cores; 1 runs in this thread). */
+  jobs?: number;
   /** Return each image's maps as arrays in the result. */
   returnMaps?: boolean;
-  onImage?: (done: number, total: number, image: ReportImage) => void;
+  /** After each image; `resumed`: done by an earlier run and skipped (--resume). */
+  onImage?: (done: number, total: number, image: ReportImage, resumed?: boolean) => void;
   /** Stop after the image in flight when aborted. */
   signal?: AbortSignal;
 }
@@ -60,6 +74,13 @@ export interface ImageMaps {
 export interface ExplainResult {
   report: ExplainReport;
   maps?: ImageMaps[];
+}
+
+/** One image's outcome before writing: the report entry and the files to write (paths relative to --out). */
+export interface RenderedImage {
+  entry: ReportImage;
+  files: { rel: string; data: Uint8Array }[];
+  maps?: ImageMaps;
 }
 
 function slug(s: string): string {
@@ -79,98 +100,166 @@ export async function prepareInput(session: Session, img: DecodedImage): Promise
   return { x: toInputTensor(pixels, h, w, c, session.preprocess), place, pixels };
 }
 
-async function explainOne(session: Session, job: ImageJob, opts: ExplainOptions, classes: number[] | undefined, outDir: string | null): Promise<{ entry: ReportImage; maps?: ImageMaps }> {
-  const t0 = performance.now();
-  const img = await decodeImage(job.file);
-  const decodeMs = performance.now() - t0;
-  const [inputH, inputW] = session.model.classifier.inputShape;
-  const { x, place } = await prepareInput(session, img);
-  let ex;
-  try {
-    ex = explainTensor(session.model.classifier, x, {
-      methods: session.methods,
-      layers: session.layers,
-      classes,
-      topK: opts.topK ?? 3,
-      score: session.score,
-      methodOptions: opts.methodOptions,
-      augSmooth: opts.augSmooth,
-    });
-  } finally {
-    x.dispose();
+interface Prepared {
+  job: ImageJob;
+  img: DecodedImage;
+  x: tf.Tensor4D;
+  place: Placement;
+  decodeMs: number;
+}
+
+/** Per-run settings shared by every image: the session plus the options that shape each image's work. */
+export class ImagePipeline {
+  constructor(
+    readonly session: Session,
+    readonly opts: ExplainOptions,
+    readonly classes: number[] | undefined,
+    readonly writeFiles: boolean,
+  ) {}
+
+  async prepare(job: ImageJob): Promise<Prepared> {
+    const t0 = performance.now();
+    const img = await decodeImage(job.file);
+    const { x, place } = await prepareInput(this.session, img);
+    return { job, img, x, place, decodeMs: performance.now() - t0 };
   }
-  const t1 = performance.now();
-  const stem = stemOf(job.rel);
-  const write = async (rel: string, data: Buffer) => {
-    await ensureDir(path.dirname(path.join(outDir!, rel)));
-    await writeFileAtomic(path.join(outDir!, rel), data, { overwrite: !!opts.force });
-    return rel;
-  };
-  const entry: ReportImage = {
-    file: job.file,
-    status: 'ok',
-    width: img.width,
-    height: img.height,
-    source: { format: img.info.format, pages: img.info.pages, hadAlpha: img.info.hadAlpha, ...(img.info.orientation ? { orientation: img.info.orientation } : {}) },
-    top: ex.top.map((p) => ({ index: p.index, label: session.labels[p.index], logit: round(p.logit, 4), probability: round(p.probability, 4) })),
-    maps: [],
-  };
-  if (outDir && opts.saveInput) {
-    const [h, w, c] = session.model.classifier.inputShape;
-    const again = await prepareInput(session, img);
-    const data = again.x.dataSync() as Float32Array;
-    again.x.dispose();
-    entry.files = { input: await write(`${stem}.input.npy`, encodeNpy(data, [1, h, w, c])) };
+
+  compute(p: Prepared): TensorExplanation {
+    try {
+      return explainTensor(this.session.model.classifier, p.x, {
+        methods: this.session.methods,
+        layers: this.session.layers,
+        classes: this.classes,
+        topK: this.opts.topK ?? 3,
+        score: this.session.score,
+        methodOptions: this.opts.methodOptions,
+        augSmooth: this.opts.augSmooth,
+      });
+    } finally {
+      p.x.dispose();
+    }
   }
-  const wantSheet = outDir && (opts.sheet ?? session.methods.length > 1);
-  const sheetCells: SheetCell[] | null = wantSheet ? [] : null;
-  for (const m of ex.maps as ClassMap[]) {
-    const label = session.labels[m.classIndex];
-    const base = `${stem}.${m.method.replace(/\+/g, 'pp')}.${m.classIndex}-${slug(label)}`;
-    const peakIn = peakOf(m.map, inputW);
-    const peak = toSource(place, peakIn.x, peakIn.y);
-    const rm: ReportMap = {
-      class: { index: m.classIndex, label },
-      method: m.method,
-      layers: session.layers,
-      files: {},
-      peak: { x: round(peak.x, 1), y: round(peak.y, 1) },
-      topMassShare: round(topMassShare(m.map), 4),
-      flat: m.flat,
+
+  async render(p: Prepared, ex: TensorExplanation): Promise<RenderedImage> {
+    const t1 = performance.now();
+    const { session, opts } = this;
+    const [inputH, inputW, channels] = session.model.classifier.inputShape;
+    const stem = stemOf(p.job.rel);
+    const files: RenderedImage['files'] = [];
+    const file = (rel: string, data: Uint8Array) => (files.push({ rel, data }), rel);
+    const img = p.img;
+    const entry: ReportImage = {
+      file: p.job.file,
+      status: 'ok',
+      width: img.width,
+      height: img.height,
+      source: { format: img.info.format, pages: img.info.pages, hadAlpha: img.info.hadAlpha, ...(img.info.orientation ? { orientation: img.info.orientation } : {}) },
+      top: ex.top.map((t) => ({ index: t.index, label: session.labels[t.index], logit: round(t.logit, 4), probability: round(t.probability, 4) })),
+      maps: [],
     };
-    if (outDir) {
-      const rendered = await renderOverlay(img, m.map, inputW, inputH, place, { colormap: opts.colormap ?? 'jet', alpha: opts.alpha ?? 0.5 });
-      rm.files.overlay = await write(`${base}.png`, rendered.overlay);
-      if (sheetCells) sheetCells.push({ image: rendered.overlay, row: session.methods.find((x) => x.name === m.method)!.title, col: label });
-      if (opts.heatmap) rm.files.heatmap = await write(`${base}.heatmap.png`, rendered.heatmap);
-      if (opts.saveRaw) {
-        rm.files.raw = [];
-        for (const r of m.raw) {
-          const suffix = m.raw.length > 1 ? `.${slug(r.layer)}` : '';
-          rm.files.raw.push(await write(`${base}${suffix}.raw.npy`, encodeNpy(r.data, [r.height, r.width])));
+    if (this.writeFiles && opts.saveInput) {
+      const again = await prepareInput(session, img);
+      const data = again.x.dataSync() as Float32Array;
+      again.x.dispose();
+      entry.files = { input: file(`${stem}.input.npy`, encodeNpy(data, [1, inputH, inputW, channels])) };
+    }
+    const sheetCells: SheetCell[] | null = this.writeFiles && (opts.sheet ?? session.methods.length > 1) ? [] : null;
+    for (const m of ex.maps) {
+      const label = session.labels[m.classIndex];
+      const base = `${stem}.${m.method.replace(/\+/g, 'pp')}.${m.classIndex}-${slug(label)}`;
+      const peakIn = peakOf(m.map, inputW);
+      const peak = toSource(p.place, peakIn.x, peakIn.y);
+      const rm: ReportMap = {
+        class: { index: m.classIndex, label },
+        method: m.method,
+        layers: session.layers,
+        files: {},
+        peak: { x: round(peak.x, 1), y: round(peak.y, 1) },
+        topMassShare: round(topMassShare(m.map), 4),
+        flat: m.flat,
+      };
+      if (this.writeFiles) {
+        const rendered = await renderOverlay(img, m.map, inputW, inputH, p.place, { colormap: opts.colormap ?? 'jet', alpha: opts.alpha ?? 0.5 });
+        rm.files.overlay = file(`${base}.png`, rendered.overlay);
+        sheetCells?.push({ image: rendered.overlay, row: session.methods.find((x) => x.name === m.method)!.title, col: label });
+        if (opts.heatmap) rm.files.heatmap = file(`${base}.heatmap.png`, rendered.heatmap);
+        if (opts.saveRaw) {
+          rm.files.raw = m.raw.map((r) => file(`${base}${m.raw.length > 1 ? `.${slug(r.layer)}` : ''}.raw.npy`, encodeNpy(r.data, [r.height, r.width])));
         }
       }
+      entry.maps!.push(rm);
     }
-    entry.maps!.push(rm);
+    if (sheetCells?.length) {
+      // rows: methods in the order run; columns: classes
+      const rows = session.methods.map((meth) => sheetCells.filter((c) => c.row === meth.title));
+      entry.files = { ...entry.files, sheet: file(`${stem}.sheet.png`, await comparisonSheet(rows)) };
+    }
+    entry.timings = {
+      decodeMs: round(p.decodeMs, 1),
+      forwardMs: round(ex.timings.forwardMs, 1),
+      backwardMs: round(ex.timings.backwardMs, 1),
+      methodMs: round(ex.timings.methodMs, 1),
+      renderMs: round(performance.now() - t1, 1),
+      totalMs: 0,
+    };
+    const maps = opts.returnMaps
+      ? { file: p.job.file, maps: ex.maps.map((m) => ({ method: m.method, classIndex: m.classIndex, label: session.labels[m.classIndex], map: m.map, width: inputW, height: inputH, flat: m.flat })) }
+      : undefined;
+    return { entry, files, maps };
   }
-  if (sheetCells && sheetCells.length) {
-    // rows: methods in the order run; columns: classes
-    const rows = session.methods.map((meth) => sheetCells.filter((c) => c.row === meth.title));
-    entry.files = { ...entry.files, sheet: await write(`${stem}.sheet.png`, await comparisonSheet(rows)) };
+
+  /**
+   * Runs jobs one after another, decoding the next image while this one is computed and rendering this one
+   * while the next is computed (sharp works on its own threads). `next` yields jobs (null: no more);
+   * `done` receives each outcome in order.
+   */
+  async runSequence(next: () => Promise<ImageJob | null>, done: (r: RenderedImage) => Promise<void> | void): Promise<void> {
+    type Loaded = { job: ImageJob; p?: Prepared; e?: unknown };
+    const load = async (): Promise<Loaded | null> => {
+      const job = await next();
+      if (!job) return null;
+      try {
+        return { job, p: await this.prepare(job) };
+      } catch (e) {
+        return { job, e };
+      }
+    };
+    let got = await load();
+    let rendering: Promise<void> | null = null;
+    while (got) {
+      const started = performance.now();
+      const upcoming = load(); // the next image decodes while this one computes
+      let outcome: Promise<RenderedImage>;
+      if (!got.p) outcome = Promise.resolve(failed(got.job, got.e));
+      else {
+        const { job, p } = got;
+        try {
+          const ex = this.compute(p);
+          outcome = this.render(p, ex).catch((e: unknown) => failed(job, e));
+        } catch (e) {
+          if (isFatal(e)) throw e;
+          outcome = Promise.resolve(failed(job, e));
+        }
+      }
+      if (rendering) await rendering;
+      rendering = outcome.then((r) => {
+        if (r.entry.timings) r.entry.timings.totalMs = round(performance.now() - started + r.entry.timings.decodeMs, 1);
+        return done(r);
+      });
+      got = await upcoming;
+    }
+    if (rendering) await rendering;
   }
-  const renderMs = performance.now() - t1;
-  entry.timings = {
-    decodeMs: round(decodeMs, 1),
-    forwardMs: round(ex.timings.forwardMs, 1),
-    backwardMs: round(ex.timings.backwardMs, 1),
-    methodMs: round(ex.timings.methodMs, 1),
-    renderMs: round(renderMs, 1),
-    totalMs: round(performance.now() - t0, 1),
-  };
-  const maps = opts.returnMaps
-    ? { file: job.file, maps: ex.maps.map((m) => ({ method: m.method, classIndex: m.classIndex, label: session.labels[m.classIndex], map: m.map, width: inputW, height: inputH, flat: m.flat })) }
-    : undefined;
-  return { entry, maps };
+}
+
+/** Model-level errors are the same for every image: they stop the run instead of failing each image. */
+export function isFatal(e: unknown): boolean {
+  return e instanceof UserError && e.name === 'ModelError';
+}
+
+export function failed(job: ImageJob, e: unknown): RenderedImage {
+  if (!(e instanceof Error && ['UserError', 'ModelError', 'UsageError', 'ImageError', 'OutputExistsError'].includes(e.name)) && process.env.TFJS_CAM_DEBUG) console.error(e);
+  return { entry: { file: job.file, status: 'error', error: errorMessage(e) }, files: [] };
 }
 
 export function baseReport(session: Session, opts: ExplainOptions, outDir: string | null): ExplainReport {
@@ -193,6 +282,23 @@ export function baseReport(session: Session, opts: ExplainOptions, outDir: strin
   };
 }
 
+/** Writes an image's files (main thread only); a file that cannot be written fails that image. */
+async function writeRendered(r: RenderedImage, outDir: string | null, force: boolean): Promise<ReportImage> {
+  if (!outDir || r.entry.status !== 'ok') return r.entry;
+  try {
+    for (const f of r.files) {
+      const target = path.join(outDir, f.rel);
+      await ensureDir(path.dirname(target));
+      await writeFileAtomic(target, Buffer.from(f.data.buffer, f.data.byteOffset, f.data.byteLength), { overwrite: force });
+    }
+    return r.entry;
+  } catch (e) {
+    // A full disk or read-only file system would fail every later image too: stop the run (exit 2).
+    if (e instanceof OutputError && e.stopsRun) throw e;
+    return { file: r.entry.file, status: 'error', error: errorMessage(e) };
+  }
+}
+
 /** Explains every image found in `inputs` (files or folders, recursively). */
 export async function explain(inputs: string[], opts: ExplainOptions): Promise<ExplainResult> {
   const t0 = performance.now();
@@ -202,28 +308,43 @@ export async function explain(inputs: string[], opts: ExplainOptions): Promise<E
     const classes = opts.classes?.length ? opts.classes.map((c) => session.classIndex(c)) : undefined;
     const { jobs, problems } = collectImages(inputs);
     const report = baseReport(session, opts, outDir);
-    const mapsOut: ImageMaps[] = [];
-    for (const p of problems) report.images.push({ file: p.input, status: 'error', error: p.message });
-    if (outDir && jobs.length) await ensureDir(outDir);
     const total = jobs.length + problems.length;
-    for (const job of jobs) {
-      if (opts.signal?.aborted) break;
-      let entry: ReportImage;
-      try {
-        const r = await explainOne(session, job, opts, classes, outDir);
-        entry = r.entry;
-        if (r.maps) mapsOut.push(r.maps);
-      } catch (e) {
-        if (!(e instanceof UserError) && !(e instanceof Error && e.name === 'ImageError') && !(e instanceof Error && e.name === 'OutputExistsError')) {
-          if (process.env.TFJS_CAM_DEBUG) console.error(e);
-        }
-        // A model-level problem (CAM impossible, bad layer) is the same for every image: stop there.
-        if (e instanceof UserError && e.name === 'ModelError') throw e;
-        entry = { file: job.file, status: 'error', error: errorMessage(e) };
-      }
-      report.images.push(entry);
-      opts.onImage?.(report.images.length, total, entry);
+    const entries: ReportImage[] = [];
+    const mapsByFile = new Map<string, ImageMaps>();
+    const record = (entry: ReportImage, resumed = false) => {
+      entries.push(entry);
+      opts.onImage?.(entries.length, total, entry, resumed);
+    };
+    for (const p of problems) record({ file: p.input, status: 'error', error: p.message });
+    if (outDir && jobs.length) await ensureDir(outDir);
+    // Refuses to replace an earlier run's report unless --force/--resume; with --resume, skips what is done.
+    const journal = outDir && jobs.length ? RunJournal.open(outDir, report, opts) : null;
+    const want: WantedOutputs = { methods: report.methods, classes, topK: opts.topK ?? 3, numClasses: session.model.classifier.numClasses, heatmap: !!opts.heatmap, saveRaw: !!opts.saveRaw, saveInput: !!opts.saveInput };
+    const carried = journal && opts.resume ? journal.others(new Set(jobs.map((j) => j.file)), want) : [];
+    const todo = journal && opts.resume ? jobs.filter((j) => {
+      const earlier = journal.done(j.file, want);
+      if (earlier) record({ ...earlier, file: j.file }, true);
+      return !earlier;
+    }) : jobs;
+    const onRendered = async (r: RenderedImage) => {
+      if (r.maps) mapsByFile.set(r.entry.file, r.maps);
+      // --resume redoes unfinished images: what they left behind is replaced.
+      const entry = await writeRendered(r, outDir, !!opts.force || !!opts.resume);
+      if (entry.status === 'ok') journal?.record(entry);
+      record(entry);
+    };
+    const workers = Math.min(opts.jobs ?? 1, todo.length);
+    if (workers > 1 && typeof opts.model === 'string') {
+      const { runInWorkers } = await import('../batch/pool');
+      await runInWorkers(todo, workers, opts, onRendered);
+    } else {
+      const pipeline = new ImagePipeline(session, opts, classes, outDir !== null);
+      let i = 0;
+      await pipeline.runSequence(async () => (opts.signal?.aborted ? null : todo[i++] ?? null), onRendered);
     }
+    // Report order is input order, whatever order the images finished in.
+    const order = new Map<string, number>([...problems.map((p) => p.input), ...jobs.map((j) => j.file)].map((f, i) => [f, i]));
+    report.images = [...carried, ...entries.sort((a, b) => (order.get(a.file) ?? 0) - (order.get(b.file) ?? 0))];
     const ok = report.images.filter((i) => i.status === 'ok');
     report.summary = { images: report.images.length, succeeded: ok.length, failed: report.images.length - ok.length };
     if (opts.timings !== false) {
@@ -232,8 +353,12 @@ export async function explain(inputs: string[], opts: ExplainOptions): Promise<E
     } else {
       for (const i of report.images) delete i.timings;
     }
-    if (outDir && jobs.length) await writeFileAtomic(path.join(outDir, 'report.json'), JSON.stringify(report, null, 2) + '\n', { overwrite: !!opts.force });
-    return { report, maps: opts.returnMaps ? mapsOut : undefined };
+    if (outDir && jobs.length) {
+      await writeFileAtomic(path.join(outDir, REPORT_NAME), JSON.stringify(report, null, 2) + '\n', { overwrite: !!opts.force || !!opts.resume });
+      journal?.finish();
+    }
+    const maps = opts.returnMaps ? jobs.map((j) => mapsByFile.get(j.file)).filter((m): m is ImageMaps => !!m) : undefined;
+    return { report, maps };
   } finally {
     if (typeof opts.model === 'string') session.model.dispose();
   }

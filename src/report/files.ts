@@ -3,6 +3,7 @@ import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import { promises as fsp } from 'fs';
 import * as path from 'path';
+import { OutputError } from '../util/errors';
 
 export class OutputExistsError extends Error {
   constructor(readonly file: string) {
@@ -44,10 +45,20 @@ export async function writeFileAtomic(file: string, data: Buffer | string, opts:
     }
   } catch (err) {
     await fsp.rm(tmp, { force: true }).catch(() => undefined);
-    throw err;
+    throw writeError(err, file);
   } finally {
     pending.delete(tmp);
   }
+}
+
+// Failures that every later write would meet too: they stop the run rather than fail each image in turn.
+const RUN_LEVEL = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EFBIG']);
+
+/** A one-line error naming the output file (Node's own says "ENOSPC: no space left on device, write"). */
+function writeError(err: unknown, file: string): unknown {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  if (err instanceof OutputExistsError || !code) return err;
+  return new OutputError(`cannot write ${file}: ${describe(err)}`, RUN_LEVEL.has(code));
 }
 
 /** Moves tmp to file unless file exists, without a window in which another writer's file could be replaced. */
@@ -92,21 +103,24 @@ export function removePendingTempFiles(): void {
   pending.clear();
 }
 
-/** Creates dir (and parents) and checks that files can be created in it. */
+/**
+ * Creates dir (and parents) and checks that files can be created in it. Errors are OutputErrors (one line, exit 2
+ * when it is the run's output folder).
+ */
 export async function ensureDir(dir: string): Promise<void> {
   try {
     await fsp.mkdir(dir, { recursive: true });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST' || code === 'ENOTDIR') throw new Error(`output folder ${dir}: a file of that name (or of a parent) is in the way`);
-    throw new Error(`cannot create output folder ${dir}: ${describe(err)}`);
+    if (code === 'EEXIST' || code === 'ENOTDIR') throw new OutputError(`output folder ${dir}: a file of that name (or of a parent) is in the way`);
+    throw new OutputError(`cannot create output folder ${dir}: ${describe(err)}`, RUN_LEVEL.has(code ?? ''));
   }
   const st = await fsp.stat(dir);
-  if (!st.isDirectory()) throw new Error(`output folder ${dir} is not a folder`);
+  if (!st.isDirectory()) throw new OutputError(`output folder ${dir} is not a folder`);
   try {
     await fsp.access(dir, fs.constants.W_OK | fs.constants.X_OK);
   } catch (err) {
-    throw new Error(`output folder ${dir} is not writable: ${describe(err)}`);
+    throw new OutputError(`output folder ${dir} is not writable: ${describe(err)}`);
   }
 }
 
@@ -117,6 +131,8 @@ function describe(err: unknown): string {
     EPERM: 'operation not permitted',
     EROFS: 'read-only file system',
     ENOSPC: 'no space left on device',
+    EDQUOT: 'disk quota exceeded',
+    EFBIG: 'file too large (file size limit reached)',
     ENAMETOOLONG: 'name too long',
   };
   return (e.code && reasons[e.code]) ?? e.code ?? String(err);

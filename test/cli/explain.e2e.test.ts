@@ -168,3 +168,20 @@ test('--method all: every method (CAM left out where impossible) in one run, a c
   expect(sheet.width).toBeGreaterThan(2 * 100);
   expect(sheet.height).toBeGreaterThan(expected.length * 100); // one row per method
 });
+
+test('--jobs 2 gives the same files, bytes and report order as --jobs 1', () => {
+  const run = (jobs: string) => {
+    const out = path.join(dir, `out-jobs${jobs}`);
+    const r = runCli(['explain', path.join(dir, 'in'), '-m', path.join(dir, 'resnet'), '-o', out, '-k', '2', '--jobs', jobs, '--no-timings', '--json']);
+    expect(r.code).toBe(1); // the broken file
+    const files = fs.readdirSync(out, { recursive: true }).map(String).filter((f) => f.endsWith('.png')).sort();
+    return { report: JSON.parse(r.stdout), files, bytes: files.map((f) => fs.readFileSync(path.join(out, f)).toString('base64')) };
+  };
+  const one = run('1');
+  const two = run('2');
+  expect(one.files.length).toBe(4);
+  expect(two.files).toEqual(one.files);
+  expect(two.bytes).toEqual(one.bytes);
+  const strip = (rep: { output: { dir: string } }) => ({ ...rep, output: { ...rep.output, dir: '' } });
+  expect(strip(two.report)).toEqual(strip(one.report));
+});

@@ -152,11 +152,33 @@ test('a truncated JPEG, PNG or GIF is "truncated or corrupt image data"', async 
   await expectImageError(decodeImage(jpg.subarray(0, 100)), 'truncated or corrupt image data');
 });
 
+test('a JPEG with a harmless libjpeg warning (extraneous bytes before a marker) still decodes', async () => {
+  const jpg = await sharp(noiseRaw(64, 48), { raw: { width: 64, height: 48, channels: 3 } }).jpeg().toBuffer();
+  const sos = jpg.indexOf(Buffer.from([0xff, 0xda]));
+  const odd = Buffer.concat([jpg.subarray(0, sos), Buffer.from([0x12, 0x34, 0x56]), jpg.subarray(sos)]);
+  await expect(sharp(odd, { failOn: 'warning' }).raw().toBuffer()).rejects.toThrow(/extraneous bytes/); // sharp's default
+  const img = await decodeImage(odd);
+  expect([img.width, img.height]).toEqual([64, 48]);
+});
+
 test('a text file named .png is "not an image or unsupported format"', async () => {
   const file = path.join(tmp.dir, 'text.png');
   writeFileSync(file, 'hello, I am not a picture\n');
   await expectImageError(decodeImage(file), 'not an image or unsupported format');
   await expectImageError(decodeImage(Buffer.from('<html></html>')), 'not an image or unsupported format');
+  // sharp would rasterise an SVG; it is not one of the accepted formats.
+  const svg = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10"/></svg>');
+  await expectImageError(decodeImage(svg), 'not an image or unsupported format (svg)');
+});
+
+test('AVIF and TIFF decode', async () => {
+  const raw = rgbRaw(16, 8, (x) => (x < 8 ? [200, 40, 40] : [40, 40, 200]));
+  const input = sharp(raw, { raw: { width: 16, height: 8, channels: 3 } });
+  for (const [buf, format] of [[await input.clone().avif({ lossless: true }).toBuffer(), 'avif'], [await input.clone().tiff().toBuffer(), 'tiff']] as const) {
+    const img = await decodeImage(buf);
+    expect([img.info.format, img.width, img.height]).toEqual([format, 16, 8]);
+    px(img.data, 16, 2, 4).forEach((v, i) => expect(Math.abs(v - [200, 40, 40][i])).toBeLessThanOrEqual(3));
+  }
 });
 
 test('empty file, missing file, folder', async () => {

@@ -1,3 +1,4 @@
+import { bilinearBytes } from '../../src/image/bilinear';
 import type { DecodedImage } from '../../src/image/decode';
 import { contentBox, placement, RESIZE_MODES, toSource } from '../../src/image/geometry';
 import { luminance, resizeForModel } from '../../src/image/resize';
@@ -100,6 +101,15 @@ test('greyscale is ITU-R 601 luma of the stored values, as PIL convert("L")', ()
   const rgb = new Uint8Array([255, 0, 0, 0, 255, 0, 0, 0, 255, 128, 128, 128, 255, 255, 255, 0, 0, 0, 200, 30, 60]);
   // PIL: (255,0,0) -> 76, (0,255,0) -> 150, (0,0,255) -> 29; 0.299*200 + 0.587*30 + 0.114*60 = 84.25
   expect(Array.from(luminance(rgb))).toEqual([76, 150, 29, 128, 255, 0, 84]);
+});
+
+test('bilinearBytes (the enlarging step) by hand', () => {
+  // 2x1 -> 4x1: output x samples (o + 0.5) / 2 - 0.5 = -0.25, 0.25, 0.75, 1.25 -> clamped 0, .25, .75, 1
+  expect(Array.from(bilinearBytes(new Uint8Array([0, 10, 100, 100, 30, 0]), 2, 1, 4, 1, 3))).toEqual([
+    0, 10, 100, 25, 15, 75, 75, 25, 25, 100, 30, 0,
+  ]);
+  // 1x2 -> 1x3 on one channel: y = 1/3 - 0.5, 1 - 0.5, 5/3 - 0.5 -> 0, 0.5, 1 (rounded half up: 127.5 -> 128)
+  expect(Array.from(bilinearBytes(new Uint8Array([0, 255]), 1, 2, 1, 3, 1))).toEqual([0, 128, 255]);
 });
 
 test('a placement for another image size is refused', async () => {

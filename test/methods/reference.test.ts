@@ -24,7 +24,7 @@ const channelWeighted = (w: number[]) => cells((i, j) => relu(w.reduce((s, wk, k
 function jacobiTop(m: number[][]): number[] {
   const n = m.length;
   const a = m.map((row) => row.slice());
-  const v = [...Array(n)].map((_, i) => [...Array(n)].map((_, j) => (i === j ? 1 : 0)));
+  const v: number[][] = [...Array(n)].map((_, i) => [...Array(n)].map((_, j) => (i === j ? 1 : 0)));
   for (let sweep = 0; sweep < 100; sweep++) {
     let off = 0;
     for (let p = 0; p < n; p++) for (let q = p + 1; q < n; q++) off += a[p][q] ** 2;

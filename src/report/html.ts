@@ -1,0 +1,252 @@
+/**
+ * A self-contained HTML report (index.html) for explain, check and evaluate: one table row per image (or per
+ * check), with thumbnails, classes, scores, status and links to the full-size files. It works offline: styles and
+ * the little script are inline, thumbnails are embedded as data: URIs (or linked relatively), links are relative.
+ * Nothing is fetched from anywhere.
+ *
+ *   await writeHtmlReport('out/index.html', { title: 'tfjs-cam check', rows: [...] });
+ */
+import { promises as fsp } from 'fs';
+import * as path from 'path';
+import sharp from 'sharp';
+import { writeFileAtomic } from './files';
+import type { ExplainReport } from './schema';
+
+export type HtmlStatus = 'pass' | 'fail' | 'error' | 'ok';
+
+export interface HtmlImage {
+  /** Relative to the HTML file (or a data: URI). Thumbnails made from it link to it. */
+  src: string;
+  alt?: string;
+  /** Short text under the thumbnail (class, score). */
+  caption?: string;
+  /** Where the thumbnail links to; default `src` (the full-size file). */
+  href?: string;
+}
+
+export interface HtmlRow {
+  /** Usually the image file. */
+  title: string;
+  /** A second line under the title (case name, ...). */
+  subtitle?: string;
+  status?: HtmlStatus;
+  images?: HtmlImage[];
+  /** Values by column name (see HtmlReport.columns); numbers are shown with 3 decimals at most. */
+  cells?: Record<string, string | number | boolean | null | undefined>;
+  /** Extra lines shown in the row (failure reasons, errors). */
+  notes?: string[];
+  /** Other files to link (relative to the HTML file). */
+  links?: { href: string; text: string }[];
+}
+
+export interface HtmlReport {
+  title: string;
+  /** Key/value lines under the title (model, method, backend, ...). */
+  meta?: [string, string][];
+  /** One line summing up (e.g. '12 checks: 11 passed, 1 failed'). */
+  summary?: string;
+  /** Cell columns, in order; default: every key used by a row's cells, in first-seen order. */
+  columns?: string[];
+  rows: HtmlRow[];
+}
+
+export interface WriteHtmlOptions {
+  /** 'embed' (default): thumbnails as data: URIs made from the files; 'link': <img src> is the file itself. */
+  thumbnails?: 'embed' | 'link';
+  /** Largest side of an embedded thumbnail in pixels (default 192; small images are not enlarged). */
+  thumbSize?: number;
+  /** Replace an existing file (default true). */
+  overwrite?: boolean;
+}
+
+const esc = (s: string) =>
+  s
+    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&#39;');
+
+/** A relative path as a URL path (each segment percent-encoded, so '#', '?' and spaces in file names work). */
+export function relHref(p: string): string {
+  if (/^(data:|[a-z][a-z0-9+.-]*:)/i.test(p)) return p;
+  return p.split(/[\\/]/).map(encodeURIComponent).join('/');
+}
+
+function cellText(v: string | number | boolean | null | undefined): string {
+  if (v === null || v === undefined) return '';
+  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : v.toFixed(3).replace(/0+$/, '').replace(/\.$/, '');
+  if (typeof v === 'boolean') return v ? 'yes' : 'no';
+  return v;
+}
+
+const STATUS_TEXT: Record<HtmlStatus, string> = { pass: 'PASS', fail: 'FAIL', error: 'ERROR', ok: 'OK' };
+
+const STYLE = `
+:root{color-scheme:light;font-family:system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;font-size:14px;color:#1b1f24;background:#fff}
+body{margin:1.5rem}
+h1{font-size:1.4rem;margin:0 0 .4rem}
+.meta{margin:0 0 .8rem;color:#444}
+.meta span{margin-right:1.2rem;white-space:nowrap}
+.meta b{font-weight:600}
+.summary{font-weight:600;margin:.4rem 0 .8rem}
+.controls{margin:.4rem 0 1rem}
+table{border-collapse:collapse;width:100%}
+th,td{border-bottom:1px solid #d8dee4;padding:.4rem .6rem;text-align:left;vertical-align:top}
+th{background:#f3f5f7;position:sticky;top:0}
+td.num{font-variant-numeric:tabular-nums;text-align:right}
+.status{display:inline-block;min-width:3.6em;text-align:center;font-weight:700;border-radius:4px;padding:.1rem .4rem;color:#fff}
+.status.pass,.status.ok{background:#1a7f37}
+.status.fail{background:#cf222e}
+.status.error{background:#9a6700}
+tr.fail td,tr.error td{background:#fff5f5}
+figure{display:inline-block;margin:0 .5rem .3rem 0;text-align:center;vertical-align:top}
+figure img{display:block;max-width:192px;max-height:192px;min-width:96px;image-rendering:auto;border:1px solid #d8dee4}
+figure img.small{image-rendering:pixelated}
+figcaption{font-size:.85rem;color:#444;max-width:192px;overflow-wrap:anywhere}
+.title{font-family:ui-monospace,"DejaVu Sans Mono",monospace;overflow-wrap:anywhere}
+.subtitle{color:#555;font-size:.9rem}
+ul.notes{margin:.3rem 0 0;padding-left:1.1rem;color:#a40e26}
+.links a{margin-right:.8rem}
+body.only-failures tr.pass,body.only-failures tr.ok{display:none}
+`;
+
+/** The page, as a string. Image sources and links are used as given (relative to where the page will be). */
+export function renderHtmlReport(r: HtmlReport): string {
+  const columns = r.columns ?? [...new Set(r.rows.flatMap((row) => Object.keys(row.cells ?? {})))];
+  const hasStatus = r.rows.some((row) => row.status);
+  const hasImages = r.rows.some((row) => row.images?.length);
+  const counts = new Map<HtmlStatus, number>();
+  for (const row of r.rows) if (row.status) counts.set(row.status, (counts.get(row.status) ?? 0) + 1);
+  const failing = (counts.get('fail') ?? 0) + (counts.get('error') ?? 0);
+
+  const head = ['<th scope="col">#</th>', hasStatus ? '<th scope="col">Status</th>' : '', hasImages ? '<th scope="col">Overlay</th>' : '', '<th scope="col">Image</th>', ...columns.map((c) => `<th scope="col">${esc(c)}</th>`)].join('');
+  const body = r.rows
+    .map((row, i) => {
+      const status = row.status ? `<td><span class="status ${row.status}">${STATUS_TEXT[row.status]}</span></td>` : hasStatus ? '<td></td>' : '';
+      const figs = (row.images ?? [])
+        .map((img) => {
+          const src = relHref(img.src);
+          const href = relHref(img.href ?? img.src);
+          const alt = img.alt ?? img.caption ?? row.title;
+          return `<figure><a href="${esc(href)}"><img src="${esc(src)}" alt="${esc(alt)}"></a>${img.caption ? `<figcaption>${esc(img.caption)}</figcaption>` : ''}</figure>`;
+        })
+        .join('');
+      const images = hasImages ? `<td>${figs}</td>` : '';
+      const notes = row.notes?.length ? `<ul class="notes">${row.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` : '';
+      const links = row.links?.length ? `<div class="links">${row.links.map((l) => `<a href="${esc(relHref(l.href))}">${esc(l.text)}</a>`).join('')}</div>` : '';
+      const title = `<td><div class="title">${esc(row.title)}</div>${row.subtitle ? `<div class="subtitle">${esc(row.subtitle)}</div>` : ''}${notes}${links}</td>`;
+      const cells = columns
+        .map((c) => {
+          const v = row.cells?.[c];
+          return `<td${typeof v === 'number' ? ' class="num"' : ''}>${esc(cellText(v))}</td>`;
+        })
+        .join('');
+      return `<tr class="${row.status ?? ''}"><td class="num">${i + 1}</td>${status}${images}${title}${cells}</tr>`;
+    })
+    .join('\n');
+  const meta = r.meta?.length ? `<p class="meta">${r.meta.map(([k, v]) => `<span><b>${esc(k)}:</b> ${esc(v)}</span>`).join('')}</p>` : '';
+  const summary = r.summary ? `<p class="summary">${esc(r.summary)}</p>` : '';
+  const controls =
+    hasStatus && failing
+      ? `<p class="controls"><label><input type="checkbox" id="only-failures"> show only failures (${failing})</label></p>`
+      : '';
+  const script = controls
+    ? `<script>document.getElementById('only-failures').addEventListener('change',function(e){document.body.classList.toggle('only-failures',e.target.checked)});</script>`
+    : '';
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${esc(r.title)}</title>
+<style>${STYLE}</style>
+</head>
+<body>
+<h1>${esc(r.title)}</h1>
+${meta}
+${summary}
+${controls}
+<table>
+<thead><tr>${head}</tr></thead>
+<tbody>
+${body}
+</tbody>
+</table>
+${script}
+</body>
+</html>
+`;
+}
+
+/** Thumbnail of an image file as a data: URI (PNG, aspect kept, never enlarged); null when the file cannot be read. */
+async function thumbnail(file: string, size: number): Promise<{ uri: string; small: boolean } | null> {
+  try {
+    const buf = await fsp.readFile(file);
+    const img = sharp(buf);
+    const meta = await img.metadata();
+    const png = await img.resize(size, size, { fit: 'inside', withoutEnlargement: true }).png({ compressionLevel: 9 }).toBuffer();
+    return { uri: `data:image/png;base64,${png.toString('base64')}`, small: Math.max(meta.width, meta.height) < 96 };
+  } catch {
+    return null;
+  }
+}
+
+/** Writes the page atomically; with thumbnails 'embed', each image's thumbnail is embedded and links to the file. */
+export async function writeHtmlReport(file: string, r: HtmlReport, opts: WriteHtmlOptions = {}): Promise<void> {
+  const dir = path.dirname(path.resolve(file));
+  let report = r;
+  if ((opts.thumbnails ?? 'embed') === 'embed') {
+    const size = opts.thumbSize ?? 192;
+    const rows: HtmlRow[] = [];
+    for (const row of r.rows) {
+      const images: HtmlImage[] = [];
+      for (const img of row.images ?? []) {
+        if (img.src.startsWith('data:')) {
+          images.push(img);
+          continue;
+        }
+        const t = await thumbnail(path.resolve(dir, img.src), size);
+        images.push(t ? { ...img, src: t.uri, href: img.href ?? img.src } : img);
+      }
+      rows.push({ ...row, images });
+    }
+    report = { ...r, rows };
+  }
+  await fsp.mkdir(dir, { recursive: true });
+  await writeFileAtomic(file, renderHtmlReport(report), { overwrite: opts.overwrite ?? true });
+}
+
+/** Rows for an explain report: one per image, a thumbnail per explained class. */
+export function explainHtml(report: ExplainReport, title = 'tfjs-cam explain'): HtmlReport {
+  const s = report.summary;
+  return {
+    title,
+    meta: [
+      ['model', report.model.source],
+      ['method', report.method],
+      ['layers', report.layers.join(', ')],
+      ['backend', report.backend],
+    ],
+    summary: `${s.images} image${s.images === 1 ? '' : 's'}: ${s.succeeded} explained, ${s.failed} failed`,
+    columns: ['size', 'top class', 'probability'],
+    rows: report.images.map((img) => {
+      const top = img.top?.[0];
+      const original = report.output.dir ? path.relative(report.output.dir, path.resolve(img.file)).split(path.sep).join('/') : null;
+      return {
+        title: img.file,
+        links: original && img.status === 'ok' ? [{ href: original, text: 'original image' }] : undefined,
+        status: img.status === 'ok' ? 'ok' : 'error',
+        images: (img.maps ?? [])
+          .filter((m) => m.files.overlay)
+          .map((m) => {
+            const p = img.top?.find((t) => t.index === m.class.index)?.probability;
+            return { src: m.files.overlay!, caption: `${m.class.label}${p != null ? ` ${(p * 100).toFixed(1)}%` : ''}${m.flat ? ' (flat)' : ''}`, alt: `${m.method} map for ${m.class.label}` };
+          }),
+        cells: { size: img.width ? `${img.width}x${img.height}` : '', 'top class': top?.label, probability: top?.probability },
+        notes: img.error ? [img.error] : undefined,
+      };
+    }),
+  };
+}
