@@ -1,0 +1,196 @@
+/**
+ * npm run bench: medians over several runs, and ratios measured side by side in the same run.
+ *
+ *   node dist/bench/run.js [--quick] [--only darknet|shipped|folder|memory]
+ *
+ * For darknet_tiny (../shared/data, skipped with a notice when absent) and every model in models/:
+ *   - plain forward pass; explain (compute only) with Grad-CAM top-1 and top-5, Grad-CAM++, Score-CAM (all
+ *     channels and --max-channels), and every other method;
+ *   - a naive baseline: one class at a time, a fresh forward pass and a backward pass through the whole
+ *     network (to the input, fused ops, as a hook-based implementation does), then the head gradient;
+ *   - folder throughput (64 images, decode + explain + render + write) with 1 and 2 workers;
+ *   - memory: RSS after 50 and after 1,000 images, tensor count.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../src/backend';
+import { loadModelFrom, LoadedModel } from '../src/model/load';
+import { explainTensor } from '../src/pipeline/explain-tensor';
+import { explain } from '../src/pipeline/explain';
+import { getMethod, METHOD_NAMES } from '../src/methods';
+import { classGradients } from '../src/capture/gradients';
+import { ScoreKind } from '../src/capture/gradients';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const SHARED = path.resolve(ROOT, '..', 'shared', 'data');
+const args = process.argv.slice(2);
+const QUICK = args.includes('--quick');
+const ONLY = args.includes('--only') ? args[args.indexOf('--only') + 1] : null;
+const RUNS = QUICK ? 3 : 7;
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** Median ms of fn over RUNS runs, after one warm-up run. */
+function timeIt(fn: () => void, runs = RUNS): number {
+  fn();
+  const t: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    fn();
+    t.push(performance.now() - t0);
+  }
+  return median(t);
+}
+
+const fmt = (ms: number) => (ms >= 100 ? ms.toFixed(0) : ms.toFixed(1)).padStart(8) + ' ms';
+const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
+let peakRss = 0;
+const sampleRss = () => (peakRss = Math.max(peakRss, process.memoryUsage().rss));
+const line = (label: string, value: string, note = '') => console.log(`  ${label.padEnd(44)} ${value}${note ? '   ' + note : ''}`);
+
+function seededInput(shape: number[]): tf.Tensor4D {
+  let s = 12345;
+  const v = new Float32Array(shape.reduce((a, b) => a * b, 1));
+  for (let i = 0; i < v.length; i++) v[i] = (s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32;
+  return tf.tensor4d(v, shape as [number, number, number, number]);
+}
+
+/** The naive baseline for k classes (see the header). */
+function naive(model: LoadedModel, x: tf.Tensor4D, layer: string, classes: number[], score: ScoreKind): void {
+  const c = model.classifier;
+  for (const cls of classes) {
+    const fp = c.forward(x, [layer]);
+    tf.tidy(() => {
+      const sel = tf.oneHot([cls], c.numClasses).toFloat();
+      tf.grad((xi: tf.Tensor) => tf.sum(tf.mul(c.predict(xi as tf.Tensor4D), sel)))(x).dataSync();
+    });
+    const g = classGradients(fp, 0, [cls], score, c.numClasses);
+    g.dataSync();
+    g.dispose();
+    fp.dispose();
+  }
+}
+
+async function benchModel(name: string, dir: string, layer: string | undefined): Promise<void> {
+  const model = await loadModelFrom(dir);
+  const c = model.classifier;
+  const target = layer ?? (typeof model.sidecar?.layer === 'string' ? model.sidecar.layer : c.defaultTargetLayer());
+  const [h, w, ch] = c.inputShape;
+  const x = seededInput([1, h, w, ch]);
+  const K = c.layers().find((l) => l.name === target)?.outputShape[2] ?? 0;
+  console.log(`\n${name}: ${c.inputShape.join('x')} input, ${c.numClasses} classes, layer '${target}' (${K} channels)`);
+  const opts = (methods: string[], topK: number, mo = {}) => ({ methods: methods.map(getMethod), layers: [target], topK, score: 'logit' as const, methodOptions: mo });
+  const forward = timeIt(() => tf.tidy(() => c.predict(x).dataSync()));
+  const top1 = timeIt(() => explainTensor(c, x, opts(['gradcam'], 1)));
+  const top5 = timeIt(() => explainTensor(c, x, opts(['gradcam'], 5)));
+  const naive5 = timeIt(() => naive(model, x, target, Array.from({ length: Math.min(5, c.numClasses) }, (_, i) => i), 'logit'), Math.min(RUNS, 3));
+  sampleRss();
+  line('plain forward pass', fmt(forward));
+  line('Grad-CAM top-1', fmt(top1), `${ratio(top1, forward)} of a forward pass`);
+  line('Grad-CAM top-5', fmt(top5), `${ratio(top5, top1)} of top-1`);
+  line('naive baseline top-5 (whole-network backward)', fmt(naive5), `${ratio(naive5, top5)} slower than our top-5`);
+  const few = QUICK ? 1 : 3;
+  for (const m of METHOD_NAMES) {
+    if (m === 'gradcam') continue;
+    if (m === 'cam' && c.camHead(target).kind === 'none') {
+      line(`${m} top-1`, '       -', 'not possible for this head');
+      continue;
+    }
+    if (m === 'scorecam' || m === 'ablationcam') {
+      const all = timeIt(() => explainTensor(c, x, opts([m], 1)), few);
+      line(`${m} top-1, all ${K} channels`, fmt(all));
+      const lim = Math.min(32, K);
+      const limited = timeIt(() => explainTensor(c, x, opts([m], 1, { maxChannels: lim })), few);
+      line(`${m} top-1, --max-channels ${lim}`, fmt(limited), `${ratio(all, limited)} faster than all channels`);
+    } else {
+      line(`${m} top-1`, fmt(timeIt(() => explainTensor(c, x, opts([m], 1)), few)));
+    }
+    sampleRss();
+  }
+  x.dispose();
+  model.dispose();
+}
+
+async function benchFolder(name: string, modelDir: string, image: string, layer?: string): Promise<void> {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tfjs-cam-bench-'));
+  const inDir = path.join(tmp, 'in');
+  fs.mkdirSync(inDir);
+  const n = QUICK ? 16 : 64;
+  for (let i = 0; i < n; i++) fs.copyFileSync(image, path.join(inDir, `img${String(i).padStart(3, '0')}${path.extname(image)}`));
+  console.log(`\n${name}: folder of ${n} images (decode + Grad-CAM top-1 + overlay + write)`);
+  const rates: number[] = [];
+  for (const jobs of [1, 2]) {
+    const t: number[] = [];
+    for (let r = 0; r < (QUICK ? 1 : 3); r++) {
+      const t0 = performance.now();
+      const res = await explain([inDir], { model: modelDir, out: path.join(tmp, `out${jobs}-${r}`), topK: 1, jobs, layers: layer ? [layer] : undefined, timings: false });
+      if (res.report.summary.failed) throw new Error('bench images failed');
+      t.push(performance.now() - t0);
+      sampleRss();
+    }
+    const rate = n / (median(t) / 1000);
+    rates.push(rate);
+    line(`${jobs} worker${jobs > 1 ? 's' : ''}`, `${rate.toFixed(1).padStart(8)} img/s`, jobs > 1 ? `${ratio(rate, rates[0])} of 1 worker` : '');
+  }
+  fs.rmSync(tmp, { recursive: true, force: true });
+}
+
+async function benchMemory(name: string, dir: string): Promise<void> {
+  const model = await loadModelFrom(dir);
+  const c = model.classifier;
+  const [h, w, ch] = c.inputShape;
+  const layer = typeof model.sidecar?.layer === 'string' ? model.sidecar.layer : c.defaultTargetLayer();
+  const n = QUICK ? 300 : 1000;
+  console.log(`\n${name}: memory over ${n} images (Grad-CAM++ top-3)`);
+  const tensors0 = tf.memory().numTensors;
+  let rss50 = 0;
+  for (let i = 0; i < n; i++) {
+    const x = seededInput([1, h, w, ch]);
+    explainTensor(c, x, { methods: [getMethod('gradcam++')], layers: [layer], topK: 3, score: 'logit' });
+    x.dispose();
+    if (i === 49) rss50 = process.memoryUsage().rss;
+  }
+  const rssEnd = process.memoryUsage().rss;
+  sampleRss();
+  line('RSS after 50 images', `${(rss50 / 2 ** 20).toFixed(0).padStart(8)} MB`);
+  line(`RSS after ${n} images`, `${(rssEnd / 2 ** 20).toFixed(0).padStart(8)} MB`, `${(((rssEnd - rss50) / rss50) * 100).toFixed(1)}% change`);
+  line('tensors left behind', `${String(tf.memory().numTensors - tensors0).padStart(8)}`);
+  model.dispose();
+}
+
+async function main(): Promise<void> {
+  const backend = await initBackend((process.env.TFJS_CAM_BACKEND as 'wasm') ?? 'wasm');
+  console.log(`tfjs-cam bench on ${backend}, ${os.cpus().length} cores, median of ${RUNS} runs${QUICK ? ' (--quick)' : ''}`);
+  const darknet = path.join(SHARED, 'darknet_tiny');
+  const hasDarknet = fs.existsSync(path.join(darknet, 'model.json'));
+  const shipped = fs.existsSync(path.join(ROOT, 'models'))
+    ? fs.readdirSync(path.join(ROOT, 'models')).filter((d) => fs.existsSync(path.join(ROOT, 'models', d, 'model.json'))).sort()
+    : [];
+  const sample = fs.existsSync(path.join(ROOT, 'samples')) ? fs.readdirSync(path.join(ROOT, 'samples')).find((f) => f.endsWith('.png')) : undefined;
+  if (!ONLY || ONLY === 'darknet') {
+    if (hasDarknet) {
+      await benchModel('darknet_tiny (Grad-CAM target leaky_re_lu_15)', darknet, 'leaky_re_lu_15');
+    } else console.log('\nskipped darknet_tiny: ../shared/data is not present');
+  }
+  if (!ONLY || ONLY === 'shipped') for (const m of shipped) await benchModel(`models/${m}`, path.join(ROOT, 'models', m), undefined);
+  if (!ONLY || ONLY === 'folder') {
+    if (hasDarknet) await benchFolder('darknet_tiny', darknet, path.join(SHARED, 'images', 'both.png'), 'leaky_re_lu_15');
+    if (shipped.includes('gap-cnn') && sample) await benchFolder('models/gap-cnn', path.join(ROOT, 'models', 'gap-cnn'), path.join(ROOT, 'samples', sample));
+  }
+  if (!ONLY || ONLY === 'memory') {
+    if (shipped.includes('gap-cnn')) await benchMemory('models/gap-cnn', path.join(ROOT, 'models', 'gap-cnn'));
+    else if (hasDarknet) await benchMemory('darknet_tiny', darknet);
+  }
+  console.log(`\npeak RSS of this process: ${(peakRss / 2 ** 20).toFixed(0)} MB (workers are separate threads of it)`);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
