@@ -3,6 +3,7 @@ import * as path from 'path';
 import { explain, ExplainOptions } from '../pipeline/explain';
 import { parseNumberList, parseScale, Preprocessing } from '../model/config';
 import { UsageError } from '../util/errors';
+import type { MethodOptions } from '../methods';
 import { out, err, Progress } from './output';
 import { EXIT } from './main';
 import { ColormapName } from '../render/colormap';
@@ -10,13 +11,25 @@ import { reportError } from './errors';
 import { ReportImage } from '../report/schema';
 import { removePendingTempFiles } from '../report/files';
 
-function parseIntFlag(v: unknown, name: string, min: number): number {
+export function methodOptionsFromFlags(o: Record<string, unknown>, progress: boolean): Partial<MethodOptions> {
+  return {
+    eigenSmooth: !!o.eigenSmooth,
+    noiseSamples: parseIntFlag(o.noiseSamples, '--noise-samples', 1),
+    noiseLevel: parseNumberFlag(o.noiseLevel, '--noise-level', 0),
+    seed: parseIntFlag(o.seed, '--seed', 0),
+    batchSize: parseIntFlag(o.batchSize, '--batch-size', 1),
+    maxChannels: parseIntFlag(o.maxChannels, '--max-channels', 0),
+    onProgress: progress ? methodProgress() : undefined,
+  };
+}
+
+export function parseIntFlag(v: unknown, name: string, min: number): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < min) throw new UsageError(`${name} must be a whole number >= ${min} (got '${v}')`);
   return n;
 }
 
-function parseNumberFlag(v: unknown, name: string, min: number): number {
+export function parseNumberFlag(v: unknown, name: string, min: number): number {
   const n = Number(v);
   if (!Number.isFinite(n) || n < min) throw new UsageError(`${name} must be a number >= ${min} (got '${v}')`);
   return n;
@@ -87,23 +100,18 @@ export async function runExplain(images: string[], o: Record<string, unknown>): 
       saveRaw: !!o.saveRaw,
       saveInput: !!o.saveInput,
       force: !!o.force,
+      resume: !!o.resume,
       jobs: parseIntFlag(o.jobs, '--jobs', 1),
       augSmooth: !!o.augSmooth,
       sheet: o.sheet === false ? false : undefined,
-      methodOptions: {
-        eigenSmooth: !!o.eigenSmooth,
-        noiseSamples: parseIntFlag(o.noiseSamples, '--noise-samples', 1),
-        noiseLevel: parseNumberFlag(o.noiseLevel, '--noise-level', 0),
-        seed: parseIntFlag(o.seed, '--seed', 0),
-        batchSize: parseIntFlag(o.batchSize, '--batch-size', 1),
-        maxChannels: parseIntFlag(o.maxChannels, '--max-channels', 0),
-        onProgress: process.stderr.isTTY && !json ? methodProgress() : undefined,
-      },
+      methodOptions: methodOptionsFromFlags(o, process.stderr.isTTY && !json),
       timings: o.timings !== false,
-      onImage: (done, total, img) => {
+      onImage: (done, total, img, resumed) => {
         progress ??= new Progress(total);
         progress.done();
-        if (!json && (!quiet || img.status === 'error')) (img.status === 'error' ? process.stderr : process.stdout).write(describe(img) + '\n');
+        if (resumed) {
+          if (!json && !quiet) process.stdout.write(`done ${img.file}: outputs from the earlier run kept\n`);
+        } else if (!json && (!quiet || img.status === 'error')) (img.status === 'error' ? process.stderr : process.stdout).write(describe(img) + '\n');
         progress.tick(done, img.file);
       },
     };
@@ -111,7 +119,7 @@ export async function runExplain(images: string[], o: Record<string, unknown>): 
     (progress as Progress | null)?.done();
     if (o.html && report.output.dir) {
       const { writeHtmlReport, explainHtml } = await import('../report/html');
-      await writeHtmlReport(path.join(report.output.dir, 'index.html'), explainHtml(report), { overwrite: !!o.force });
+      await writeHtmlReport(path.join(report.output.dir, 'index.html'), explainHtml(report), { overwrite: !!o.force || !!o.resume });
     }
     if (json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
     const s = report.summary;

@@ -30,30 +30,38 @@ export function buildProgram(setCode: (code: number) => void): Command {
       .requiredOption('-m, --model <path>', 'model folder, model.json path or http(s) URL')
       .addOption(new Option('--backend <name>', 'compute backend').choices(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'));
 
+  /** Target layer, methods and their tuning: shared by explain and evaluate. */
+  const methodOptions = (cmd: Command) =>
+    cmd
+      .option('-l, --layer <name>', 'target layer (repeatable: maps are averaged); default: from the sidecar, else the last spatial layer', collect)
+      .option('--method <names>', `method, several separated by commas, or all: ${METHOD_NAMES.join(', ')} (default: sidecar, else gradcam)`)
+      .option('--aug-smooth', 'test-time augmentation: average maps over horizontal flip x brightness 0.9/1.0/1.1')
+      .option('--eigen-smooth', 'use the first principal component of the weighted activations instead of their sum')
+      .option('--noise-samples <n>', 'Smooth Grad-CAM++: noisy copies', '8')
+      .option('--noise-level <x>', 'Smooth Grad-CAM++: noise sigma as a fraction of the input range', '0.15')
+      .option('--seed <n>', 'seed of the noise (runs repeat exactly)', '0')
+      .option('--batch-size <n>', 'Score-CAM / Ablation-CAM: forward passes per batch', '32')
+      .option('--max-channels <n>', 'Score-CAM / Ablation-CAM: score only the n channels of highest spatial variance (0 = all)', '0')
+      .addOption(new Option('--score <kind>', 'differentiate the class logit or its softmax probability').choices(['logit', 'probability']).default('logit'));
+
+  /** Labels and preprocessing (override the sidecar): shared by explain and evaluate. */
+  const inputOptions = (cmd: Command) =>
+    cmd
+      .option('--labels <file>', 'labels: JSON array or text with one label per line')
+      .option('--scale <range>', 'pixel range the model expects: 0,1 | -1,1 | 0,255')
+      .option('--mean <values>', 'per-channel mean subtracted after scaling, e.g. 0.485,0.456,0.406')
+      .option('--std <values>', 'per-channel standard deviation divided after the mean')
+      .option('--bgr', 'feed channels in BGR order')
+      .addOption(new Option('--resize <mode>', 'how images are fitted to the model input').choices(['stretch', 'crop', 'pad']));
+
   const explainCmd = program
     .command('explain')
     .description('compute class activation maps for images or folders and write overlays and a JSON report')
     .argument('<images...>', 'image files or folders (searched recursively)');
-  modelOptions(explainCmd)
-    .option('-l, --layer <name>', 'target layer (repeatable: maps are averaged); default: from the sidecar, else the last spatial layer', collect)
-    .option('--method <names>', `method, several separated by commas, or all: ${METHOD_NAMES.join(', ')} (default: sidecar, else gradcam)`)
-    .option('--aug-smooth', 'test-time augmentation: average maps over horizontal flip x brightness 0.9/1.0/1.1')
-    .option('--eigen-smooth', "use the first principal component of the weighted activations instead of their sum")
-    .option('--noise-samples <n>', 'Smooth Grad-CAM++: noisy copies', '8')
-    .option('--noise-level <x>', 'Smooth Grad-CAM++: noise sigma as a fraction of the input range', '0.15')
-    .option('--seed <n>', 'seed of the noise (runs repeat exactly)', '0')
-    .option('--batch-size <n>', 'Score-CAM / Ablation-CAM: forward passes per batch', '32')
-    .option('--max-channels <n>', 'Score-CAM / Ablation-CAM: score only the n channels of highest spatial variance (0 = all)', '0')
+  inputOptions(methodOptions(modelOptions(explainCmd)))
     .option('--no-sheet', 'with several methods, skip the comparison sheet PNG per image')
     .option('-k, --top-k <n>', 'explain the top n classes', '3')
     .option('-c, --class <class>', 'explain this class, by index or label (repeatable; overrides --top-k)', collect)
-    .addOption(new Option('--score <kind>', 'differentiate the class logit or its softmax probability').choices(['logit', 'probability']).default('logit'))
-    .option('--labels <file>', 'labels: JSON array or text with one label per line')
-    .option('--scale <range>', 'pixel range the model expects: 0,1 | -1,1 | 0,255')
-    .option('--mean <values>', 'per-channel mean subtracted after scaling, e.g. 0.485,0.456,0.406')
-    .option('--std <values>', 'per-channel standard deviation divided after the mean')
-    .option('--bgr', 'feed channels in BGR order')
-    .addOption(new Option('--resize <mode>', 'how images are fitted to the model input').choices(['stretch', 'crop', 'pad']))
     .option('-o, --out <dir>', 'output folder', 'cam-out')
     .addOption(new Option('--colormap <name>', 'colour map for heatmaps').choices(['jet', 'turbo', 'viridis', 'inferno']).default('jet'))
     .option('--alpha <a>', 'heatmap opacity in the overlay (0..1)', '0.5')
@@ -62,6 +70,7 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .option('--save-input', 'write the exact preprocessed model input as float32 .npy')
     .option('-j, --jobs <n>', 'worker threads for folders, each with its own backend', String(availableParallelism()))
     .option('-f, --force', 'overwrite existing outputs')
+    .option('--resume', 'finish an interrupted run in the same --out: skip images whose outputs are all there, redo the rest, merge report.json')
     .option('--json', 'print the JSON report on stdout')
     .option('--html', 'also write <out>/index.html: thumbnails, classes and scores, links to the overlays (works offline)')
     .option('--no-timings', 'leave timings out of the report (byte-stable reports)')
@@ -69,6 +78,24 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .action(async (images: string[], o: Record<string, unknown>) => {
       const { runExplain } = await import('./explain');
       setCode(await runExplain(images, o));
+    });
+
+  const evaluateCmd = program
+    .command('evaluate')
+    .description('score maps against ground-truth boxes: pointing game, energy in box, localisation, faithfulness')
+    .argument('[images...]', 'images or folders (default: the folder of the boxes file)');
+  inputOptions(methodOptions(modelOptions(evaluateCmd)))
+    .requiredOption('--boxes <file>', 'ground-truth boxes (JSON, see README)')
+    .option('--tolerance <px>', 'pointing game: how far outside the box (model-input pixels) the maximum may lie', '0')
+    .option('--steps <n>', 'deletion/insertion curve steps', '32')
+    .option('--no-faithfulness', 'skip Average Drop, Increase in Confidence and deletion/insertion (each costs forward passes)')
+    .option('--shuffle-weights <seed>', "shuffle the model's weights first: the untrained-model sanity baseline")
+    .option('-o, --out <dir>', 'folder for evaluation.json and curves.png', 'cam-eval')
+    .option('-f, --force', 'overwrite existing outputs')
+    .option('--json', 'print the evaluation report on stdout')
+    .action(async (images: string[], o: Record<string, unknown>) => {
+      const { runEvaluate } = await import('./evaluate');
+      setCode(await runEvaluate(images, o));
     });
 
   const inspectCmd = program.command('inspect').description("list the model's layers with output shapes, the default target layer and whether CAM is possible");

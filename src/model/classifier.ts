@@ -49,7 +49,32 @@ export interface Classifier {
   /** Logits for a batch [n, h, w, c]. */
   predict(x: tf.Tensor4D): tf.Tensor2D;
   forward(x: tf.Tensor4D, layers: string[]): ForwardPass;
+  /**
+   * Shuffles the values within every weight tensor (seeded): the same architecture, untrained. A sanity
+   * baseline: a map that looks just as good on this model is not explaining the model.
+   */
+  randomizeWeights(seed: number): void;
   dispose(): void;
+}
+
+/** A seeded permutation of an array's values (Fisher-Yates over mulberry32). */
+export function shuffledValues(values: ArrayLike<number>, seed: number): Float32Array {
+  const out = Float32Array.from(values);
+  let s = seed >>> 0;
+  const rand = () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    const tmp = out[i];
+    out[i] = out[j];
+    out[j] = tmp;
+  }
+  return out;
 }
 
 /** Tiles a [1, ...] tensor to [n, ...] along the batch axis (a no-op view when n is 1). */

@@ -35,6 +35,7 @@ export class GraphClassifier implements Classifier {
   private readonly inputName: string;
   private readonly logitsNode: GNode;
   private shapes: Map<string, number[]> | null = null;
+  private readonly batchFixedTo1: boolean;
 
   constructor(private readonly model: tf.GraphModel) {
     this.graph = (model as unknown as { executor: { graph: GGraph } }).executor.graph;
@@ -47,6 +48,7 @@ export class GraphClassifier implements Classifier {
     const [, h, w, c] = shape;
     if (!(h > 0 && w > 0 && c > 0)) throw new ModelError(`the model's input size is not fixed ([${shape.join(', ')}])`);
     this.inputShape = [h, w, c];
+    this.batchFixedTo1 = shape[0] === 1;
     let out = this.graph.nodes[model.outputs[0].name.split(':')[0]];
     let stepped = false;
     if (out.op === 'Softmax') {
@@ -179,7 +181,17 @@ export class GraphClassifier implements Classifier {
   }
 
   predict(x: tf.Tensor4D): tf.Tensor2D {
-    return this.model.execute({ [this.inputName]: x }, this.logitsNode.name) as tf.Tensor2D;
+    return this.rowByRow(x.shape[0], (r) => this.model.execute({ [this.inputName]: r(x) }, this.logitsNode.name) as tf.Tensor2D);
+  }
+
+  /**
+   * Converted models often fix the batch size to 1 ([1, 224, 224, 3]); the executor then refuses the batches that
+   * top-k gradients and Score-CAM run. Those models get one row at a time, concatenated (tfjs can differentiate
+   * through both), instead of failing every image with "must be [1,...], but was [3,...]".
+   */
+  private rowByRow(n: number, run: (row: <T extends tf.Tensor>(t: T) => T) => tf.Tensor2D): tf.Tensor2D {
+    if (!(this.batchFixedTo1 && n > 1)) return run((t) => t);
+    return tf.tidy(() => tf.concat(Array.from({ length: n }, (_, i) => run((t) => (t.shape[0] === n ? tf.slice(t, i, 1) : t))), 0));
   }
 
   forward(x: tf.Tensor4D, layerNames: string[]): ForwardPass {
@@ -200,12 +212,20 @@ export class GraphClassifier implements Classifier {
         for (const c of crossings[i]) feeds[c.name] = tileBatch(byName.get(c.name)!, n);
         // The graph executor wants a value for the model input even when nothing reads it.
         if (!(this.inputName in feeds)) feeds[this.inputName] = tf.zeros([n, ...this.inputShape]);
-        return this.model.execute(feeds, this.logitsNode.name) as tf.Tensor2D;
+        return this.rowByRow(n, (row) => {
+          const fed: Record<string, tf.Tensor> = {};
+          for (const [k, v] of Object.entries(feeds)) fed[k] = row(v);
+          return this.model.execute(fed, this.logitsNode.name) as tf.Tensor2D;
+        });
       },
       dispose: () => {
         for (const v of new Set(byName.values())) v.dispose();
       },
     };
+  }
+
+  randomizeWeights(): void {
+    throw new ModelError('shuffling weights is supported for layers models only');
   }
 
   dispose(): void {

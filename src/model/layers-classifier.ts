@@ -8,7 +8,7 @@
  * runs only through the head, and the gradient is exactly d(logit)/dA.
  */
 import * as tf from '@tensorflow/tfjs';
-import { CamHead, Classifier, ForwardPass, LayerInfo, tileBatch } from './classifier';
+import { CamHead, Classifier, ForwardPass, LayerInfo, shuffledValues, tileBatch } from './classifier';
 import { ModelError } from '../util/errors';
 import { closestNames } from '../util/suggest';
 
@@ -23,6 +23,11 @@ interface Sym {
 }
 
 const PASS_THROUGH = new Set(['Dropout', 'SpatialDropout1D', 'SpatialDropout2D', 'GaussianNoise', 'GaussianDropout', 'AlphaDropout', 'Flatten', 'Reshape', 'Activation_linear']);
+
+/** [null, 10] as "null, 10": join() would print unknown sizes as nothing. */
+function showShape(shape: (number | null)[]): string {
+  return shape.map((d) => (d == null ? 'null' : String(d))).join(', ');
+}
 
 function className(l: tf.layers.Layer): string {
   return l.getClassName();
@@ -52,9 +57,9 @@ export class LayersClassifier implements Classifier {
     if (model.outputs.length !== 1) throw new ModelError(`the model has ${model.outputs.length} outputs; only single-output classifiers are supported`);
     this.input = model.inputs[0] as unknown as Sym;
     const shape = this.input.shape;
-    if (shape.length !== 4) throw new ModelError(`not an image model: input shape is [${shape.join(', ')}], expected [batch, height, width, channels]`);
+    if (shape.length !== 4) throw new ModelError(`not an image model: input shape is [${showShape(shape)}], expected [batch, height, width, channels]`);
     const [, h, w, c] = shape;
-    if (h == null || w == null || c == null) throw new ModelError(`the model's input size is not fixed ([${shape.join(', ')}]); give a model with a fixed height, width and channels`);
+    if (h == null || w == null || c == null) throw new ModelError(`the model's input size is not fixed ([${showShape(shape)}]); give a model with a fixed height, width and channels`);
     this.inputShape = [h, w, c];
     let out = model.outputs[0] as unknown as Sym;
     let stepped = softmaxRemovedFromDense;
@@ -62,7 +67,7 @@ export class LayersClassifier implements Classifier {
       out = out.inputs[0];
       stepped = true;
     }
-    if (out.shape.length !== 2 || out.shape[1] == null) throw new ModelError(`the model's output shape is [${out.shape.join(', ')}], expected [batch, classes]`);
+    if (out.shape.length !== 2 || out.shape[1] == null) throw new ModelError(`the model's output shape is [${showShape(out.shape)}], expected [batch, classes]`);
     this.logitsSym = out;
     this.numClasses = out.shape[1];
     this.softmaxSteppedOver = stepped;
@@ -159,6 +164,9 @@ export class LayersClassifier implements Classifier {
       if (seen.has(t.id)) continue;
       seen.add(t.id);
       const shape = t.shape.slice(1);
+      // The input image itself is not a layer's activation (and cannot be a target): a model that flattens its
+      // input straight into Dense layers has no spatial layer at all.
+      if (t.id === this.input.id) continue;
       if (shape.length === 3 && (shape[0] ?? 2) * (shape[1] ?? 2) > 1) return t.sourceLayer.name;
       queue.push(...t.inputs);
     }
@@ -268,6 +276,12 @@ export class LayersClassifier implements Classifier {
         for (const v of new Set(byId.values())) v.dispose();
       },
     };
+  }
+
+  randomizeWeights(seed: number): void {
+    const shuffled = this.model.getWeights().map((w, i) => tf.tensor(shuffledValues(w.dataSync(), seed + i), w.shape));
+    this.model.setWeights(shuffled);
+    shuffled.forEach((t) => t.dispose());
   }
 
   dispose(): void {

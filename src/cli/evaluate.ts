@@ -1,0 +1,68 @@
+/** `tfjs-cam evaluate`: flags -> evaluate() -> a table (or JSON), exit code. */
+import { evaluate, EvaluateReport } from '../pipeline/evaluate';
+import { methodOptionsFromFlags, parseIntFlag, parseNumberFlag, preprocessFromFlags } from './explain';
+import { reportError } from './errors';
+import { err, Progress } from './output';
+import { EXIT } from './main';
+
+const pct = (v: number | undefined) => (v == null ? '-' : `${(v * 100).toFixed(1)}%`);
+const num = (v: number | undefined, d = 3) => (v == null ? '-' : v.toFixed(d));
+
+export function evaluationTable(r: EvaluateReport): string {
+  const head = ['method', 'pointing', 'energy', 'loc', 'top1-loc', 'avg drop', 'incr conf', 'deletion', 'insertion'];
+  const rows = r.methods.map((m) => [
+    m.method,
+    pct(m.pointingGame),
+    pct(m.energyInBox),
+    pct(m.localisation),
+    pct(m.top1Localisation),
+    m.averageDrop == null ? '-' : `${m.averageDrop.toFixed(1)}%`,
+    m.increaseInConfidence == null ? '-' : `${m.increaseInConfidence.toFixed(1)}%`,
+    num(m.deletionAuc),
+    num(m.insertionAuc),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+  const fmt = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  return [fmt(head), ...rows.map(fmt)].join('\n');
+}
+
+export async function runEvaluate(images: string[], o: Record<string, unknown>): Promise<number> {
+  try {
+    const json = !!o.json;
+    let progress: Progress | null = null;
+    const r = await evaluate(images, {
+      model: String(o.model),
+      backend: o.backend as 'auto',
+      method: o.method as string | undefined,
+      layers: o.layer as string[] | undefined,
+      labels: o.labels as string | undefined,
+      preprocess: preprocessFromFlags(o),
+      score: o.score as 'logit' | 'probability',
+      boxes: String(o.boxes),
+      tolerance: parseNumberFlag(o.tolerance, '--tolerance', 0),
+      steps: parseIntFlag(o.steps, '--steps', 1),
+      faithfulness: o.faithfulness !== false,
+      shuffleWeights: o.shuffleWeights == null ? undefined : parseIntFlag(o.shuffleWeights, '--shuffle-weights', 0),
+      methodOptions: methodOptionsFromFlags(o, false),
+      out: String(o.out),
+      force: !!o.force,
+      onImage: (done, total, file, error) => {
+        progress ??= new Progress(total);
+        progress.done();
+        if (error) process.stderr.write(`${err.red('FAIL')} ${file}: ${error}\n`);
+        progress.tick(done, file);
+      },
+    });
+    (progress as Progress | null)?.done();
+    if (json) process.stdout.write(JSON.stringify(r, null, 2) + '\n');
+    else {
+      const shuffled = r.model.weightsShuffled != null ? ` (weights shuffled, seed ${r.model.weightsShuffled})` : '';
+      process.stdout.write(`${r.model.source}${shuffled}, layer ${r.layers.join('+')}, ${r.images.evaluated} images, top-1 accuracy ${pct(r.images.top1Accuracy)}\n\n`);
+      process.stdout.write(evaluationTable(r) + '\n');
+      if (r.files?.curves) process.stdout.write(`\ncurves: ${o.out}/${r.files.curves}\n`);
+    }
+    return r.images.failed ? EXIT.FAILED : EXIT.OK;
+  } catch (e) {
+    return reportError(e, !!process.env.TFJS_CAM_DEBUG);
+  }
+}

@@ -1,0 +1,187 @@
+/**
+ * evaluate: how well each method's maps land on the object (pointing game, energy in the box, CAM-paper
+ * localisation) and how faithful they are to the model (Average Drop, Increase in Confidence, deletion and
+ * insertion AUC), over images with ground-truth boxes. Maps are measured at the model's input resolution,
+ * with the boxes mapped there through the same placement as the image.
+ */
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { decodeImage } from '../image/decode';
+import { toModel } from '../image/geometry';
+import { collectImages } from '../batch/walk';
+import { readBoxes } from '../metrics/boxes';
+import { Box, energyInBoxes, localisationHit, pointingGameHit } from '../metrics/localisation';
+import { auc, averageDropAndIncrease, deletionInsertion, maskedProbability, ProbabilityFn } from '../metrics/faithfulness';
+import { explainTensor } from './explain-tensor';
+import { isFatal, prepareInput } from './explain';
+import { openSession, SessionOptions } from './session';
+import { MethodOptions } from '../methods';
+import { lineCharts } from '../render/plot';
+import { ensureDir, writeFileAtomic } from '../report/files';
+import { errorMessage, UsageError } from '../util/errors';
+import { TOOL_VERSION } from '../version';
+
+export const EVALUATE_SCHEMA = 'tfjs-cam/evaluate-report@1';
+
+export interface EvaluateOptions extends SessionOptions {
+  /** Ground-truth boxes file. */
+  boxes: string;
+  /** Pointing-game tolerance in model-input pixels (0: the maximum must be inside the box). */
+  tolerance?: number;
+  /** Faithfulness metrics (Average Drop, deletion/insertion); they cost 2 x (steps + 1) + 1 forward passes per map. */
+  faithfulness?: boolean;
+  steps?: number;
+  /** Shuffle the model's weights with this seed first (the untrained-model sanity baseline). */
+  shuffleWeights?: number;
+  methodOptions?: Partial<MethodOptions>;
+  /** Folder for the curves PNG and evaluation.json; null: no files. */
+  out?: string | null;
+  force?: boolean;
+  onImage?: (done: number, total: number, file: string, error?: string) => void;
+}
+
+export interface MethodScores {
+  method: string;
+  images: number;
+  /** Share of images whose map maximum lies in a ground-truth box. */
+  pointingGame: number;
+  /** Mean share of map mass inside the boxes. */
+  energyInBox: number;
+  /** Share of images whose thresholded map box has IoU >= 0.5 with a ground-truth box (ground-truth class). */
+  localisation: number;
+  /** The same, counted only where the top-1 prediction is also right (the CAM paper's top-1 localisation). */
+  top1Localisation: number;
+  averageDrop?: number;
+  increaseInConfidence?: number;
+  deletionAuc?: number;
+  insertionAuc?: number;
+  curves?: { deletion: number[]; insertion: number[] };
+}
+
+export interface EvaluateReport {
+  schema: typeof EVALUATE_SCHEMA;
+  tool: { name: 'tfjs-cam'; version: string };
+  model: { source: string; sha256: string; weightsShuffled: number | null };
+  backend: string;
+  layers: string[];
+  boxes: string;
+  settings: { tolerance: number; threshold: number; minIou: number; steps: number | null };
+  images: { evaluated: number; failed: number; top1Accuracy: number; errors: { file: string; error: string }[] };
+  methods: MethodScores[];
+  files?: { curves?: string; report?: string };
+}
+
+export async function evaluate(inputs: string[], opts: EvaluateOptions): Promise<EvaluateReport> {
+  const session = await openSession(opts);
+  try {
+    const c = session.model.classifier;
+    if (opts.shuffleWeights != null) c.randomizeWeights(opts.shuffleWeights);
+    const truth = readBoxes(opts.boxes);
+    const { jobs, problems } = collectImages(inputs.length ? inputs : [path.dirname(path.resolve(opts.boxes))]);
+    const withTruth = jobs.filter((j) => truth.has(path.resolve(j.file)));
+    if (!withTruth.length) throw new UsageError(`none of the images has an entry in ${opts.boxes} (keys are paths relative to that file)`);
+    const [inputH, inputW] = c.inputShape;
+    const steps = opts.steps ?? 32;
+    const faithful = opts.faithfulness !== false;
+    const tolerance = opts.tolerance ?? 0;
+    type Acc = { pg: number; energy: number; loc: number; top1loc: number; n: number; pairs: { y: number; o: number }[]; del: number[]; ins: number[] };
+    const acc = new Map<string, Acc>(session.methods.map((m) => [m.name, { pg: 0, energy: 0, loc: 0, top1loc: 0, n: 0, pairs: [], del: [], ins: [] }]));
+    const errors = problems.map((p) => ({ file: p.input, error: p.message }));
+    let correct = 0;
+    let done = 0;
+    for (const job of withTruth) {
+      const gt = truth.get(path.resolve(job.file))!;
+      try {
+        const cls = gt.classIndex ?? (gt.label != null ? session.classIndex(gt.label) : undefined);
+        if (cls == null) throw new UsageError('the boxes entry names no class or label');
+        const img = await decodeImage(job.file);
+        const { x, place } = await prepareInput(session, img);
+        try {
+          const ex = explainTensor(c, x, { methods: session.methods, layers: session.layers, classes: [cls], topK: 1, score: session.score, methodOptions: opts.methodOptions });
+          const top1 = ex.top[0].index === cls;
+          if (top1) correct++;
+          const boxes: Box[] = gt.boxes.map((b) => {
+            const p0 = toModel(place, b.x, b.y);
+            const p1 = toModel(place, b.x + b.width, b.y + b.height);
+            return { x: p0.x, y: p0.y, width: p1.x - p0.x, height: p1.y - p0.y };
+          });
+          const probability: ProbabilityFn = (xs) => tf.tidy(() => tf.softmax(c.predict(xs)).slice([0, cls], [-1, 1]).dataSync() as Float32Array);
+          const y = faithful ? probability(x)[0] : 0;
+          for (const m of ex.maps) {
+            const a = acc.get(m.method)!;
+            a.n++;
+            if (pointingGameHit(m.map, inputW, boxes, tolerance)) a.pg++;
+            a.energy += energyInBoxes(m.map, inputW, boxes);
+            if (localisationHit(m.map, inputW, inputH, boxes).hit) {
+              a.loc++;
+              if (top1) a.top1loc++;
+            }
+            if (faithful) {
+              a.pairs.push({ y, o: maskedProbability(x, m.map, probability) });
+              const curves = deletionInsertion(x, m.map, probability, steps);
+              if (!a.del.length) {
+                a.del = new Array(curves.deletion.length).fill(0);
+                a.ins = new Array(curves.insertion.length).fill(0);
+              }
+              curves.deletion.forEach((v, i) => (a.del[i] += v));
+              curves.insertion.forEach((v, i) => (a.ins[i] += v));
+            }
+          }
+        } finally {
+          x.dispose();
+        }
+        opts.onImage?.(++done, withTruth.length, job.file);
+      } catch (e) {
+        if (isFatal(e)) throw e;
+        errors.push({ file: job.file, error: errorMessage(e) });
+        opts.onImage?.(++done, withTruth.length, job.file, errorMessage(e));
+      }
+    }
+    const r4 = (v: number) => Math.round(v * 1e4) / 1e4;
+    const methods: MethodScores[] = session.methods.map((m) => {
+      const a = acc.get(m.name)!;
+      const n = Math.max(1, a.n);
+      const s: MethodScores = { method: m.name, images: a.n, pointingGame: r4(a.pg / n), energyInBox: r4(a.energy / n), localisation: r4(a.loc / n), top1Localisation: r4(a.top1loc / n) };
+      if (faithful) {
+        const ad = averageDropAndIncrease(a.pairs);
+        const del = a.del.map((v) => v / n);
+        const ins = a.ins.map((v) => v / n);
+        Object.assign(s, { averageDrop: r4(ad.averageDrop), increaseInConfidence: r4(ad.increaseInConfidence), deletionAuc: r4(auc(del)), insertionAuc: r4(auc(ins)), curves: { deletion: del.map(r4), insertion: ins.map(r4) } });
+      }
+      return s;
+    });
+    const evaluated = withTruth.length - errors.filter((e) => withTruth.some((j) => j.file === e.file)).length;
+    const report: EvaluateReport = {
+      schema: EVALUATE_SCHEMA,
+      tool: { name: 'tfjs-cam', version: TOOL_VERSION },
+      model: { source: session.model.source, sha256: session.model.sha256, weightsShuffled: opts.shuffleWeights ?? null },
+      backend: session.backend,
+      layers: session.layers,
+      boxes: opts.boxes,
+      settings: { tolerance, threshold: 0.2, minIou: 0.5, steps: faithful ? steps : null },
+      images: { evaluated, failed: errors.length, top1Accuracy: r4(correct / Math.max(1, evaluated)), errors },
+      methods,
+    };
+    if (opts.out) {
+      const dir = path.resolve(opts.out);
+      await ensureDir(dir);
+      report.files = {};
+      if (faithful) {
+        const png = await lineCharts(
+          [
+            { title: 'Deletion (lower is better)', series: methods.map((m) => ({ name: `${m.method} ${m.deletionAuc?.toFixed(3)}`, ys: m.curves!.deletion })) },
+            { title: 'Insertion (higher is better)', series: methods.map((m) => ({ name: `${m.method} ${m.insertionAuc?.toFixed(3)}`, ys: m.curves!.insertion })) },
+          ],
+          { xLabel: 'share of pixels removed / inserted', yLabel: 'class probability' },
+        );
+        await writeFileAtomic(path.join(dir, 'curves.png'), png, { overwrite: !!opts.force });
+        report.files.curves = 'curves.png';
+      }
+      report.files.report = 'evaluation.json';
+      await writeFileAtomic(path.join(dir, 'evaluation.json'), JSON.stringify(report, null, 2) + '\n', { overwrite: !!opts.force });
+    }
+    return report;
+  } finally {
+    if (typeof opts.model === 'string') session.model.dispose();
+  }
+}
