@@ -5,23 +5,26 @@
  * layer runs, on batches of ablated activations.
  */
 import * as tf from '@tensorflow/tfjs';
-import { CamMethod, mapFromWeights } from './types';
+import { CamMethod, mapFromWeights, scoresOfChannels } from './types';
 import { channelsToScore, inBatches } from './channels';
 
 const ABLATION_OFFSET = 1e7;
+
+/** The value that stands for "channel removed": 0 after a ReLU, else far below every activation. */
+function ablationValue(activations: tf.Tensor4D): number {
+  const min = tf.tidy(() => tf.min(activations).dataSync()[0]);
+  return min === 0 ? 0 : min - ABLATION_OFFSET;
+}
 
 export const ablationcam: CamMethod = {
   name: 'ablationcam',
   title: 'Ablation-CAM',
   needs: ['head-scores'],
-  compute({ activations, scoreActivations, classes, options }) {
+  channelScores({ activations, scoreActivations, options }, channels) {
     if (!scoreActivations) throw new Error('Ablation-CAM needs the head scorer');
     const K = activations.shape[3];
-    const s0 = tf.tidy(() => scoreActivations(activations).dataSync()); // [k]
-    const min = tf.tidy(() => tf.min(activations).dataSync()[0]);
-    const value = min === 0 ? 0 : min - ABLATION_OFFSET;
-    const channels = channelsToScore(activations, options.maxChannels);
-    const scores = inBatches(
+    const value = ablationValue(activations);
+    return inBatches(
       channels,
       options.batchSize,
       (batch) =>
@@ -32,6 +35,14 @@ export const ablationcam: CamMethod = {
         }),
       options.onProgress,
     ).flat();
+  },
+  compute(inputs) {
+    const { activations, scoreActivations, classes, options } = inputs;
+    if (!scoreActivations) throw new Error('Ablation-CAM needs the head scorer');
+    const K = activations.shape[3];
+    const s0 = tf.tidy(() => scoreActivations(activations).dataSync()); // [k]
+    const channels = channelsToScore(activations, options.maxChannels);
+    const scores = scoresOfChannels(ablationcam, inputs, channels);
     const w = new Float32Array(classes.length * K);
     for (let c = 0; c < classes.length; c++) channels.forEach((ch, i) => (w[c * K + ch] = (s0[c] - scores[i][c]) / s0[c]));
     return mapFromWeights(activations, tf.tensor2d(w, [classes.length, K]), options);

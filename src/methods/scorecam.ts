@@ -6,19 +6,17 @@
  * are scored (the others get weight 0).
  */
 import * as tf from '@tensorflow/tfjs';
-import { CamMethod, mapFromWeights } from './types';
+import { CamMethod, mapFromWeights, scoresOfChannels } from './types';
 import { channelsToScore, inBatches } from './channels';
 
 export const scorecam: CamMethod = {
   name: 'scorecam',
   title: 'Score-CAM',
   needs: ['input-scores'],
-  compute({ activations, input, scoreInputs, classes, options }) {
+  channelScores({ activations, input, scoreInputs, options }, channels) {
     if (!input || !scoreInputs) throw new Error('Score-CAM needs the input and a scorer');
     const [, H, W] = input.shape;
-    const K = activations.shape[3];
-    const channels = channelsToScore(activations, options.maxChannels);
-    const scores = inBatches(
+    return inBatches(
       channels,
       options.batchSize,
       (batch) =>
@@ -32,6 +30,12 @@ export const scorecam: CamMethod = {
         }),
       options.onProgress,
     ).flat();
+  },
+  compute(inputs) {
+    const { activations, classes, options } = inputs;
+    const K = activations.shape[3];
+    const channels = channelsToScore(activations, options.maxChannels);
+    const scores = scoresOfChannels(scorecam, inputs, channels);
     // softmax over the scored channels, per class
     const w = new Float32Array(classes.length * K);
     for (let c = 0; c < classes.length; c++) {

@@ -27,6 +27,11 @@ export interface MethodInputs {
   /** Gradients [k, h, w, K] of the class scores at the target layer for another input [1, H, W, C]. */
   gradientsAt?: (x: tf.Tensor4D) => tf.Tensor4D;
   options: MethodOptions;
+  /**
+   * Spreads a per-channel method's channels over other threads (Score-CAM, Ablation-CAM with --jobs): returns
+   * the scores of `channels` in order, computing `local(part)` for this thread's part. Synchronous.
+   */
+  shareChannels?: (method: string, channels: number[], local: (part: number[]) => number[][]) => number[][];
 }
 
 export interface MethodOptions {
@@ -54,6 +59,14 @@ export interface CamMethod {
   needs: MethodNeeds[];
   /** Returns [k, h, w] maps (not normalised). Runs inside the caller's tidy scope. */
   compute(inputs: MethodInputs): tf.Tensor3D;
+  /** Per-channel methods: the [channels, k] scores of some channels (what other threads compute for shareChannels). */
+  channelScores?(inputs: MethodInputs, channels: number[]): number[][];
+}
+
+/** A per-channel method's scores: spread over threads where the caller offers it, else all here. */
+export function scoresOfChannels(method: CamMethod, inputs: MethodInputs, channels: number[]): number[][] {
+  const local = (part: number[]) => method.channelScores!(inputs, part);
+  return inputs.shareChannels ? inputs.shareChannels(method.name, channels, local) : local(channels);
 }
 
 /** sum_K w[i, K] * A[h, w, K] for every class i: [1,h,w,K] x [k,K] -> [k,h,w]. */

@@ -10,6 +10,7 @@ import { classGradients, classSelector, scoresOf, ScoreKind } from '../capture/g
 import { ModelError } from '../util/errors';
 import { toInputResolution } from './maps';
 import { normalizeMap } from '../render/overlay';
+import type { ChannelPool } from '../batch/channel-pool';
 
 export interface Prediction {
   index: number;
@@ -58,7 +59,11 @@ export interface ExplainTensorOptions {
   methodOptions?: Partial<MethodOptions>;
   /** Test-time augmentation: horizontal flip x brightness 0.9/1.0/1.1, maps de-augmented and averaged. */
   augSmooth?: boolean;
+  /** Worker threads that share Score-CAM's and Ablation-CAM's channels with this thread. */
+  channelPool?: ChannelPool | null;
 }
+
+let inputIds = 0;
 
 function softmax(logits: Float32Array): Float32Array {
   let max = -Infinity;
@@ -99,6 +104,7 @@ interface RawResult {
 /** The methods' raw maps for one (possibly augmented) input, given its forward pass. */
 function rawMaps(model: Classifier, x: tf.Tensor4D, fp: ForwardPass, opts: ExplainTensorOptions, classes: number[], camHeads: CamHead[], options: MethodOptions): RawResult {
   const raw = new Map<string, RawMap[]>(opts.methods.map((m) => [m.name, []]));
+  const xId = ++inputIds; // lets channel workers reuse their forward pass of this input across methods
   let backwardMs = 0;
   let methodMs = 0;
   for (let li = 0; li < opts.layers.length; li++) {
@@ -119,6 +125,10 @@ function rawMaps(model: Classifier, x: tf.Tensor4D, fp: ForwardPass, opts: Expla
             input: x,
             scoreInputs: (xs) => tf.matMul(model.predict(xs), selector, false, true) as tf.Tensor2D,
             scoreActivations: (a) => tf.matMul(fp.head(li, a), selector, false, true) as tf.Tensor2D,
+            shareChannels: opts.channelPool
+              ? (name, channels, local) =>
+                  opts.channelPool!.share(name, channels, local, { id: xId, x: x.dataSync() as Float32Array, xShape: x.shape, layer: opts.layers[li], classes, options: { batchSize: options.batchSize }, score: opts.score })
+              : undefined,
             gradientsAt: (xs) => {
               const other = model.forward(xs, [opts.layers[li]]);
               try {

@@ -1,0 +1,113 @@
+/**
+ * Spreading one image's per-channel forward passes (Score-CAM, Ablation-CAM) over worker threads.
+ *
+ * The methods are synchronous functions of tensors, so the pool is used synchronously too: the calling thread
+ * posts each worker a contiguous part of the channels, scores its own part, then blocks on Atomics.wait until
+ * the workers have written their scores into shared memory. Each worker holds its own backend and model and
+ * runs the same method code (CamMethod.channelScores) on its part. Used when there are fewer images than
+ * --jobs (a folder already keeps every core busy with whole images).
+ */
+import { MessageChannel, MessagePort, receiveMessageOnPort, Worker } from 'worker_threads';
+import * as path from 'path';
+import * as fs from 'fs';
+import type { SessionOptions } from '../pipeline/session';
+import type { MethodOptions } from '../methods';
+
+export interface ChannelTask {
+  id: number;
+  method: string;
+  layer: string;
+  x: Float32Array;
+  xShape: number[];
+  classes: number[];
+  channels: number[];
+  /** Row of the shared result matrix where this part starts. */
+  offset: number;
+  results: SharedArrayBuffer;
+  ctrl: SharedArrayBuffer;
+  options: Partial<MethodOptions>;
+  score: 'logit' | 'probability';
+}
+
+export interface ChannelContext {
+  id: number;
+  x: Float32Array;
+  xShape: number[];
+  layer: string;
+  classes: number[];
+  options: Partial<MethodOptions>;
+  score: 'logit' | 'probability';
+}
+
+function script(): string | null {
+  const here = path.join(__dirname, 'channel-worker.js');
+  if (fs.existsSync(here)) return here;
+  const built = path.resolve(__dirname, '..', '..', 'dist', 'src', 'batch', 'channel-worker.js');
+  return fs.existsSync(built) ? built : null;
+}
+
+export class ChannelPool {
+  private constructor(
+    private readonly workers: Worker[],
+    private readonly errors: MessagePort,
+  ) {}
+
+  /** Starts `count` workers with the session's options; resolves once every one has its model loaded. */
+  static async start(count: number, opts: SessionOptions): Promise<ChannelPool | null> {
+    const file = script();
+    if (!file || count < 1 || typeof opts.model !== 'string') return null;
+    const { port1, port2 } = new MessageChannel();
+    const session = { model: opts.model, backend: opts.backend, method: opts.method, layers: opts.layers, labels: opts.labels, preprocess: opts.preprocess, score: opts.score };
+    const workers = Array.from({ length: count }, () => new Worker(file, { workerData: { session } }));
+    await Promise.all(
+      workers.map(
+        (w) =>
+          new Promise<void>((resolve, reject) => {
+            w.once('message', (m: { type: string; message?: string }) => (m.type === 'ready' ? resolve() : reject(new Error(m.message))));
+            w.once('error', reject);
+          }),
+      ),
+    );
+    workers.forEach((w) => w.postMessage({ type: 'errors', port: port2 }, [port2]));
+    return new ChannelPool(workers, port1);
+  }
+
+  get size(): number {
+    return this.workers.length + 1;
+  }
+
+  /** Scores of `channels` (in order): one part here through `local`, the others on the workers. Synchronous. */
+  share(method: string, channels: number[], local: (part: number[]) => number[][], ctx: ChannelContext): number[][] {
+    const parts = this.workers.length + 1;
+    const per = Math.ceil(channels.length / parts);
+    const k = ctx.classes.length;
+    const results = new SharedArrayBuffer(channels.length * k * 4);
+    const ctrl = new SharedArrayBuffer(8); // [workers still running, failed]
+    const counter = new Int32Array(ctrl);
+    const sent: number[] = [];
+    for (let w = 0; w < this.workers.length; w++) {
+      const start = (w + 1) * per;
+      const part = channels.slice(start, start + per);
+      if (!part.length) continue;
+      Atomics.add(counter, 0, 1);
+      sent.push(w);
+      const task: ChannelTask = { ...ctx, method, channels: part, offset: start, results, ctrl };
+      this.workers[w].postMessage({ type: 'task', task });
+    }
+    const mine = local(channels.slice(0, per));
+    for (let v = Atomics.load(counter, 0); v > 0; v = Atomics.load(counter, 0)) Atomics.wait(counter, 0, v, 60_000);
+    if (Atomics.load(counter, 1)) {
+      const m = receiveMessageOnPort(this.errors);
+      throw new Error(`a channel worker failed: ${(m?.message as { message?: string } | undefined)?.message ?? 'unknown error'}`);
+    }
+    const flat = new Float32Array(results);
+    const out = mine.slice();
+    for (let i = mine.length; i < channels.length; i++) out.push(Array.from(flat.subarray(i * k, (i + 1) * k)));
+    return out;
+  }
+
+  async close(): Promise<void> {
+    this.errors.close();
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}

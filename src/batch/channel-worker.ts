@@ -1,0 +1,66 @@
+/** A worker of the channel pool (see channel-pool.ts): scores its part of an image's channels. */
+import { MessagePort, parentPort, workerData } from 'worker_threads';
+import * as tf from '@tensorflow/tfjs';
+import { openSession, SessionOptions } from '../pipeline/session';
+import { getMethod, DEFAULT_METHOD_OPTIONS, MethodInputs } from '../methods';
+import { classSelector } from '../capture/gradients';
+import type { ForwardPass } from '../model/classifier';
+import type { ChannelTask } from './channel-pool';
+
+async function main(): Promise<void> {
+  const port = parentPort!;
+  let session;
+  try {
+    session = await openSession((workerData as { session: SessionOptions }).session);
+  } catch (e) {
+    port.postMessage({ type: 'failed', message: (e as Error).message });
+    return;
+  }
+  const c = session.model.classifier;
+  let errors: MessagePort | null = null;
+  // The last image's forward pass, reused by the next method on the same image.
+  let cached: { id: number; layer: string; x: tf.Tensor4D; fp: ForwardPass } | null = null;
+  port.on('message', (m: { type: 'errors'; port: MessagePort } | { type: 'task'; task: ChannelTask }) => {
+    if (m.type === 'errors') {
+      errors = m.port;
+      return;
+    }
+    const t = m.task;
+    const counter = new Int32Array(t.ctrl);
+    try {
+      if (!cached || cached.id !== t.id || cached.layer !== t.layer) {
+        if (cached) {
+          cached.fp.dispose();
+          cached.x.dispose();
+        }
+        const x = tf.tensor4d(t.x, t.xShape as [number, number, number, number]);
+        cached = { id: t.id, layer: t.layer, x, fp: c.forward(x, [t.layer]) };
+      }
+      const { x, fp } = cached;
+      const scores = tf.tidy(() => {
+        const selector = classSelector(t.classes, c.numClasses);
+        const inputs: MethodInputs = {
+          activations: fp.activations[0],
+          classes: t.classes,
+          input: x,
+          scoreInputs: (xs) => tf.matMul(c.predict(xs), selector, false, true) as tf.Tensor2D,
+          scoreActivations: (a) => tf.matMul(fp.head(0, a), selector, false, true) as tf.Tensor2D,
+          options: { ...DEFAULT_METHOD_OPTIONS, ...t.options, onProgress: undefined },
+        };
+        return getMethod(t.method).channelScores!(inputs, t.channels);
+      });
+      const out = new Float32Array(t.results);
+      const k = t.classes.length;
+      scores.forEach((row, i) => out.set(row, (t.offset + i) * k));
+    } catch (e) {
+      errors?.postMessage({ message: (e as Error).message });
+      Atomics.store(counter, 1, 1);
+    } finally {
+      Atomics.sub(counter, 0, 1);
+      Atomics.notify(counter, 0);
+    }
+  });
+  port.postMessage({ type: 'ready' });
+}
+
+void main();
