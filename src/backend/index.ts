@@ -62,6 +62,8 @@ export async function initBackend(choice: BackendChoice = 'auto'): Promise<Backe
     }
     if (ok) {
       active = name;
+      // Falling back to pure JS is 20-30x slower: say so once, on stderr, so it is never silent.
+      if (choice === 'auto' && name === 'cpu') process.stderr.write('tfjs-cam: note: the WASM backend could not start; using the pure-JS CPU backend (much slower)\n');
       return name;
     }
   }

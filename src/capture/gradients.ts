@@ -6,6 +6,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { ForwardPass, tileBatch } from '../model/classifier';
 import { withUnfusedOps } from '../backend/gradient-mode';
+import { getMethod, METHOD_NAMES } from '../methods';
+import { ModelError } from '../util/errors';
 
 export type ScoreKind = 'logit' | 'probability';
 
@@ -21,14 +23,31 @@ export function scoresOf(logits: tf.Tensor2D, selector: tf.Tensor2D, score: Scor
   return tf.sum(tf.mul(s, selector), 1);
 }
 
-/** Returns [k, h, w, K] gradients, row i for classes[i]. */
-export function classGradients(fp: ForwardPass, layerIndex: number, classes: number[], score: ScoreKind, numClasses: number): tf.Tensor4D {
-  return withUnfusedOps(() =>
-    tf.tidy(() => {
-      const a = tileBatch(fp.activations[layerIndex], classes.length);
-      const selector = classSelector(classes, numClasses);
-      const f = (x: tf.Tensor) => tf.sum(scoresOf(fp.head(layerIndex, x as tf.Tensor4D), selector, score));
-      return tf.grad(f)(a) as tf.Tensor4D;
-    }),
-  );
+/**
+ * tfjs has no gradient for some ops (DepthToSpace, StridedSlice, Einsum, ... in 4.22) and says so in a message that
+ * names neither the layer nor a way out. That is a property of the model, the same for every image: a ModelError
+ * naming the op and the methods that need no gradients.
+ */
+export function noGradientError(e: unknown, layerName?: string): ModelError | null {
+  const m = /gradient function not found for (\w+)/.exec(e instanceof Error ? e.message : String(e));
+  if (!m) return null;
+  const free = METHOD_NAMES.filter((n) => !getMethod(n).needs.some((x) => x === 'gradients' || x === 'noisy-gradients'));
+  const after = layerName ? `after layer '${layerName}'` : 'after the target layer';
+  return new ModelError(`the op '${m[1]}' ${after} has no gradient in TensorFlow.js; use a method that needs no gradients: --method ${free.join(', ')} (or a target layer after that op)`);
+}
+
+/** Returns [k, h, w, K] gradients, row i for classes[i]. `layerName` only makes error messages precise. */
+export function classGradients(fp: ForwardPass, layerIndex: number, classes: number[], score: ScoreKind, numClasses: number, layerName?: string): tf.Tensor4D {
+  try {
+    return withUnfusedOps(() =>
+      tf.tidy(() => {
+        const a = tileBatch(fp.activations[layerIndex], classes.length);
+        const selector = classSelector(classes, numClasses);
+        const f = (x: tf.Tensor) => tf.sum(scoresOf(fp.head(layerIndex, x as tf.Tensor4D), selector, score));
+        return tf.grad(f)(a) as tf.Tensor4D;
+      }),
+    );
+  } catch (e) {
+    throw noGradientError(e, layerName) ?? e;
+  }
 }

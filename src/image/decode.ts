@@ -76,7 +76,9 @@ export async function decodeImage(file: string | Buffer, opts: DecodeOptions = {
   let out: { data: Buffer; info: OutputInfo };
   try {
     out = await sharp(file, {
-      failOn: FAIL_ON,
+      // PNG: 'error', so a chunk whose CRC does not match (damaged data that libpng would otherwise decode into
+      // wrong pixels without a word) fails; libpng's harmless complaints (an odd sRGB profile) are warnings.
+      failOn: meta.format === 'png' ? 'error' : FAIL_ON,
       // Kept as a second guard: the header could lie about the size.
       limitInputPixels: limited ? Math.floor(maxPixels) : false,
       pages: 1, // first frame of an animated GIF/WebP, first page of a TIFF
@@ -175,6 +177,8 @@ async function translate(
   if (/corrupt|premature end|truncat|read error|unexpected end|end of file|bad seek|invalid|bogus|not a |damaged|huffman|marker/i.test(msg)) {
     return new ImageError('truncated or corrupt image data');
   }
+  // libpng reports some damage (a bad IHDR CRC) only as "Unknown error": for a file that is an image, that is damage.
+  if (/^\s*unknown error\s*$/i.test(msg) && (await hasImageMagic(file))) return new ImageError('truncated or corrupt image data');
   const first = msg.split('\n').find((l) => l.trim() !== '') ?? 'unknown error';
   return new ImageError(`cannot decode image: ${first.trim()}`);
 }

@@ -43,6 +43,15 @@ interface ModelJson {
 const MAX_MODEL_JSON_BYTES = 64 * 1024 * 1024;
 const URL_TIMEOUT_MS = 30_000;
 
+/** The time allowed for each download, headers and body: 30 s, or TFJS_CAM_FETCH_TIMEOUT_MS (ms) when set. */
+export function fetchTimeoutMs(): number {
+  const v = process.env.TFJS_CAM_FETCH_TIMEOUT_MS;
+  if (v == null || v === '') return URL_TIMEOUT_MS;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new ModelError(`TFJS_CAM_FETCH_TIMEOUT_MS must be a whole number of milliseconds > 0 (got '${v}')`);
+  return n;
+}
+
 export function resolveModelSource(given: string): ModelSource {
   if (/^https?:\/\//i.test(given)) {
     const modelJson = given.endsWith('.json') ? given : given.replace(/\/?$/, '/model.json');
@@ -56,15 +65,30 @@ export function resolveModelSource(given: string): ModelSource {
 }
 
 async function fetchBytes(url: string, what: string): Promise<Buffer> {
+  const ms = fetchTimeoutMs();
+  const failed = (e: unknown) => {
+    const name = (e as Error)?.name;
+    // fetch() itself says only "fetch failed"; the reason (ECONNREFUSED, ENOTFOUND...) is its cause.
+    const cause = (e as { cause?: { code?: string; message?: string } })?.cause;
+    const reason = name === 'TimeoutError' || name === 'AbortError' ? `timed out after ${ms / 1000} s` : (cause?.code ?? cause?.message ?? (e as Error)?.message ?? String(e));
+    return new ModelError(`${what}: could not fetch ${url}: ${reason}`);
+  };
   let res: Response;
   try {
-    res = await fetch(url, { signal: AbortSignal.timeout(URL_TIMEOUT_MS) });
+    res = await fetch(url, { signal: AbortSignal.timeout(ms) });
   } catch (e) {
-    const reason = (e as Error).name === 'TimeoutError' ? `timed out after ${URL_TIMEOUT_MS / 1000} s` : (e as Error).message;
-    throw new ModelError(`${what}: could not fetch ${url}: ${reason}`);
+    throw failed(e);
   }
-  if (!res.ok) throw new ModelError(`${what}: ${url} answered HTTP ${res.status}`);
-  return Buffer.from(await res.arrayBuffer());
+  if (!res.ok) {
+    await res.body?.cancel().catch(() => undefined);
+    throw new ModelError(`${what}: ${url} answered HTTP ${res.status}`);
+  }
+  // The same signal covers the body: a server that sends headers and then stalls times out too.
+  try {
+    return Buffer.from(await res.arrayBuffer());
+  } catch (e) {
+    throw failed(e);
+  }
 }
 
 function parseModelJson(text: string, where: string): ModelJson {
@@ -81,11 +105,48 @@ function parseModelJson(text: string, where: string): ModelJson {
   return m;
 }
 
+/**
+ * tfjs-converter builds a graph from any node list and fails only when it runs, with errors such as
+ * "name.split is not a function": check the nodes' shape here so a damaged graph is named at load.
+ */
+function checkGraphNodes(m: ModelJson, where: string): void {
+  const nodes = (m.modelTopology as Record<string, unknown>).node;
+  if (!Array.isArray(nodes)) throw new ModelError(`${where}: modelTopology.node must be a list of graph nodes`);
+  const names = new Set<string>();
+  nodes.forEach((n: unknown, i) => {
+    const node = n as Record<string, unknown>;
+    const bad = (what: string) => new ModelError(`${where}: graph node ${i}${typeof node?.name === 'string' ? ` '${node.name}'` : ''}: ${what}`);
+    if (node == null || typeof node !== 'object' || Array.isArray(node)) throw bad('not an object');
+    if (typeof node.name !== 'string' || node.name === '') throw bad('no name');
+    if (names.has(node.name)) throw bad('the name is used twice');
+    names.add(node.name);
+    if (typeof node.op !== 'string' || node.op === '') throw bad('no op');
+    if (node.input != null && !(Array.isArray(node.input) && node.input.every((x) => typeof x === 'string'))) throw bad('input must be a list of node names');
+    if (node.attr != null && (typeof node.attr !== 'object' || Array.isArray(node.attr))) throw bad('attr must be an object');
+  });
+}
+
 function detectFormat(m: ModelJson): 'layers-model' | 'graph-model' {
   if (m.format === 'graph-model') return 'graph-model';
   if (m.format === 'layers-model') return 'layers-model';
   const topo = m.modelTopology as Record<string, unknown>;
   return Array.isArray(topo.node) ? 'graph-model' : 'layers-model';
+}
+
+const DTYPES = new Set(['float32', 'int32', 'bool', 'string', 'complex64']);
+const QUANTIZED = new Set(['uint8', 'uint16', 'float16']);
+
+/** One weightsManifest entry checked field by field, so a damaged manifest is named rather than crashing later. */
+function checkWeightEntry(w: unknown, where: string): tf.io.WeightsManifestEntry {
+  const e = w as Record<string, unknown>;
+  const bad = (what: string) => new ModelError(`${where}: weightsManifest entry ${JSON.stringify(e?.name ?? w)?.slice(0, 80)}: ${what}`);
+  if (e == null || typeof e !== 'object' || Array.isArray(e)) throw bad('not an object');
+  if (typeof e.name !== 'string' || e.name === '') throw bad('no name');
+  if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isInteger(d) && d >= 0)) throw bad('shape must be a list of whole numbers >= 0');
+  if (typeof e.dtype !== 'string' || !DTYPES.has(e.dtype)) throw bad(`unknown dtype ${JSON.stringify(e.dtype)}`);
+  const q = e.quantization as Record<string, unknown> | undefined;
+  if (q != null && (typeof q !== 'object' || typeof q.dtype !== 'string' || !QUANTIZED.has(q.dtype))) throw bad('quantization must have a dtype of uint8, uint16 or float16');
+  return e as unknown as tf.io.WeightsManifestEntry;
 }
 
 function byteSize(entry: tf.io.WeightsManifestEntry): number {
@@ -120,17 +181,29 @@ export async function loadArtifacts(given: string): Promise<LoadedArtifacts> {
   }
   const json = parseModelJson(text, source.modelJson);
   const format = detectFormat(json);
+  if (format === 'graph-model') checkGraphNodes(json, source.modelJson);
   const groups = json.weightsManifest ?? [];
   const weightSpecs: tf.io.WeightsManifestEntry[] = [];
   const parts: Buffer[] = [];
   for (const group of groups) {
-    if (!Array.isArray(group.paths) || !Array.isArray(group.weights)) throw new ModelError(`${source.modelJson}: malformed weightsManifest entry`);
+    if (group == null || typeof group !== 'object' || !Array.isArray(group.paths) || !Array.isArray(group.weights)) throw new ModelError(`${source.modelJson}: malformed weightsManifest entry`);
+    group.weights.forEach((w) => checkWeightEntry(w, source.modelJson));
     const groupParts: Buffer[] = [];
     for (const rel of group.paths) {
       if (typeof rel !== 'string') throw new ModelError(`${source.modelJson}: weight path is not a string`);
       let bytes: Buffer;
       if (source.isUrl) {
-        bytes = await fetchBytes(new URL(rel, source.modelJson).toString(), given);
+        // Shards are fetched from the model's own folder only: never another path or host named by model.json.
+        let url: URL | null = null;
+        try {
+          url = new URL(rel, source.modelJson);
+        } catch {
+          url = null;
+        }
+        if (!url || !url.toString().startsWith(baseDir) || /(^|\/)\.\.(\/|$)/.test(decodeURIComponent(url.pathname))) {
+          throw new ModelError(`${source.modelJson}: weight path '${rel}' leaves the model folder (refused)`);
+        }
+        bytes = await fetchBytes(url.toString(), given);
       } else {
         const file = path.resolve(baseDir, rel);
         const inside = path.relative(baseDir, file);

@@ -49,7 +49,8 @@ export function parseNumberList(s: string, what: string): number[] {
   return parts;
 }
 
-function readSmallFile(file: string, limit: number, what: string): string {
+/** Reads a text file that must stay small (labels, sidecar, spec), refusing it by its size before reading it. */
+export function readSmallFile(file: string, limit: number, what: string): string {
   const st = fs.statSync(file);
   if (st.size > limit) throw new UsageError(`${file}: ${what} is ${st.size} bytes, over the limit of ${limit}`);
   return fs.readFileSync(file, 'utf8');

@@ -61,6 +61,9 @@ export class GraphClassifier implements Classifier {
     if (probe.shape.length !== 2) throw new ModelError(`the model's output shape is [${probe.shape.join(', ')}], expected [batch, classes]`);
     this.numClasses = probe.shape[1];
     probe.dispose();
+    // Run every node once now (the shapes are needed anyway): a graph that cannot run fails at load, named as a
+    // model error, not later with a bare tfjs message.
+    this.nodeShapes();
   }
 
   /** Nodes between the input and the logits, in topological order (constants left out). */

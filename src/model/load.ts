@@ -56,9 +56,17 @@ function stripFinalDenseSoftmax(artifacts: tf.io.ModelArtifacts): { artifacts: t
   return { artifacts, stripped: false };
 }
 
-function wrapLoadError(e: unknown, where: string): never {
-  if (e instanceof UserError) throw e;
+function wrapLoadError(e: unknown, where: string, specs: tf.io.WeightsManifestEntry[] = []): never {
+  // Our own checks (not an image model, several inputs...) get the file name too: the user may have many models.
+  if (e instanceof UserError) throw e.message.startsWith(where) ? e : new ModelError(`${where}: ${e.message}`);
   const msg = (e as Error)?.message?.split('\n')[0] ?? String(e);
+  // tfjs says "Shape mismatch: [model's] vs. [manifest's]" without naming the weight: find it by its manifest shape.
+  const m = /Shape mismatch: \[([\d,\s]*)\] vs\. \[([\d,\s]*)\]/.exec(msg);
+  if (m) {
+    const norm = (s: string) => s.replace(/\s+/g, '');
+    const named = specs.filter((w) => w.shape.join(',') === norm(m[2])).map((w) => `'${w.name}'`);
+    if (named.length) throw new ModelError(`${where}: weight ${named.join(' or ')} has shape [${norm(m[2])}] in the weights manifest, but its layer needs [${norm(m[1])}]`);
+  }
   throw new ModelError(`${where}: cannot build the model: ${msg}`);
 }
 
@@ -71,7 +79,7 @@ export async function loadModelFrom(given: string): Promise<LoadedModel> {
     try {
       model = await tf.loadGraphModel(memoryHandler(loaded.artifacts));
     } catch (e) {
-      wrapLoadError(e, where);
+      wrapLoadError(e, where, loaded.artifacts.weightSpecs);
     }
     try {
       classifier = new GraphClassifier(model);
@@ -85,7 +93,7 @@ export async function loadModelFrom(given: string): Promise<LoadedModel> {
     try {
       model = await tf.loadLayersModel(memoryHandler(artifacts));
     } catch (e) {
-      wrapLoadError(e, where);
+      wrapLoadError(e, where, artifacts.weightSpecs);
     }
     try {
       classifier = new LayersClassifier(model, stripped);

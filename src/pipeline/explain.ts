@@ -21,6 +21,7 @@ import { ensureDir, writeFileAtomic } from '../report/files';
 import { ExplainReport, REPORT_SCHEMA, ReportImage, ReportMap } from '../report/schema';
 import { toInputTensor } from '../model/preprocess';
 import { collectImages, ImageJob } from '../batch/walk';
+import { ChannelPool } from '../batch/channel-pool';
 import { explainTensor, TensorExplanation } from './explain-tensor';
 import { peakOf, topMassShare } from './maps';
 import { openSession, Session, SessionOptions } from './session';
@@ -115,6 +116,7 @@ export class ImagePipeline {
     readonly opts: ExplainOptions,
     readonly classes: number[] | undefined,
     readonly writeFiles: boolean,
+    readonly channelPool: ChannelPool | null = null,
   ) {}
 
   async prepare(job: ImageJob): Promise<Prepared> {
@@ -134,6 +136,7 @@ export class ImagePipeline {
         score: this.session.score,
         methodOptions: this.opts.methodOptions,
         augSmooth: this.opts.augSmooth,
+        channelPool: this.channelPool,
       });
     } finally {
       p.x.dispose();
@@ -157,6 +160,11 @@ export class ImagePipeline {
       top: ex.top.map((t) => ({ index: t.index, label: session.labels[t.index], logit: round(t.logit, 4), probability: round(t.probability, 4) })),
       maps: [],
     };
+    // NaN or infinite scores (broken weights, an overflow) make every map flat and the report's scores null (JSON
+    // has no NaN): say why rather than leave an empty picture unexplained.
+    if (Array.from(ex.logits).some((v) => !Number.isFinite(v))) {
+      entry.warnings = ["the model's scores are not finite numbers (NaN or infinity): check its weights; the maps are empty"];
+    }
     if (this.writeFiles && opts.saveInput) {
       const again = await prepareInput(session, img);
       const data = again.x.dataSync() as Float32Array;
@@ -303,6 +311,7 @@ async function writeRendered(r: RenderedImage, outDir: string | null, force: boo
 export async function explain(inputs: string[], opts: ExplainOptions): Promise<ExplainResult> {
   const t0 = performance.now();
   const session = await openSession(opts);
+  let openJournal: RunJournal | null = null;
   try {
     const outDir = opts.out === null ? null : path.resolve(opts.out ?? 'cam-out');
     const classes = opts.classes?.length ? opts.classes.map((c) => session.classIndex(c)) : undefined;
@@ -318,7 +327,7 @@ export async function explain(inputs: string[], opts: ExplainOptions): Promise<E
     for (const p of problems) record({ file: p.input, status: 'error', error: p.message });
     if (outDir && jobs.length) await ensureDir(outDir);
     // Refuses to replace an earlier run's report unless --force/--resume; with --resume, skips what is done.
-    const journal = outDir && jobs.length ? RunJournal.open(outDir, report, opts) : null;
+    const journal = (openJournal = outDir && jobs.length ? RunJournal.open(outDir, report, opts) : null);
     const want: WantedOutputs = { methods: report.methods, classes, topK: opts.topK ?? 3, numClasses: session.model.classifier.numClasses, heatmap: !!opts.heatmap, saveRaw: !!opts.saveRaw, saveInput: !!opts.saveInput };
     const carried = journal && opts.resume ? journal.others(new Set(jobs.map((j) => j.file)), want) : [];
     const todo = journal && opts.resume ? jobs.filter((j) => {
@@ -326,22 +335,41 @@ export async function explain(inputs: string[], opts: ExplainOptions): Promise<E
       if (earlier) record({ ...earlier, file: j.file }, true);
       return !earlier;
     }) : jobs;
+    // A failure that stops the run (a full disk) is kept here: no more images are started, and it is thrown once
+    // those in flight are done, never left as a rejected promise that nothing awaits yet (which would crash Node).
+    let stopped: { error: unknown } | null = null;
+    const halt = new AbortController();
+    const signal = opts.signal ? AbortSignal.any([opts.signal, halt.signal]) : halt.signal;
     const onRendered = async (r: RenderedImage) => {
-      if (r.maps) mapsByFile.set(r.entry.file, r.maps);
-      // --resume redoes unfinished images: what they left behind is replaced.
-      const entry = await writeRendered(r, outDir, !!opts.force || !!opts.resume);
-      if (entry.status === 'ok') journal?.record(entry);
-      record(entry);
+      if (stopped) return;
+      try {
+        if (r.maps) mapsByFile.set(r.entry.file, r.maps);
+        // --resume redoes unfinished images: what they left behind is replaced.
+        const entry = await writeRendered(r, outDir, !!opts.force || !!opts.resume);
+        if (entry.status === 'ok') journal?.record(entry);
+        record(entry);
+      } catch (e) {
+        stopped = { error: e };
+        halt.abort();
+      }
     };
     const workers = Math.min(opts.jobs ?? 1, todo.length);
     if (workers > 1 && typeof opts.model === 'string') {
       const { runInWorkers } = await import('../batch/pool');
-      await runInWorkers(todo, workers, opts, onRendered);
+      await runInWorkers(todo, workers, { ...opts, signal }, onRendered);
     } else {
-      const pipeline = new ImagePipeline(session, opts, classes, outDir !== null);
+      // Fewer images than threads: spread Score-CAM's and Ablation-CAM's channels over the spare threads instead.
+      const spare = Math.min(opts.jobs ?? 1, 64) - 1;
+      const pool = spare > 0 && session.methods.some((m) => m.channelScores) ? await ChannelPool.start(spare, opts) : null;
+      const pipeline = new ImagePipeline(session, opts, classes, outDir !== null, pool);
       let i = 0;
-      await pipeline.runSequence(async () => (opts.signal?.aborted ? null : todo[i++] ?? null), onRendered);
+      try {
+        await pipeline.runSequence(async () => (signal.aborted ? null : todo[i++] ?? null), onRendered);
+      } finally {
+        await pool?.close();
+      }
     }
+    if (stopped) throw (stopped as { error: unknown }).error;
     // Report order is input order, whatever order the images finished in.
     const order = new Map<string, number>([...problems.map((p) => p.input), ...jobs.map((j) => j.file)].map((f, i) => [f, i]));
     report.images = [...carried, ...entries.sort((a, b) => (order.get(a.file) ?? 0) - (order.get(b.file) ?? 0))];
@@ -359,6 +387,10 @@ export async function explain(inputs: string[], opts: ExplainOptions): Promise<E
     }
     const maps = opts.returnMaps ? jobs.map((j) => mapsByFile.get(j.file)).filter((m): m is ImageMaps => !!m) : undefined;
     return { report, maps };
+  } catch (e) {
+    // A run stopped before finishing any image (a model error at the first one) leaves nothing to resume.
+    openJournal?.abandon();
+    throw e;
   } finally {
     if (typeof opts.model === 'string') session.model.dispose();
   }

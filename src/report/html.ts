@@ -22,6 +22,8 @@ export interface HtmlImage {
   caption?: string;
   /** Where the thumbnail links to; default `src` (the full-size file). */
   href?: string;
+  /** Show enlarged pixels sharp (set for embedded thumbnails of small images). */
+  pixelated?: boolean;
 }
 
 export interface HtmlRow {
@@ -130,7 +132,7 @@ export function renderHtmlReport(r: HtmlReport): string {
           const src = relHref(img.src);
           const href = relHref(img.href ?? img.src);
           const alt = img.alt ?? img.caption ?? row.title;
-          return `<figure><a href="${esc(href)}"><img src="${esc(src)}" alt="${esc(alt)}"></a>${img.caption ? `<figcaption>${esc(img.caption)}</figcaption>` : ''}</figure>`;
+          return `<figure><a href="${esc(href)}"><img${img.pixelated ? ' class="small"' : ''} src="${esc(src)}" alt="${esc(alt)}"></a>${img.caption ? `<figcaption>${esc(img.caption)}</figcaption>` : ''}</figure>`;
         })
         .join('');
       const images = hasImages ? `<td>${figs}</td>` : '';
@@ -208,7 +210,7 @@ export async function writeHtmlReport(file: string, r: HtmlReport, opts: WriteHt
           continue;
         }
         const t = await thumbnail(path.resolve(dir, img.src), size);
-        images.push(t ? { ...img, src: t.uri, href: img.href ?? img.src } : img);
+        images.push(t ? { ...img, src: t.uri, href: img.href ?? img.src, pixelated: img.pixelated ?? t.small } : img);
       }
       rows.push({ ...row, images });
     }
@@ -233,6 +235,7 @@ export function explainHtml(report: ExplainReport, title = 'tfjs-cam explain'): 
     columns: ['size', 'top class', 'probability'],
     rows: report.images.map((img) => {
       const top = img.top?.[0];
+      const several = new Set((img.maps ?? []).map((m) => m.method)).size > 1;
       const original = report.output.dir ? path.relative(report.output.dir, path.resolve(img.file)).split(path.sep).join('/') : null;
       return {
         title: img.file,
@@ -242,7 +245,7 @@ export function explainHtml(report: ExplainReport, title = 'tfjs-cam explain'): 
           .filter((m) => m.files.overlay)
           .map((m) => {
             const p = img.top?.find((t) => t.index === m.class.index)?.probability;
-            return { src: m.files.overlay!, caption: `${m.class.label}${p != null ? ` ${(p * 100).toFixed(1)}%` : ''}${m.flat ? ' (flat)' : ''}`, alt: `${m.method} map for ${m.class.label}` };
+            return { src: m.files.overlay!, caption: `${several ? `${m.method}: ` : ''}${m.class.label}${p != null ? ` ${(p * 100).toFixed(1)}%` : ''}${m.flat ? ' (flat)' : ''}`, alt: `${m.method} map for ${m.class.label}` };
           }),
         cells: { size: img.width ? `${img.width}x${img.height}` : '', 'top class': top?.label, probability: top?.probability },
         notes: img.error ? [img.error] : undefined,

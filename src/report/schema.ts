@@ -37,6 +37,8 @@ export interface ReportImage {
   maps?: ReportMap[];
   files?: { input?: string; sheet?: string };
   timings?: { decodeMs: number; forwardMs: number; backwardMs: number; methodMs: number; renderMs: number; totalMs: number };
+  /** Things the user should know about an image that was still explained (e.g. the model's scores are NaN). */
+  warnings?: string[];
 }
 
 export interface ExplainReport {

@@ -25,6 +25,21 @@ export class ModelError extends UserError {
   }
 }
 
+/**
+ * The output folder cannot be used or written (not a folder, not writable, disk full). `stopsRun`: the same would
+ * happen to every further image (no space, read-only file system...), so the run stops with exit 2 instead of
+ * failing each image in turn.
+ */
+export class OutputError extends UserError {
+  constructor(
+    message: string,
+    readonly stopsRun = false,
+  ) {
+    super(message);
+    this.name = 'OutputError';
+  }
+}
+
 export function errorMessage(e: unknown): string {
   if (e instanceof Error) return e.message.split('\n')[0];
   return String(e);

@@ -1,0 +1,35 @@
+/** A check report as rows of the shared HTML report (src/report/html.ts). */
+import type { HtmlReport } from '../report/html';
+import type { CheckReport } from './run';
+
+export function checkHtml(report: CheckReport, title = 'tfjs-cam check'): HtmlReport {
+  const s = report.summary;
+  return {
+    title,
+    meta: [
+      ['spec', report.spec],
+      ['backend', report.backend],
+      ['measured in', 'model-input coordinates'],
+    ],
+    summary: `${s.checks} check${s.checks === 1 ? '' : 's'} in ${s.cases} case${s.cases === 1 ? '' : 's'}: ${s.passed} passed, ${s.failed} failed${s.errors ? `, ${s.errors} errors` : ''}`,
+    columns: ['method', 'class', 'probability', 'rank', 'pointing', 'inside', 'IoU'],
+    rows: report.results.map((r) => {
+      return {
+        title: r.file,
+        subtitle: r.caseName,
+        status: r.status,
+        images: r.overlay ? [{ src: r.overlay, caption: r.class ? `${r.class.label} ${((r.probability ?? 0) * 100).toFixed(1)}%` : undefined, alt: `overlay for ${r.file}` }] : [],
+        cells: {
+          method: r.method,
+          class: r.class?.label,
+          probability: r.probability,
+          rank: r.rank,
+          pointing: r.region ? (r.region.pointingHit ? 'hit' : 'miss') : undefined,
+          inside: r.region?.inside,
+          IoU: r.region?.iou,
+        },
+        notes: r.status === 'error' ? [r.error ?? 'error'] : r.failures.map((f) => f.message),
+      };
+    }),
+  };
+}

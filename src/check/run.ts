@@ -1,0 +1,320 @@
+/**
+ * Running a check spec: for each case and image, the library's own steps (openSession, decode, prepareInput,
+ * explainTensor) give the class's probability, rank and map; the map is measured against the expected region in
+ * model-input coordinates (region.ts) and judged. Failing images (all images, when asked) get an overlay with the
+ * expected region drawn on it.
+ */
+import * as path from 'path';
+import { BackendChoice, BackendName, initBackend } from '../backend';
+import { decodeImage, DecodedImage } from '../image/decode';
+import { toSource } from '../image/geometry';
+import { loadModelFrom, LoadedModel } from '../model/load';
+import { prepareInput } from '../pipeline/explain';
+import { explainTensor, topIndices } from '../pipeline/explain-tensor';
+import { peakOf } from '../pipeline/maps';
+import { openSession, Session } from '../pipeline/session';
+import { applyColormap, ColormapName } from '../render/colormap';
+import { encodePng, mapToImage, overlay } from '../render/overlay';
+import { ensureDir, writeFileAtomic } from '../report/files';
+import { errorMessage, UserError } from '../util/errors';
+import { TOOL_VERSION } from '../version';
+import { Box } from '../metrics/localisation';
+import { CheckCase, CheckSpec, loadCheckSpec, shownPath, SpecError } from './spec';
+import { ImageRegion, markPoint, measureRegion, outline, paint, regionAtInput, regionForImage, regionMask, strokeBox } from './region';
+
+export const CHECK_REPORT_SCHEMA = 'tfjs-cam/check-report@1';
+
+/** Colours drawn on check overlays. */
+export const REGION_COLOR: [number, number, number] = [255, 0, 255];
+export const THRESHOLD_BOX_COLOR: [number, number, number] = [255, 255, 255];
+export const PEAK_COLOR: [number, number, number] = [255, 255, 255];
+
+export interface CheckOptions {
+  backend?: BackendChoice;
+  /** Folder for overlays; null writes none. Default './cam-check'. */
+  out?: string | null;
+  /** Which images get an overlay: 'failed' (default), 'all' or 'none'. */
+  overlays?: 'failed' | 'all' | 'none';
+  colormap?: ColormapName;
+  alpha?: number;
+  /** Keep timings in the report (default true). */
+  timings?: boolean;
+  onResult?: (done: number, total: number, result: CheckResult) => void;
+  signal?: AbortSignal;
+}
+
+export type CheckStatus = 'pass' | 'fail' | 'error';
+
+export interface CheckFailure {
+  /** The expectation: topK, minProbability, pointingGame, minInside, maxInside, maxOutside, minIou, or 'map' (flat map / region unseen). */
+  check: string;
+  expected: string;
+  actual: string;
+  /** One line for people. */
+  message: string;
+}
+
+export interface CheckResult {
+  /** Index of the case in the spec. */
+  case: number;
+  caseName: string;
+  /** Image path relative to the spec's folder. */
+  file: string;
+  method: string;
+  status: CheckStatus;
+  /** For 'error': what went wrong (unreadable image, ...). */
+  error?: string;
+  width?: number;
+  height?: number;
+  class?: { index: number; label: string };
+  probability?: number;
+  logit?: number;
+  /** 1 = the model's top class. */
+  rank?: number;
+  top?: { index: number; label: string; probability: number }[];
+  /** The map's maximum, in original-image pixels (pixel centres at +0.5). */
+  peak?: { x: number; y: number };
+  flat?: boolean;
+  /** Present when the case has a region; measured at the model's input resolution. */
+  region?: {
+    pointingHit: boolean;
+    inside: number;
+    outside: number;
+    iou: number;
+    /** The thresholded map's box, in original-image pixels. */
+    thresholdBox: Box | null;
+  };
+  failures: CheckFailure[];
+  /** Overlay written for this image, relative to the output folder. */
+  overlay?: string;
+  ms?: number;
+}
+
+export interface CheckReport {
+  schema: typeof CHECK_REPORT_SCHEMA;
+  tool: { name: 'tfjs-cam'; version: string };
+  spec: string;
+  backend: BackendName;
+  /** Where maps are measured: the model's input, regions carried there through each image's placement. */
+  coordinates: 'model-input';
+  output: { dir: string | null };
+  cases: { name: string; model: string; methods: string[]; layers: string[]; images: number; passed: number; failed: number; errors: number }[];
+  results: CheckResult[];
+  summary: { cases: number; checks: number; passed: number; failed: number; errors: number };
+  timings?: { totalMs: number };
+}
+
+const round = (v: number, d = 4) => Math.round(v * 10 ** d) / 10 ** d;
+const fmt = (v: number) => v.toFixed(3).replace(/\.?0+$/, '') || '0';
+
+function slug(s: string): string {
+  return s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || 'case';
+}
+
+/** Expectations against measures: the failures, each in a line. */
+function judge(c: CheckCase, r: CheckResult, regionUnseen: boolean): CheckFailure[] {
+  const e = c.expect;
+  const f: CheckFailure[] = [];
+  const add = (check: string, expected: string, actual: string, message: string) => f.push({ check, expected, actual, message });
+  if (e.topK !== undefined && r.rank! > e.topK) add('topK', `rank <= ${e.topK}`, `rank ${r.rank}`, `class ${r.class!.label} is ranked ${r.rank}, not in the top ${e.topK} (top: ${r.top![0].label})`);
+  if (e.minProbability !== undefined && !(r.probability! >= e.minProbability)) {
+    add('minProbability', `>= ${e.minProbability}`, fmt(r.probability!), `probability ${fmt(r.probability!)} < ${e.minProbability}`);
+  }
+  if (!e.region) return f;
+  const regionChecks = [e.pointingGame, e.minInside, e.maxInside, e.maxOutside, e.minIou].some((v) => v !== undefined);
+  if (regionChecks && regionUnseen) {
+    add('map', 'region seen by the model', 'region outside the model input', 'the region lies outside the part of the image the model sees (resize: crop)');
+    return f;
+  }
+  if (regionChecks && r.flat) {
+    add('map', 'a map with contrast', 'flat map', 'the map is flat (no contrast): nothing to measure against the region');
+    return f;
+  }
+  const m = r.region!;
+  if (e.pointingGame !== undefined && m.pointingHit !== e.pointingGame) {
+    add('pointingGame', e.pointingGame ? 'peak inside' : 'peak outside', m.pointingHit ? 'peak inside' : 'peak outside', `the map's peak (${fmt(r.peak!.x)}, ${fmt(r.peak!.y)}) is ${m.pointingHit ? 'inside' : 'outside'} the region`);
+  }
+  if (e.minInside !== undefined && !(m.inside >= e.minInside)) add('minInside', `>= ${e.minInside}`, fmt(m.inside), `share of the map inside the region ${fmt(m.inside)} < ${e.minInside}`);
+  if (e.maxInside !== undefined && !(m.inside <= e.maxInside)) add('maxInside', `<= ${e.maxInside}`, fmt(m.inside), `share of the map inside the region ${fmt(m.inside)} > ${e.maxInside}`);
+  if (e.maxOutside !== undefined && !(m.outside <= e.maxOutside)) add('maxOutside', `<= ${e.maxOutside}`, fmt(m.outside), `share of the map outside the region ${fmt(m.outside)} > ${e.maxOutside}`);
+  if (e.minIou !== undefined && !(m.iou >= e.minIou)) add('minIou', `>= ${e.minIou}`, fmt(m.iou), `IoU of the map's box (threshold ${e.boxThreshold}) with the region ${fmt(m.iou)} < ${e.minIou}`);
+  return f;
+}
+
+/** The overlay as `explain` draws it, plus the expected region (magenta outline), the threshold box (dashed white) and the peak (white +). */
+async function drawOverlay(img: DecodedImage, map: Float32Array, inputW: number, inputH: number, place: Parameters<typeof mapToImage>[4], region: ImageRegion | null, tbox: Box | null, peak: { x: number; y: number }, opts: CheckOptions): Promise<Buffer> {
+  const values = mapToImage(img, map, inputW, inputH, place);
+  const rgb = overlay(img.data, applyColormap(values, opts.colormap ?? 'jet'), opts.alpha ?? 0.5);
+  const t = Math.max(1, Math.round(Math.min(img.width, img.height) / 128));
+  if (tbox) {
+    const a = toSource(place, tbox.x, tbox.y);
+    const b = toSource(place, tbox.x + tbox.width, tbox.y + tbox.height);
+    strokeBox(rgb, img.width, img.height, { x: a.x, y: a.y, width: b.x - a.x, height: b.y - a.y }, t, THRESHOLD_BOX_COLOR, true);
+  }
+  if (region) paint(rgb, outline(regionMask(region, img.width, img.height), img.width, img.height, t), REGION_COLOR);
+  markPoint(rgb, img.width, img.height, peak.x, peak.y, t, PEAK_COLOR);
+  return encodePng(rgb, img.width, img.height);
+}
+
+/** Runs every case of a spec (a file path or a loaded spec). Spec and model problems throw (exit code 2). */
+export async function check(specOrFile: string | CheckSpec, opts: CheckOptions = {}): Promise<CheckReport> {
+  const t0 = performance.now();
+  const spec = typeof specOrFile === 'string' ? loadCheckSpec(specOrFile) : specOrFile;
+  const outDir = opts.out === null || opts.overlays === 'none' ? null : path.resolve(opts.out ?? 'cam-check');
+  const which = opts.overlays ?? 'failed';
+  const backend = await initBackend(opts.backend ?? 'auto');
+  const models = new Map<string, LoadedModel>();
+  const report: CheckReport = {
+    schema: CHECK_REPORT_SCHEMA,
+    tool: { name: 'tfjs-cam', version: TOOL_VERSION },
+    spec: path.relative(process.cwd(), spec.file) || spec.file,
+    backend,
+    coordinates: 'model-input',
+    output: { dir: outDir },
+    cases: [],
+    results: [],
+    summary: { cases: spec.cases.length, checks: 0, passed: 0, failed: 0, errors: 0 },
+  };
+  // A problem with a case's model, method, layer or class is a spec problem: name the field and its line.
+  const located = (where: string, e: unknown): never => {
+    if (e instanceof UserError) throw new SpecError([{ ...parseWhere(where), message: errorMessage(e) }]);
+    throw e;
+  };
+  try {
+    // Every case's model, session and class first: a spec problem stops the run before any image is checked.
+    const sessions: Session[] = [];
+    for (const c of spec.cases) {
+      let model = models.get(c.model);
+      if (!model) {
+        model = await loadModelFrom(c.model).catch((e) => located(c.where.model, e));
+        models.set(c.model, model);
+      }
+      const session = await openSession({ model, backend, method: c.method, layers: c.layers }).catch((e) =>
+        located(/layer/.test(errorMessage(e)) ? c.where.layer : /method/.test(errorMessage(e)) ? c.where.method : c.where.model, e),
+      );
+      if (c.class !== undefined) {
+        try {
+          session.classIndex(c.class);
+        } catch (e) {
+          located(c.where.class, e);
+        }
+      }
+      sessions.push(session);
+    }
+    const total = spec.cases.reduce((a, c, i) => a + c.images.length * sessions[i].methods.length, 0);
+    for (const c of spec.cases) {
+      const session = sessions[c.index];
+      const model = session.model;
+      const [inputH, inputW] = model.classifier.inputShape;
+      const caseDir = outDir ? path.join(outDir, `${c.index + 1}-${slug(c.name)}`) : null;
+      const used = new Set<string>();
+      const summary = { name: c.name, model: shownModel(spec, c.model), methods: session.methods.map((m) => m.name), layers: session.layers, images: c.images.length, passed: 0, failed: 0, errors: 0 };
+      report.cases.push(summary);
+      for (const file of c.images) {
+        if (opts.signal?.aborted) break;
+        const ti = performance.now();
+        const base = { case: c.index, caseName: c.name, file: shownPath(spec, file) };
+        const results: CheckResult[] = [];
+        try {
+          const img = await decodeImage(file);
+          // Class: the case's, else the one the annotations give for this image, else the model's top class.
+          const region = c.expect.region;
+          const annotated = region?.kind === 'annotations' ? region.entries.get(file) : undefined;
+          let classIndex: number | undefined;
+          try {
+            if (c.class !== undefined) classIndex = session.classIndex(c.class);
+            else if (annotated?.class !== undefined) classIndex = session.classIndex(annotated.class);
+            else if (annotated?.label !== undefined) classIndex = session.classIndex(annotated.label);
+          } catch (e) {
+            located(c.class !== undefined ? c.where.class : c.where.case, e);
+          }
+          const { x, place } = await prepareInput(session, img);
+          let ex;
+          try {
+            ex = explainTensor(model.classifier, x, { methods: session.methods, layers: session.layers, classes: classIndex === undefined ? undefined : [classIndex], topK: 1, reportTop: Math.max(3, c.expect.topK ?? 0), score: session.score });
+          } catch (e) {
+            if (e instanceof UserError) located(c.where.method, e);
+            throw e;
+          } finally {
+            x.dispose();
+          }
+          const imageRegion: ImageRegion | null = region ? await regionForImage(region, file, img.width, img.height) : null;
+          const atInput = imageRegion ? regionAtInput(imageRegion, place) : null;
+          const order = topIndices(ex.logits, ex.logits.length);
+          // One result per method (a case may name several); the class and its scores are the same for all.
+          for (const m of ex.maps) {
+            const r: CheckResult = { ...base, method: m.method, status: 'pass', failures: [], width: img.width, height: img.height };
+            const ci = m.classIndex;
+            r.class = { index: ci, label: session.labels[ci] };
+            r.probability = round(ex.probabilities[ci]);
+            r.logit = round(ex.logits[ci]);
+            r.rank = order.indexOf(ci) + 1;
+            r.top = order.slice(0, Math.max(3, c.expect.topK ?? 0)).map((i) => ({ index: i, label: session.labels[i], probability: round(ex.probabilities[i]) }));
+            r.flat = m.flat;
+            const peakIn = peakOf(m.map, inputW);
+            const peak = toSource(place, peakIn.x, peakIn.y);
+            r.peak = { x: round(peak.x, 1), y: round(peak.y, 1) };
+            let tboxIn: Box | null = null;
+            if (atInput) {
+              const measures = measureRegion(m.map, inputW, inputH, atInput, c.expect.boxThreshold);
+              tboxIn = measures.thresholdBox;
+              let tbox: Box | null = null;
+              if (tboxIn) {
+                const a = toSource(place, tboxIn.x, tboxIn.y);
+                const b = toSource(place, tboxIn.x + tboxIn.width, tboxIn.y + tboxIn.height);
+                tbox = { x: round(a.x, 1), y: round(a.y, 1), width: round(b.x - a.x, 1), height: round(b.y - a.y, 1) };
+              }
+              r.region = { pointingHit: measures.pointingHit, inside: round(measures.inside), outside: round(measures.outside), iou: round(measures.iou), thresholdBox: tbox };
+            }
+            r.failures.push(...judge(c, r, !!atInput && !atInput.bbox));
+            r.status = r.failures.length ? 'fail' : 'pass';
+            if (caseDir && (which === 'all' || r.status === 'fail')) {
+              const png = await drawOverlay(img, m.map, inputW, inputH, place, imageRegion, c.expect.minIou !== undefined ? tboxIn : null, peak, opts);
+              const stem = path.basename(file, path.extname(file));
+              const tail = `${m.method.replace(/\+/g, 'pp')}.${ci}-${slug(session.labels[ci])}.png`;
+              let name = `${stem}.${tail}`;
+              for (let k = 2; used.has(name); k++) name = `${stem}-${k}.${tail}`;
+              used.add(name);
+              await ensureDir(caseDir);
+              await writeFileAtomic(path.join(caseDir, name), png, { overwrite: true });
+              r.overlay = path.relative(outDir!, path.join(caseDir, name)).split(path.sep).join('/');
+            }
+            results.push(r);
+          }
+        } catch (e) {
+          if (e instanceof SpecError || (e instanceof UserError && e.name === 'ModelError')) throw e;
+          if (process.env.TFJS_CAM_DEBUG) console.error(e);
+          // The image could not be checked (unreadable, ...): one error result for each of the case's methods.
+          results.length = 0;
+          for (const method of session.methods) results.push({ ...base, method: method.name, status: 'error', error: errorMessage(e), failures: [] });
+        }
+        const ms = round((performance.now() - ti) / results.length, 1);
+        for (const r of results) {
+          if (opts.timings !== false) r.ms = ms;
+          report.results.push(r);
+          summary[r.status === 'pass' ? 'passed' : r.status === 'fail' ? 'failed' : 'errors']++;
+          opts.onResult?.(report.results.length, total, r);
+        }
+      }
+    }
+  } finally {
+    for (const m of models.values()) m.dispose();
+  }
+  const s = report.summary;
+  s.checks = report.results.length;
+  s.passed = report.results.filter((r) => r.status === 'pass').length;
+  s.failed = report.results.filter((r) => r.status === 'fail').length;
+  s.errors = report.results.filter((r) => r.status === 'error').length;
+  if (opts.timings !== false) report.timings = { totalMs: round(performance.now() - t0, 1) };
+  return report;
+}
+
+function shownModel(spec: CheckSpec, model: string): string {
+  return /^https?:\/\//i.test(model) ? model : path.relative(spec.dir, model).split(path.sep).join('/') || '.';
+}
+
+/** "file:line:col: field" (CheckCase.where) back into an issue's place. */
+function parseWhere(where: string): { file: string; line: number; col: number; field: string } {
+  const m = /^(.*):(\d+):(\d+): (.*)$/.exec(where);
+  return m ? { file: m[1], line: Number(m[2]), col: Number(m[3]), field: m[4] } : { file: where, line: 1, col: 1, field: '' };
+}

@@ -1,0 +1,116 @@
+/** `tfjs-cam check SPEC`: run attention checks, print a table, write JUnit / JSON / HTML; exit 0 pass, 1 fail, 2 spec error. */
+import * as path from 'path';
+import { check, CheckReport, CheckResult } from '../check/run';
+import { SpecError, formatIssue } from '../check/spec';
+import { toJUnit } from '../check/junit';
+import { checkHtml } from '../check/html';
+import { writeHtmlReport } from '../report/html';
+import { ensureDir, removePendingTempFiles, writeFileAtomic } from '../report/files';
+import { ColormapName } from '../render/colormap';
+import { UsageError } from '../util/errors';
+import { out, err, Progress } from './output';
+import { EXIT } from './main';
+import { reportError } from './errors';
+
+const num = (v: number | undefined) => (v === undefined ? '' : v.toFixed(3));
+
+/** The results as an aligned text table, failure reasons indented under their row. */
+export function formatTable(report: CheckReport, opts: { quiet?: boolean; color?: typeof out } = {}): string {
+  const c = opts.color ?? out;
+  const head = ['STATUS', 'CASE', 'IMAGE', 'METHOD', 'CLASS', 'PROB', 'RANK', 'POINT', 'INSIDE', 'IOU'];
+  const shown = report.results.filter((r) => !opts.quiet || r.status !== 'pass');
+  const rows = shown.map((r) => [
+    r.status.toUpperCase(),
+    r.caseName,
+    r.file,
+    r.method,
+    r.class?.label ?? '',
+    num(r.probability),
+    r.rank === undefined ? '' : String(r.rank),
+    r.region ? (r.region.pointingHit ? 'hit' : 'miss') : '',
+    num(r.region?.inside),
+    num(r.region?.iou),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+  const line = (cells: string[]) => cells.map((v, i) => v.padEnd(widths[i])).join('  ').trimEnd();
+  const lines = [line(head)];
+  shown.forEach((r: CheckResult, i) => {
+    const text = line(rows[i]);
+    const paint = r.status === 'pass' ? c.green : r.status === 'fail' ? c.red : c.yellow;
+    lines.push(paint(text.slice(0, widths[0])) + text.slice(widths[0]));
+    const reasons = r.status === 'error' ? [r.error ?? 'error'] : r.failures.map((f) => f.message);
+    for (const why of reasons) lines.push(`        - ${why}`);
+    if (r.overlay && r.status !== 'pass' && report.output.dir) lines.push(`        overlay: ${path.relative(process.cwd(), path.join(report.output.dir, r.overlay))}`);
+  });
+  return lines.join('\n') + '\n';
+}
+
+export async function runCheck(specFile: string, o: Record<string, unknown>): Promise<number> {
+  const debug = !!process.env.TFJS_CAM_DEBUG;
+  const onSigint = () => {
+    removePendingTempFiles();
+    process.stderr.write('\ninterrupted\n');
+    process.exit(EXIT.INTERRUPTED);
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
+  try {
+    const alpha = Number(o.alpha ?? 0.5);
+    if (!(alpha >= 0 && alpha <= 1)) throw new UsageError(`--alpha must be between 0 and 1 (got '${o.alpha}')`);
+    const json = !!o.json;
+    const html = !!o.html;
+    const outDir = path.resolve(String(o.out ?? 'cam-check'));
+    const overlays = (o.overlays as 'failed' | 'all' | 'none' | undefined) ?? (html ? 'all' : 'failed');
+    if (html && overlays === 'none') throw new UsageError('--html needs overlays: drop --overlays none');
+    let progress: Progress | null = null;
+    const report = await check(specFile, {
+      backend: o.backend as never,
+      out: outDir,
+      overlays,
+      colormap: (o.colormap as ColormapName | undefined) ?? 'jet',
+      alpha,
+      timings: o.timings !== false,
+      onResult: (done, total, r) => {
+        progress ??= new Progress(total);
+        progress.tick(done, r.file);
+      },
+    });
+    (progress as Progress | null)?.done();
+    if (o.junit) {
+      const file = path.resolve(String(o.junit));
+      await ensureDir(path.dirname(file));
+      await writeFileAtomic(file, toJUnit(report), { overwrite: true });
+    }
+    let htmlFile: string | null = null;
+    if (html) {
+      await ensureDir(outDir);
+      htmlFile = path.join(outDir, 'index.html');
+      await writeHtmlReport(htmlFile, checkHtml(report));
+    }
+    if (json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+    else process.stdout.write(formatTable(report, { quiet: !!o.quiet }));
+    const s = report.summary;
+    const secs = report.timings ? ` in ${(report.timings.totalMs / 1000).toFixed(1)} s` : '';
+    const failing = s.failed + s.errors;
+    const wrote = [
+      failing && overlays !== 'none' ? `failure overlays in ${path.relative(process.cwd(), outDir) || '.'}` : '',
+      htmlFile ? `report ${path.relative(process.cwd(), htmlFile)}` : '',
+      o.junit ? `JUnit ${String(o.junit)}` : '',
+    ].filter(Boolean);
+    const line = `${s.checks} check${s.checks === 1 ? '' : 's'} in ${s.cases} case${s.cases === 1 ? '' : 's'}: ${s.passed} passed, ${s.failed} failed${s.errors ? `, ${s.errors} errors` : ''}${secs} (${report.backend})${wrote.length ? `; ${wrote.join(', ')}` : ''}`;
+    const stream = json ? process.stderr : process.stdout;
+    const color = json ? err : out;
+    stream.write((failing ? color.red(line) : color.green(line)) + '\n');
+    if (s.checks === 0) return EXIT.FAILED;
+    return failing ? EXIT.FAILED : EXIT.OK;
+  } catch (e) {
+    if (e instanceof SpecError) {
+      for (const i of e.issues) process.stderr.write(err.red(`tfjs-cam: error: ${formatIssue(i)}`) + '\n');
+      return EXIT.USAGE;
+    }
+    return reportError(e, debug);
+  } finally {
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
+  }
+}

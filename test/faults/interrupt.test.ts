@@ -1,0 +1,107 @@
+// Ctrl-C during a folder run: stops within a second with exit 130, leaves no temp or half-written file; then
+// --resume finishes the run without redoing what was done, and ends exactly where an uninterrupted run ends.
+import { spawn } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import sharp from 'sharp';
+import { initBackend } from '../../src/backend';
+import { JOURNAL_NAME } from '../../src/pipeline/resume';
+import { ROOT, tempDir } from '../helpers/cli';
+import { listFiles, saveModel, smallCnn, snapshot, spotPng } from './fixtures';
+import { runCli } from './cli';
+
+const N = 30;
+let dir: string;
+let model: string;
+let inDir: string;
+
+beforeAll(async () => {
+  await initBackend('wasm');
+  dir = tempDir('faults-sigint');
+  model = await saveModel(smallCnn(16, 4), path.join(dir, 'model'));
+  inDir = path.join(dir, 'in');
+  fs.mkdirSync(inDir);
+  // Big enough that a run takes a few seconds (rendering and PNG encoding dominate), so Ctrl-C lands mid-run.
+  for (let i = 0; i < N; i++) fs.writeFileSync(path.join(inDir, `p${String(i).padStart(2, '0')}.png`), await spotPng(640, 480, 100 + i * 15, 200));
+});
+
+afterAll(() => {
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+const ARGS = (out: string) => ['explain', inDir, '-m', model, '-o', out, '-k', '3', '--heatmap', '--no-timings'];
+
+/** Spawns the CLI, sends SIGINT as soon as the first output PNG is in place, and times the exit. */
+function interruptAfterFirstOutput(out: string): Promise<{ code: number | null; signal: string | null; stopMs: number; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'tfjs-cam'), ...ARGS(out)], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' } });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    child.stdout.resume();
+    let sentAt = 0;
+    const poll = setInterval(() => {
+      if (sentAt || !fs.existsSync(out)) return;
+      if (fs.readdirSync(out).some((f) => f.endsWith('.png'))) {
+        sentAt = Date.now();
+        child.kill('SIGINT');
+      }
+    }, 10);
+    const giveUp = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      clearInterval(poll);
+      clearTimeout(giveUp);
+      resolve({ code, signal, stopMs: sentAt ? Date.now() - sentAt : -1, stderr });
+    });
+  });
+}
+
+test('SIGINT mid-run: exit 130 within a second, no temp or partial files; --resume finishes like an uninterrupted run', async () => {
+  const out = path.join(dir, 'out');
+  const r = await interruptAfterFirstOutput(out);
+  expect(r.stopMs).toBeGreaterThanOrEqual(0);
+  expect(r.code).toBe(130);
+  expect(r.stopMs).toBeLessThan(1000);
+  expect(r.stderr).toMatch(/interrupted: finished outputs were kept, nothing half-written is left/);
+  expect(r.stderr).not.toMatch(/\n\s+at /);
+
+  const files = listFiles(out);
+  expect(files.filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  expect(files).not.toContain('report.json'); // the run really was cut short
+  for (const f of files.filter((x) => x.endsWith('.png'))) await sharp(path.join(out, f), { failOn: 'truncated' }).raw().toBuffer();
+  // The journal lists the images whose outputs are all written.
+  const journal = fs.readFileSync(path.join(out, JOURNAL_NAME), 'utf8').trim().split('\n').slice(1).map((l) => JSON.parse(l));
+  expect(journal.length).toBeLessThan(N);
+  for (const e of journal) {
+    expect(e.maps).toHaveLength(3);
+    for (const m of e.maps) {
+      expect(files).toContain(m.files.overlay);
+      expect(files).toContain(m.files.heatmap);
+    }
+  }
+  const done = snapshot(out);
+
+  const resumed = runCli([...ARGS(out), '--resume']);
+  expect(resumed.code).toBe(0);
+  expect((resumed.stdout.match(/^done .*: outputs from the earlier run kept$/gm) ?? []).length).toBe(journal.length);
+  expect((resumed.stdout.match(/^ok /gm) ?? []).length).toBe(N - journal.length);
+  const after = snapshot(out);
+  // Files of images finished before Ctrl-C were not rewritten (same bytes and mtime).
+  for (const e of journal) for (const m of e.maps) for (const f of [m.files.overlay, m.files.heatmap]) expect(after[f]).toBe(done[f]);
+  expect(listFiles(out)).not.toContain(JOURNAL_NAME);
+
+  // The same as one uninterrupted run: identical files, byte for byte, and the same report (but for the folder).
+  const clean = path.join(dir, 'clean');
+  expect(runCli(ARGS(clean)).code).toBe(0);
+  expect(listFiles(out)).toEqual(listFiles(clean));
+  for (const f of listFiles(clean)) {
+    if (f === 'report.json') continue;
+    expect([f, fs.readFileSync(path.join(out, f)).equals(fs.readFileSync(path.join(clean, f)))]).toEqual([f, true]);
+  }
+  const a = JSON.parse(fs.readFileSync(path.join(out, 'report.json'), 'utf8'));
+  const b = JSON.parse(fs.readFileSync(path.join(clean, 'report.json'), 'utf8'));
+  expect(a.output.dir).toBe(out);
+  a.output.dir = b.output.dir;
+  expect(a).toEqual(b);
+  expect(a.summary).toEqual({ images: N, succeeded: N, failed: 0 });
+}, 120_000);
