@@ -92,6 +92,11 @@ async function benchModel(name: string, dir: string, layer: string | undefined):
   const naive5 = timeIt(() => naive(model, x, target, Array.from({ length: Math.min(5, c.numClasses) }, (_, i) => i), 'logit'), Math.min(RUNS, 3));
   sampleRss();
   line('plain forward pass', fmt(forward));
+  const auto = c.defaultTargetLayer();
+  if (auto !== target) {
+    const top1Auto = timeIt(() => explainTensor(c, x, { ...opts(['gradcam'], 1), layers: [auto] }));
+    line(`Grad-CAM top-1 at the default layer '${auto}'`, fmt(top1Auto), `${ratio(top1Auto, forward)} of a forward pass`);
+  }
   line('Grad-CAM top-1', fmt(top1), `${ratio(top1, forward)} of a forward pass`);
   line('Grad-CAM top-5', fmt(top5), `${ratio(top5, top1)} of top-1`);
   line('naive baseline top-5 (whole-network backward)', fmt(naive5), `${ratio(naive5, top5)} slower than our top-5`);
