@@ -17,14 +17,15 @@
  * with s = gamma / sqrt(var + eps) per output channel, computed in float64.
  *
  * The script checks that tf.loadGraphModel on the written files gives the layers model's logits (max abs diff
- * < 1e-4) on 256 evaluation canvases, and prints the difference.
+ * < 1e-4) on 256 evaluation canvases and prints the difference, checks that the sidecar's target node runs, and
+ * writes the graph's own accuracy on the 10,000 test canvases into its sidecar.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend';
-import { makeEvalCanvases } from './data/clutter';
-import { predictAll } from './lib/evaluate';
+import { EVAL_SEED, loadMnist, makeEvalCanvases, seededCanvas } from './data/clutter';
+import { predictAll, streamingAccuracy } from './lib/evaluate';
 import { fileLoader, modelBytes, writeArtifacts } from './lib/model-io';
 import { readModelSidecar, writeSidecar } from './lib/sidecar';
 
@@ -37,6 +38,7 @@ interface AttrValue {
   type?: string;
   list?: { i?: string[]; s?: string[] };
   shape?: { dim: { size: string }[] };
+  tensor?: { dtype: string; tensorShape: { dim: { size: string }[] } };
 }
 interface NodeDef {
   name: string;
@@ -70,7 +72,10 @@ class GraphWriter {
   /** A Const node whose value is stored in the weights file under the node's name. */
   constant(name: string, shape: number[], data: Float32Array | Int32Array): string {
     const dtype = data instanceof Int32Array ? 'int32' : 'float32';
-    this.nodes.push({ name, op: 'Const', attr: { dtype: { type: dtype === 'int32' ? 'DT_INT32' : 'DT_FLOAT' }, value: {} as AttrValue } });
+    const type = dtype === 'int32' ? 'DT_INT32' : 'DT_FLOAT';
+    // As the converter writes it: the value's dtype and shape here, its data in the weights file.
+    const value = { tensor: { dtype: type, tensorShape: { dim: shape.map((d) => ({ size: String(d) })) } } };
+    this.nodes.push({ name, op: 'Const', attr: { dtype: { type }, value } });
     this.weights.push({ name, shape, dtype, data });
     return name;
   }
@@ -237,16 +242,10 @@ async function main(): Promise<void> {
   const graph = layersToGraph(layersModel, topology);
   writeArtifacts(to, graph.artifacts());
 
-  const sidecar = readModelSidecar(from);
-  writeSidecar(to, {
-    ...sidecar,
-    description:
-      `${sidecar.description} Exported as a tfjs GraphModel by scripts/export-graph.ts (BatchNormalization folded into ` +
-      `the convolutions: each BN layer is a BiasAdd node named after it); the target node ${sidecar.layer} is a Relu.`,
-  });
+  const gm = await tf.loadGraphModel(fileLoader(to));
+  console.log(`${to}: ${graph.nodes.length} nodes (${graph.weights.length} Const), ${(modelBytes(to) / 1024).toFixed(0)} KiB`);
 
   // The GraphModel must compute what the LayersModel computes.
-  const gm = await tf.loadGraphModel(fileLoader(to));
   const canvases = makeEvalCanvases(256);
   const a = predictAll(layersModel, canvases);
   const b = predictAll(gm, canvases);
@@ -256,12 +255,26 @@ async function main(): Promise<void> {
     diff = Math.max(diff, Math.abs(a[i] - b[i]));
     scale = Math.max(scale, Math.abs(a[i]));
   }
-  console.log(`${to}: ${graph.nodes.length} nodes (${graph.weights.length} Const), ${(modelBytes(to) / 1024).toFixed(0)} KiB`);
   console.log(`GraphModel vs LayersModel logits on ${canvases.length} evaluation canvases: max abs diff ${diff.toExponential(2)} (largest |logit| ${scale.toFixed(2)})`);
   if (!(diff < 1e-4)) throw new Error(`the exported graph differs from the layers model (max abs diff ${diff})`);
+
   // The sidecar's target node must exist and be computable from the input alone.
-  const target = tf.tidy(() => (gm.execute(tf.zeros([1, ...layersModel.inputs[0].shape.slice(1)] as number[]), sidecar.layer) as tf.Tensor).shape);
+  const sidecar = readModelSidecar(from);
+  const inputShape = [1, ...layersModel.inputs[0].shape.slice(1)] as number[];
+  const target = tf.tidy(() => (gm.execute(tf.zeros(inputShape), sidecar.layer) as tf.Tensor).shape);
   console.log(`default target node ${sidecar.layer}: output [${target.join(', ')}]`);
+
+  // Its own accuracy on the 10,000 test canvases (the figure train.ts reports for the layers models).
+  const test = loadMnist('test');
+  const accuracy = streamingAccuracy(gm, test.count, (i) => seededCanvas(test, i, EVAL_SEED));
+  console.log(`GraphModel accuracy ${(100 * accuracy).toFixed(2)}% on ${test.count} canvases of MNIST test digits (layers model: ${(100 * sidecar.trainedAccuracy).toFixed(2)}%)`);
+  writeSidecar(to, {
+    ...sidecar,
+    trainedAccuracy: Math.round(accuracy * 10000) / 10000,
+    description:
+      `${sidecar.description} Exported as a tfjs GraphModel by scripts/export-graph.ts (BatchNormalization folded into ` +
+      `the convolutions: each BN layer is a BiasAdd node named after it); the target node ${sidecar.layer} is a Relu.`,
+  });
 }
 
 if (require.main === module) {

@@ -38,7 +38,7 @@ const INPUT_SHAPE = [CANVAS_SIZE, CANVAS_SIZE, 1];
 /**
  * The CAM paper's design: convolutions, GlobalAveragePooling2D, one Dense layer. CAM needs exactly this shape
  * (the class weights of the Dense layer weight the channels of the last conv). The last conv runs at 16x16
- * (1/4 of the input), fine enough for CAM to localise a 16-32 px digit. The Dense layer has a softmax on
+ * (1/4 of the input), fine enough for CAM to localise a 20-30 px digit. The Dense layer has a softmax on
  * purpose: the tool must take the pre-softmax score.
  */
 export function buildGapCnn(seed: number): ModelSpec {
@@ -130,20 +130,21 @@ export function buildFlattenDense(seed: number): ModelSpec {
   let x = block(input, 16, 1, 5, 2); // 32x32
   x = tf.layers.maxPooling2d({ poolSize: 2, name: 'pool1' }).apply(x) as tf.SymbolicTensor; // 16x16
   x = block(x, 32, 2);
-  x = tf.layers.conv2d({ filters: 48, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: s.he(), name: 'conv3' }).apply(x) as tf.SymbolicTensor;
+  x = block(x, 48, 3);
+  x = tf.layers.conv2d({ filters: 48, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: s.he(), name: 'conv4' }).apply(x) as tf.SymbolicTensor;
   // A 4x4 max-pool before flattening: the dense layers must learn every digit position separately, and a
   // coarser grid (4x4 cells of 16 px) leaves them far fewer positions to learn.
-  x = tf.layers.maxPooling2d({ poolSize: 4, name: 'pool3' }).apply(x) as tf.SymbolicTensor; // 4x4x48
+  x = tf.layers.maxPooling2d({ poolSize: 4, name: 'pool4' }).apply(x) as tf.SymbolicTensor; // 4x4x48
   x = tf.layers.flatten({ name: 'flatten' }).apply(x) as tf.SymbolicTensor;
   x = tf.layers.dense({ units: 128, activation: 'relu', kernelInitializer: s.he(), name: 'fc1' }).apply(x) as tf.SymbolicTensor;
   const out = tf.layers.dense({ units: NUM_CLASSES, kernelInitializer: s.glorot(), name: 'logits' }).apply(x) as tf.SymbolicTensor;
   return {
     model: tf.model({ inputs: input, outputs: out, name: 'flatten_dense' }),
-    targetLayer: 'conv3',
+    targetLayer: 'conv4',
     description:
       'CNN with a dense head for 64x64 grayscale digits in clutter: conv 5x5/2 (16) + BN + ReLU -> max-pool -> ' +
-      'conv 3x3 (32) + BN + ReLU -> conv3 3x3 (48, ReLU) -> 4x4 max-pool -> Flatten (4x4x48) -> Dense(128, ReLU) -> ' +
-      'Dense(10) logits. No global pooling, so CAM does not apply; Grad-CAM at conv3 (16x16x48) does.',
+      '2 conv 3x3 (32-48) + BN + ReLU -> conv4 3x3 (48, ReLU) -> 4x4 max-pool -> Flatten (4x4x48) -> ' +
+      'Dense(128, ReLU) -> Dense(10) logits. No global pooling, so CAM does not apply; Grad-CAM at conv4 (16x16x48) does.',
   };
 }
 
