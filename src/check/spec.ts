@@ -177,7 +177,9 @@ function schemaIssues(errors: ErrorObject[], loc: Locator): SpecIssue[] {
         key = String(params.additionalProperty);
         const props = Object.keys((e.parentSchema as { properties?: object })?.properties ?? {});
         const near = closestNames(key, props);
-        message = `unknown field${near.length ? ` (did you mean ${near.map((n) => `'${n}'`).join(', ')}?)` : ` (known: ${props.join(', ')})`}`;
+        message = /^[^:]+:\S/.test(key)
+          ? `unknown field: YAML needs a space after ':' ('${key.replace(':', ': ')}')`
+          : `unknown field${near.length ? ` (did you mean ${near.map((n) => `'${n}'`).join(', ')}?)` : ` (known: ${props.join(', ')})`}`;
         break;
       }
       case 'required':

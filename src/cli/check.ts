@@ -19,6 +19,7 @@ export function formatTable(report: CheckReport, opts: { quiet?: boolean; color?
   const c = opts.color ?? out;
   const head = ['STATUS', 'CASE', 'IMAGE', 'METHOD', 'CLASS', 'PROB', 'RANK', 'POINT', 'INSIDE', 'IOU'];
   const shown = report.results.filter((r) => !opts.quiet || r.status !== 'pass');
+  if (!shown.length) return '';
   const rows = shown.map((r) => [
     r.status.toUpperCase(),
     r.caseName,

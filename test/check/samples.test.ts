@@ -47,13 +47,14 @@ samplesTest('a wrong region fails: exit 1, the JUnit file says why, the overlay 
       '  - name: digit in the wrong corner',
       `    images: ${JSON.stringify(path.join(ROOT, 'samples', name))}`,
       `    class: ${entry.class}`,
-      `    expect: {region: {boxes: [${JSON.stringify(wrong).replace(/"/g, '')}]}, pointingGame: true, minInside: 0.5}`,
+      `    expect: {region: {boxes: [${JSON.stringify(wrong)}]}, pointingGame: true, minInside: 0.5}`,
       '',
     ].join('\n'),
   );
   const out = path.join(dir, 'fail');
   const junit = path.join(dir, 'junit.xml');
   const r = runCli(['check', spec, '--backend', 'wasm', '-o', out, '--junit', junit]);
+  expect(r.stderr).toBe('');
   expect(r.code).toBe(1);
   expect(r.stdout).toMatch(/^FAIL +digit in the wrong corner/m);
   expect(r.stdout).toMatch(/1 check in 1 case: 0 passed, 1 failed/);
