@@ -46,6 +46,7 @@ export async function runEvaluate(images: string[], o: Record<string, unknown>):
       methodOptions: methodOptionsFromFlags(o, false),
       out: String(o.out),
       force: !!o.force,
+      html: !!o.html,
       onImage: (done, total, file, error) => {
         progress ??= new Progress(total);
         progress.done();

@@ -17,6 +17,7 @@ import { isFatal, prepareInput } from './explain';
 import { openSession, SessionOptions } from './session';
 import { MethodOptions } from '../methods';
 import { lineCharts } from '../render/plot';
+import { evaluateHtml, writeHtmlReport } from '../report/html';
 import { ensureDir, writeFileAtomic } from '../report/files';
 import { errorMessage, UsageError } from '../util/errors';
 import { TOOL_VERSION } from '../version';
@@ -37,6 +38,8 @@ export interface EvaluateOptions extends SessionOptions {
   /** Folder for the curves PNG and evaluation.json; null: no files. */
   out?: string | null;
   force?: boolean;
+  /** Also write <out>/index.html (self-contained, offline). */
+  html?: boolean;
   onImage?: (done: number, total: number, file: string, error?: string) => void;
 }
 
@@ -68,7 +71,7 @@ export interface EvaluateReport {
   settings: { tolerance: number; threshold: number; minIou: number; steps: number | null };
   images: { evaluated: number; failed: number; top1Accuracy: number; errors: { file: string; error: string }[] };
   methods: MethodScores[];
-  files?: { curves?: string; report?: string };
+  files?: { curves?: string; report?: string; html?: string };
 }
 
 export async function evaluate(inputs: string[], opts: EvaluateOptions): Promise<EvaluateReport> {
@@ -178,6 +181,10 @@ export async function evaluate(inputs: string[], opts: EvaluateOptions): Promise
         report.files.curves = 'curves.png';
       }
       report.files.report = 'evaluation.json';
+      if (opts.html) {
+        await writeHtmlReport(path.join(dir, 'index.html'), evaluateHtml(report), { overwrite: !!opts.force });
+        report.files.html = 'index.html';
+      }
       await writeFileAtomic(path.join(dir, 'evaluation.json'), JSON.stringify(report, null, 2) + '\n', { overwrite: !!opts.force });
     }
     return report;

@@ -6,6 +6,7 @@
  *
  *   await writeHtmlReport('out/index.html', { title: 'tfjs-cam check', rows: [...] });
  */
+import type { EvaluateReport } from '../pipeline/evaluate';
 import { promises as fsp } from 'fs';
 import * as path from 'path';
 import sharp from 'sharp';
@@ -251,5 +252,39 @@ export function explainHtml(report: ExplainReport, title = 'tfjs-cam explain'): 
         notes: img.error ? [img.error] : undefined,
       };
     }),
+  };
+}
+
+/** Rows for an evaluation: one per method with its scores, and the deletion/insertion curves. */
+export function evaluateHtml(report: EvaluateReport, title = 'tfjs-cam evaluate'): HtmlReport {
+  const pct = (v: number | undefined) => (v == null ? '' : `${(v * 100).toFixed(1)}%`);
+  return {
+    title,
+    meta: [
+      ['model', `${report.model.source}${report.model.weightsShuffled != null ? ` (weights shuffled, seed ${report.model.weightsShuffled})` : ''}`],
+      ['layers', report.layers.join(', ')],
+      ['boxes', report.boxes],
+      ['backend', report.backend],
+    ],
+    summary: `${report.images.evaluated} images evaluated, ${report.images.failed} failed; top-1 accuracy ${pct(report.images.top1Accuracy)}`,
+    columns: ['pointing', 'energy', 'loc', 'top1-loc', 'avg drop', 'incr conf', 'deletion', 'insertion'],
+    rows: [
+      ...report.methods.map((m) => ({
+        title: m.method,
+        status: 'ok' as const,
+        cells: {
+          pointing: pct(m.pointingGame),
+          energy: pct(m.energyInBox),
+          loc: pct(m.localisation),
+          'top1-loc': pct(m.top1Localisation),
+          'avg drop': m.averageDrop == null ? '' : `${m.averageDrop.toFixed(1)}%`,
+          'incr conf': m.increaseInConfidence == null ? '' : `${m.increaseInConfidence.toFixed(1)}%`,
+          deletion: m.deletionAuc,
+          insertion: m.insertionAuc,
+        },
+      })),
+      ...(report.files?.curves ? [{ title: 'deletion and insertion curves', images: [{ src: report.files.curves, caption: 'mean class probability', alt: 'deletion and insertion curves' }] }] : []),
+      ...report.images.errors.map((e) => ({ title: e.file, status: 'error' as const, notes: [e.error] })),
+    ],
   };
 }

@@ -58,6 +58,13 @@ test('evaluate reports perfect localisation where the map is the object, and wri
     expect(m.curves.deletion).toHaveLength(9);
   }
   const png = await sharp(path.join(out, 'curves.png')).metadata();
+  expect(fs.existsSync(path.join(out, 'index.html'))).toBe(false);
+  const withHtml = runCli(['evaluate', '-m', path.join(dir, 'm'), '--boxes', path.join(dir, 'boxes.json'), '--method', 'gradcam', '--steps', '4', '-o', path.join(dir, 'eval-html'), '--html']);
+  expect(withHtml.code).toBe(0);
+  const html = fs.readFileSync(path.join(dir, 'eval-html', 'index.html'), 'utf8');
+  expect(html).toContain('gradcam');
+  expect(html).toContain('100.0%');
+  expect(html).toMatch(/<img[^>]+src="data:image\/png;base64,/); // the curves, embedded
   expect(png.width).toBeGreaterThan(400);
   const table = runCli(['evaluate', '-m', path.join(dir, 'm'), '--boxes', path.join(dir, 'boxes.json'), '--no-faithfulness', '-o', path.join(dir, 'eval2')]);
   expect(table.code).toBe(0);
