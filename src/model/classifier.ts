@@ -80,6 +80,7 @@ export function shuffledValues(values: ArrayLike<number>, seed: number): Float32
 /** Tiles a [1, ...] tensor to [n, ...] along the batch axis (a no-op view when n is 1). */
 export function tileBatch<T extends tf.Tensor>(t: T, n: number): T {
   if (t.shape[0] === n) return t;
-  const reps = t.shape.map((_, i) => (i === 0 ? n : 1));
-  return tf.tile(t, reps) as T;
+  // Concatenation, not tf.tile: WASM's Tile kernel is an element-by-element loop, Concat copies blocks
+  // (17 ms -> under 1 ms for darknet_tiny's 14x14x128 activation, 5 classes).
+  return tf.concat(Array.from({ length: n }, () => t), 0) as T;
 }
