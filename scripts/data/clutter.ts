@@ -110,19 +110,10 @@ export function loadMnist(name: 'train' | 'test', dir = mnistDataDir()): MnistSp
 // ---------------------------------------------------------------------------------------------------------------
 // PRNG
 
-export type Rng = () => number;
-
-/** mulberry32: 32-bit state, uniform floats in [0, 1). Small, fast, and identical on every JS engine. */
-export function mulberry32(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// mulberry32 lives in src/util/random.ts (the tool's own seeded work uses it too).
+import { mulberry32, Rng } from '../../src/util/random';
+export { mulberry32 };
+export type { Rng };
 
 /** Mixes integers into one 32-bit seed (murmur3 finaliser per step), so (seed, i) and (seed, i + 1) are unrelated. */
 export function mixSeed(...parts: number[]): number {

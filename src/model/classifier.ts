@@ -5,6 +5,7 @@
  * part ("the head").
  */
 import * as tf from '@tensorflow/tfjs';
+import { mulberry32 } from '../util/random';
 
 export type ModelFormat = 'layers-model' | 'graph-model';
 
@@ -60,14 +61,7 @@ export interface Classifier {
 /** A seeded permutation of an array's values (Fisher-Yates over mulberry32). */
 export function shuffledValues(values: ArrayLike<number>, seed: number): Float32Array {
   const out = Float32Array.from(values);
-  let s = seed >>> 0;
-  const rand = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rand = mulberry32(seed);
   for (let i = out.length - 1; i > 0; i--) {
     const j = Math.floor(rand() * (i + 1));
     const tmp = out[i];
