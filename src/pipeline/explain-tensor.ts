@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { Classifier, CamHead, ForwardPass } from '../model/classifier';
 import { CamMethod, DEFAULT_METHOD_OPTIONS, MethodInputs, MethodOptions } from '../methods';
-import { classGradients, classSelector, scoresOf, ScoreKind } from '../capture/gradients';
+import { classGradients, classSelector, ScoreKind } from '../capture/gradients';
 import { ModelError } from '../util/errors';
 import { toInputResolution } from './maps';
 import { normalizeMap } from '../render/overlay';
@@ -241,4 +241,3 @@ export function explainTensor(model: Classifier, x: tf.Tensor4D, opts: ExplainTe
   }
 }
 
-export { scoresOf };

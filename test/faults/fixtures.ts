@@ -3,7 +3,7 @@ import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import sharp from 'sharp';
-import { crc32, deflateSync } from 'zlib';
+import { deflateSync } from 'zlib';
 import * as tf from '@tensorflow/tfjs';
 import { saveLayersModel } from '../../src/model/save';
 import { handPng, noiseRaw, rgbRaw } from '../image/fixtures';
@@ -24,14 +24,7 @@ export async function spotPng(w: number, h: number, sx = w / 3, sy = h / 3): Pro
   return sharp(raw, { raw: { width: w, height: h, channels: 3 } }).png({ compressionLevel: 1 }).toBuffer();
 }
 
-function pngChunk(type: string, data: Buffer): Buffer {
-  const len = Buffer.alloc(4);
-  len.writeUInt32BE(data.length);
-  const td = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(td) >>> 0);
-  return Buffer.concat([len, td, crc]);
-}
+import { pngChunk } from '../image/fixtures';
 
 /**
  * A real, valid 1-bit greyscale PNG of w x h, all black: 20000 x 20000 is 50 MB of rows before deflate but

@@ -33,6 +33,16 @@ export function noiseRaw(w: number, h: number, seed = 1): Buffer {
  * A PNG written by hand, for layouts sharp does not produce from raw input (16-bit samples, grey + alpha) and for
  * a header that lies about the size. colorType: 0 grey, 2 RGB, 4 grey+alpha, 6 RGBA. samples: row-major values.
  */
+/** One PNG chunk: length, type, data, CRC over type and data. */
+export function pngChunk(type: string, data: Buffer): Buffer {
+  const len = Buffer.alloc(4);
+  len.writeUInt32BE(data.length);
+  const td = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(td) >>> 0);
+  return Buffer.concat([len, td, crc]);
+}
+
 export function handPng(opts: { width: number; height: number; bitDepth: 8 | 16; colorType: 0 | 2 | 4 | 6; samples?: number[]; idat?: Buffer }): Buffer {
   const { width, height, bitDepth, colorType } = opts;
   const channels = { 0: 1, 2: 3, 4: 2, 6: 4 }[colorType];
@@ -54,14 +64,7 @@ export function handPng(opts: { width: number; height: number; bitDepth: 8 | 16;
     }
     idat = deflateSync(rawRows);
   }
-  const chunk = (type: string, data: Buffer) => {
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(data.length);
-    const td = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(td) >>> 0);
-    return Buffer.concat([len, td, crc]);
-  };
+  const chunk = pngChunk;
   const ihdr = Buffer.alloc(13);
   ihdr.writeUInt32BE(width, 0);
   ihdr.writeUInt32BE(height, 4);
