@@ -18,7 +18,7 @@
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend';
-import { installFastBatchNormGradient } from './lib/fast-batchnorm-grad';
+import { installFastBatchNormGradient } from '../src/backend/batchnorm-gradient';
 import { EVAL_SEED, loadMnist, makeEvalCanvases, mixSeed, mulberry32, permutation, seededCanvas, Canvas } from './data/clutter';
 import { MODEL_NAMES, ModelName, buildModel } from './lib/models';
 import { canvasesToTensor, accuracyOf, predictAll, streamingAccuracy } from './lib/evaluate';

@@ -5,6 +5,7 @@
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { registerMissingWasmKernels } from './wasm-kernels';
+import { installFastBatchNormGradient } from './batchnorm-gradient';
 
 export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
 export type BackendChoice = BackendName | 'auto';
@@ -52,6 +53,7 @@ async function tryActivate(name: BackendName): Promise<boolean> {
 export async function initBackend(choice: BackendChoice = 'auto'): Promise<BackendName> {
   if (active && (choice === 'auto' || choice === active)) return active;
   tf.enableProdMode();
+  installFastBatchNormGradient();
   const order: BackendName[] = choice === 'auto' ? ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] : [choice];
   for (const name of order) {
     let ok = false;

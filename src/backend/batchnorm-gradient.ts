@@ -1,18 +1,22 @@
 /**
- * A faster gradient for FusedBatchNorm, for training on WASM.
+ * A faster gradient for FusedBatchNorm on WASM: Grad-CAM through BatchNorm layers and training the shipped models.
  *
  * Why: tfjs-core's gradient for x broadcasts 1/sqrt(variance) over the batch with tf.tile
  * (reshape to [1, 1, 1, C], tile to [B, H, W, 1]). WASM's Tile is a generic element loop: in a profile of one
  * training step of the small ResNet, Tile took 1.0 s of 2.6 s. Plain broadcasting in tf.mul gives the same
  * values (it is what the same function does for non-rank-1 statistics) without materialising the tile.
- * Everything else is tfjs-core 4.22's gradFunc unchanged. Gradients are global, not per backend, so only the
- * training scripts install this.
+ * Everything else is tfjs-core 4.22's gradFunc unchanged. Gradients are registered for every backend at once;
+ * the values are the same on each, so initBackend installs it whichever backend runs.
  */
 import * as tf from '@tensorflow/tfjs';
 
 type Attrs = { varianceEpsilon: number };
 
+let installed = false;
+
 export function installFastBatchNormGradient(): void {
+  if (installed) return;
+  installed = true;
   tf.registerGradient({
     kernelName: 'FusedBatchNorm',
     inputsToSave: ['x', 'mean', 'variance', 'scale'],
