@@ -1,0 +1,201 @@
+// Keras 3 -> Keras 2 translation is exact: tfjs models are saved (Keras 2 JSON + weights), written out as Keras 3
+// would write them (fixtures.ts, the inverse direction), translated back by the module and loaded with tfjs'
+// strict weight loading; the outputs must equal the original model's bit for bit.
+import * as tf from '@tensorflow/tfjs';
+import { ModelError } from '../../../src/util/errors';
+import { isKeras3Topology, keras3ToKeras2, normalizeLayersTopology, translateLayersTopology } from '../../../src/model/topology';
+import { seededInput } from '../../helpers/models';
+import { J, keras3Topology, keras3WeightNames, loadFrom, outputDiff, saveArtifacts, seedWeights } from './fixtures';
+
+const WHERE = '/models/m/model.json';
+
+/** conv -> depthwise -> BN, an Add skip around them, a Concatenate, GAP, softmax Dense. */
+function functionalModel(): tf.LayersModel {
+  const x = tf.input({ shape: [8, 8, 3], name: 'image' });
+  const c1 = tf.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', activation: 'relu', name: 'c1' }).apply(x) as tf.SymbolicTensor;
+  const dw = tf.layers.depthwiseConv2d({ kernelSize: 3, padding: 'same', name: 'dw' }).apply(c1) as tf.SymbolicTensor;
+  const bn = tf.layers.batchNormalization({ name: 'bn' }).apply(dw) as tf.SymbolicTensor;
+  const add = tf.layers.add({ name: 'add' }).apply([c1, bn]) as tf.SymbolicTensor;
+  const c2 = tf.layers.conv2d({ filters: 3, kernelSize: 1, activation: 'relu', name: 'c2' }).apply(add) as tf.SymbolicTensor;
+  const cat = tf.layers.concatenate({ name: 'cat' }).apply([add, c2]) as tf.SymbolicTensor;
+  const gap = tf.layers.globalAveragePooling2d({ name: 'gap' }).apply(cat) as tf.SymbolicTensor;
+  const out = tf.layers.dense({ units: 5, activation: 'softmax', name: 'logits' }).apply(gap) as tf.SymbolicTensor;
+  const m = tf.model({ inputs: x, outputs: out, name: 'func' });
+  seedWeights(m, 1);
+  return m;
+}
+
+function sequentialModel(): tf.Sequential {
+  const m = tf.sequential({
+    name: 'seq',
+    layers: [
+      tf.layers.conv2d({ inputShape: [8, 8, 3], filters: 4, kernelSize: 3, activation: 'relu', name: 'sc1' }),
+      tf.layers.batchNormalization({ name: 'sbn' }),
+      tf.layers.maxPooling2d({ poolSize: 2, name: 'spool' }),
+      tf.layers.flatten({ name: 'sflat' }),
+      tf.layers.dense({ units: 3, name: 'sout' }),
+    ],
+  });
+  seedWeights(m, 2);
+  return m;
+}
+
+/** A functional base (with a skip connection) as tfjs nests it: in a Sequential, or called from a functional model. */
+function base(): tf.LayersModel {
+  const x = tf.input({ shape: [8, 8, 3], name: 'base_in' });
+  const c1 = tf.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', name: 'b_c1' }).apply(x) as tf.SymbolicTensor;
+  const dw = tf.layers.depthwiseConv2d({ kernelSize: 3, padding: 'same', name: 'b_dw' }).apply(c1) as tf.SymbolicTensor;
+  const bn = tf.layers.batchNormalization({ name: 'b_bn' }).apply(dw) as tf.SymbolicTensor;
+  const add = tf.layers.add({ name: 'b_add' }).apply([c1, bn]) as tf.SymbolicTensor;
+  const r = tf.layers.reLU({ maxValue: 6, name: 'out_relu' }).apply(add) as tf.SymbolicTensor;
+  return tf.model({ inputs: x, outputs: r, name: 'base' });
+}
+
+function nestedInSequential(): tf.Sequential {
+  const m = tf.sequential({ name: 'outer', layers: [base(), tf.layers.globalAveragePooling2d({ name: 'pool' }), tf.layers.dense({ units: 4, name: 'head' })] });
+  seedWeights(m, 3);
+  return m;
+}
+
+/** The shape of catmood-mobilenet25: an outer functional model calling a functional base once. */
+function nestedInFunctional(): tf.LayersModel {
+  const b = base();
+  const x = tf.input({ shape: [8, 8, 3], name: 'img' });
+  const f = b.apply(x) as tf.SymbolicTensor;
+  const gap = tf.layers.globalAveragePooling2d({ name: 'gap2' }).apply(f) as tf.SymbolicTensor;
+  const out = tf.layers.dense({ units: 4, name: 'dense_out' }).apply(gap) as tf.SymbolicTensor;
+  const m = tf.model({ inputs: x, outputs: out, name: 'outer_f' });
+  seedWeights(m, 4);
+  return m;
+}
+
+const x = seededInput([2, 8, 8, 3], 11);
+afterAll(() => x.dispose());
+
+/** Saves `model`, writes it as Keras 3, translates back (alone, and with flattening) and compares outputs. */
+async function roundTrip(model: tf.LayersModel, opts: Parameters<typeof keras3Topology>[1] = {}) {
+  const saved = await saveArtifacts(model);
+  const k3 = keras3Topology(saved.modelTopology, opts);
+  const k3Specs = keras3WeightNames(saved.weightSpecs ?? []);
+  expect(isKeras3Topology(k3)).toBe(true);
+  expect(isKeras3Topology(saved.modelTopology)).toBe(false);
+
+  const translated = translateLayersTopology(k3, k3Specs, WHERE);
+  expect(translated.keras3).toBe(true);
+  const text = JSON.stringify(translated.modelTopology);
+  for (const gone of ['"module"', 'registered_name', '__keras_tensor__', 'DTypePolicy', 'build_config', 'compile_config', '"args"', 'batch_shape']) {
+    expect(text).not.toContain(gone);
+  }
+  const alone = await loadFrom(saved, translated.modelTopology, translated.weightSpecs);
+  const dAlone = outputDiff(model, alone, x);
+
+  const normal = normalizeLayersTopology(k3, k3Specs, WHERE);
+  const flat = await loadFrom(saved, normal.modelTopology, normal.weightSpecs);
+  const dFlat = outputDiff(model, flat, x);
+  // Strict loading already refuses unmatched weights either way; say it once more in numbers.
+  expect(flat.weights.length).toBe(normal.weightSpecs.length);
+  alone.dispose();
+  flat.dispose();
+  return { saved, k3, translated, normal, dAlone, dFlat };
+}
+
+test('functional model with Add, Concatenate, DepthwiseConv2D, BatchNormalization, a mixed_float16 layer: exact', async () => {
+  const m = functionalModel();
+  const r = await roundTrip(m, { mixed: ['c2'], flatInputs: true });
+  expect(r.dAlone).toBe(0);
+  expect(r.dFlat).toBe(0);
+  // What plain tfjs makes of the Keras 3 form (with the InputLayer shape as tfjs-converter 4.22 renames it): the
+  // error the zoo's Keras 3 models give.
+  const asConverted = structuredClone(r.k3);
+  const input = asConverted.model_config.config.layers[0];
+  input.config = { ...input.config, batchInputShape: input.config.batch_shape, batch_shape: undefined };
+  await expect(loadFrom(r.saved, JSON.parse(JSON.stringify(asConverted)), keras3WeightNames(r.saved.weightSpecs ?? []))).rejects.toThrow(/expected array for nodeData/);
+  const layers: J[] = (r.translated.modelTopology.model_config.config as J).layers;
+  const byName = (n: string) => layers.find((l) => l.name === n);
+  expect(byName('c2').config.dtype).toBe('float32');
+  expect(byName('image').config.batch_input_shape).toEqual([null, 8, 8, 3]);
+  // Several tensors: one entry each; kwargs without training and without null values.
+  expect(byName('add').inbound_nodes).toEqual([[['c1', 0, 0, {}], ['bn', 0, 0, {}]]]);
+  expect(byName('bn').inbound_nodes).toEqual([[['dw', 0, 0, {}]]]);
+  expect((r.translated.modelTopology.model_config.config as J).input_layers).toEqual([['image', 0, 0]]);
+  expect(r.normal.notes).toEqual({ keras3: true, flattened: [] });
+  m.dispose();
+});
+
+test('Sequential (Keras 3 writes an InputLayer first): exact, translated alone and flattened', async () => {
+  const m = sequentialModel();
+  const r = await roundTrip(m);
+  expect(r.dAlone).toBe(0);
+  expect(r.dFlat).toBe(0);
+  const flat: J = r.normal.modelTopology.model_config.config;
+  expect(flat.layers.map((l: J) => l.name)).toEqual(['sc1_input_layer', 'sc1', 'sbn', 'spool', 'sflat', 'sout']);
+  m.dispose();
+});
+
+test('functional model nested in a Sequential, and called once from a functional model (training/mask kwargs): exact', async () => {
+  for (const m of [nestedInSequential(), nestedInFunctional()]) {
+    const r = await roundTrip(m);
+    expect(r.dAlone).toBe(0);
+    expect(r.dFlat).toBe(0);
+    expect(r.normal.notes.flattened).toEqual(['base']);
+    expect(r.normal.qualifiedNames.get('out_relu')).toBe('base/out_relu');
+    m.dispose();
+  }
+});
+
+describe('what Keras 2 form cannot express is refused, naming the layer', () => {
+  let k3: J;
+  beforeAll(async () => {
+    const m = functionalModel();
+    k3 = keras3Topology((await saveArtifacts(m)).modelTopology);
+    m.dispose();
+  });
+  const layer = (t: J, name: string) => t.model_config.config.layers.find((l: J) => l.name === name);
+  const expectRefused = (edit: (t: J) => void, re: RegExp) => {
+    const t = structuredClone(k3);
+    edit(t);
+    let err: unknown;
+    try {
+      keras3ToKeras2(t.model_config, WHERE);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ModelError);
+    const msg = (err as Error).message;
+    expect(msg.startsWith(`${WHERE}: `)).toBe(true);
+    expect(msg).not.toContain('\n');
+    expect(msg).toMatch(re);
+  };
+
+  test('a tensor passed as a keyword argument', () => {
+    expectRefused((t) => {
+      const bn = layer(t, 'bn');
+      bn.inbound_nodes[0].kwargs.mask = bn.inbound_nodes[0].args[0];
+    }, /layer 'bn': inbound node 0 passes a tensor as keyword argument 'mask'/);
+  });
+
+  test('a non-tensor positional argument, and a second tensor as its own positional argument', () => {
+    expectRefused((t) => layer(t, 'c2').inbound_nodes[0].args.push(3), /layer 'c2': inbound node 0 passes number 3 as positional argument 2, which Keras 2 form cannot express/);
+    expectRefused((t) => {
+      const add = layer(t, 'add');
+      add.inbound_nodes[0].args = add.inbound_nodes[0].args[0];
+    }, /layer 'add': inbound node 0 passes a tensor as positional argument 2/);
+    expectRefused((t) => {
+      layer(t, 'add').inbound_nodes[0].args[0].push(1.5);
+    }, /layer 'add': inbound node 0, input 2 is number 1.5, not a tensor/);
+  });
+
+  test('keyword arguments tfjs does not take, quantized dtype policies, options tfjs would ignore', () => {
+    expectRefused((t) => (layer(t, 'c1').inbound_nodes[0].kwargs.scale = 2), /layer 'c1': inbound node 0 is called with scale=2, which tfjs-layers does not take/);
+    expectRefused((t) => (layer(t, 'c1').config.dtype = { module: 'keras', class_name: 'QuantizedDTypePolicy', config: { name: 'int8_from_float32' }, registered_name: null }), /layer 'c1': it uses the quantized dtype policy 'int8_from_float32'/);
+    expectRefused((t) => (layer(t, 'gap').config.keepdims = true), /layer 'gap': GlobalAveragePooling2D option keepdims=true has no equivalent in tfjs-layers/);
+    expectRefused((t) => (t.model_config.config.input_layers = { image: ['image', 0, 0] }), /input_layers is an object; Keras 2 form needs a list/);
+  });
+
+  test('null kwargs and training are dropped; nested models are translated at any depth', () => {
+    const t = structuredClone(k3);
+    layer(t, 'c1').inbound_nodes[0].kwargs = { training: true, mask: null };
+    const out: J = keras3ToKeras2(t.model_config, WHERE);
+    expect(out.config.layers.find((l: J) => l.name === 'c1').inbound_nodes).toEqual([[['image', 0, 0, {}]]]);
+  });
+});
