@@ -55,11 +55,11 @@ interface LayerJson {
   inbound_nodes: [string, number, number, object][][];
 }
 
-const str = (v: string): AttrValue => ({ s: Buffer.from(v).toString('base64') });
-const ints = (v: number[]): AttrValue => ({ list: { i: v.map(String) } });
-const FLOAT: AttrValue = { type: 'DT_FLOAT' };
+export const str = (v: string): AttrValue => ({ s: Buffer.from(v).toString('base64') });
+export const ints = (v: number[]): AttrValue => ({ list: { i: v.map(String) } });
+export const FLOAT: AttrValue = { type: 'DT_FLOAT' };
 
-class GraphWriter {
+export class GraphWriter {
   readonly nodes: NodeDef[] = [];
   readonly weights: { name: string; shape: number[]; dtype: 'float32' | 'int32'; data: Float32Array | Int32Array }[] = [];
 

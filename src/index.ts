@@ -14,6 +14,7 @@ export type { Session, SessionOptions } from './pipeline/session';
 export { loadModelFrom as loadModel } from './model/load';
 export type { LoadedModel } from './model/load';
 export type { Classifier, LayerInfo, CamHead, ForwardPass } from './model/classifier';
+export type { HeadInfo, HeadKind } from './model/head';
 export { initBackend } from './backend';
 export type { BackendChoice, BackendName } from './backend';
 export { getMethod, METHOD_NAMES } from './methods';

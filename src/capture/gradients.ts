@@ -8,6 +8,7 @@ import { ForwardPass, tileBatch } from '../model/classifier';
 import { withUnfusedOps } from '../backend/gradient-mode';
 import { getMethod, METHOD_NAMES } from '../methods';
 import { ModelError } from '../util/errors';
+import { HeadKind, probabilitiesOf } from '../model/head';
 
 export type ScoreKind = 'logit' | 'probability';
 
@@ -18,8 +19,9 @@ export function classSelector(classes: number[], numClasses: number): tf.Tensor2
   return tf.tensor2d(m, [classes.length, numClasses]);
 }
 
-export function scoresOf(logits: tf.Tensor2D, selector: tf.Tensor2D, score: ScoreKind): tf.Tensor1D {
-  const s = score === 'probability' ? tf.softmax(logits) : logits;
+/** Each row's selected score: the logit, or its probability as the model's head computes it (softmax or sigmoid). */
+export function scoresOf(logits: tf.Tensor2D, selector: tf.Tensor2D, score: ScoreKind, head: HeadKind = 'softmax'): tf.Tensor1D {
+  const s = score === 'probability' ? probabilitiesOf(logits, head) : logits;
   return tf.sum(tf.mul(s, selector), 1);
 }
 
@@ -37,13 +39,13 @@ export function noGradientError(e: unknown, layerName?: string): ModelError | nu
 }
 
 /** Returns [k, h, w, K] gradients, row i for classes[i]. `layerName` only makes error messages precise. */
-export function classGradients(fp: ForwardPass, layerIndex: number, classes: number[], score: ScoreKind, numClasses: number, layerName?: string): tf.Tensor4D {
+export function classGradients(fp: ForwardPass, layerIndex: number, classes: number[], score: ScoreKind, numClasses: number, layerName?: string, head: HeadKind = 'softmax'): tf.Tensor4D {
   try {
     return withUnfusedOps(() =>
       tf.tidy(() => {
         const a = tileBatch(fp.activations[layerIndex], classes.length);
         const selector = classSelector(classes, numClasses);
-        const f = (x: tf.Tensor) => tf.sum(scoresOf(fp.head(layerIndex, x as tf.Tensor4D), selector, score));
+        const f = (x: tf.Tensor) => tf.sum(scoresOf(fp.head(layerIndex, x as tf.Tensor4D), selector, score, head));
         return tf.grad(f)(a) as tf.Tensor4D;
       }),
     );

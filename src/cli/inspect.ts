@@ -4,6 +4,14 @@ import { BackendChoice } from '../backend';
 import { out } from './output';
 import { reportError } from './errors';
 
+function headLine(m: { head: string; binary: boolean; headActivation?: string }): string {
+  if (m.head === 'linear') return 'linear (the output is taken as logits; probabilities by softmax)';
+  const at = m.headActivation ? ` at ${m.headActivation}` : '';
+  if (m.binary) return `sigmoid, one unit${at}: a binary classifier shown as 2 classes (1 = positive, logit z; 0 = its negation, -z)`;
+  if (m.head === 'sigmoid') return `sigmoid${at}: multi-label, independent probabilities; scores are the logits before it`;
+  return `softmax${at}, stepped over: scores are the logits before it`;
+}
+
 export async function runInspect(o: Record<string, unknown>): Promise<number> {
   try {
     const r = await inspect(String(o.model), o.backend as BackendChoice);
@@ -14,7 +22,8 @@ export async function runInspect(o: Record<string, unknown>): Promise<number> {
     const m = r.model;
     const lines = [
       `model     ${m.source} (${m.format}, sha256 ${m.sha256.slice(0, 12)})`,
-      `input     ${m.inputSize.join('x')}, ${m.classes} classes${m.softmaxSteppedOver ? ' (final softmax stepped over: scores are logits)' : ''}`,
+      `input     ${m.inputSize.join('x')}, ${m.classes} classes`,
+      `head      ${headLine(m)}`,
       '',
     ];
     const nameW = Math.max(5, ...r.layers.map((l) => l.name.length));

@@ -6,11 +6,17 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { mulberry32 } from '../util/random';
+import { binaryChannelWeights, CamRule, HeadInfo, presentCamWeights } from './head';
+import { ModelError } from '../util/errors';
+import { closestNames } from '../util/suggest';
 
 export type ModelFormat = 'layers-model' | 'graph-model';
 
 export interface LayerInfo {
+  /** The name to use and show: qualified by the nested models that hold it ('sequential_1/mobilenet/out_relu'). */
   name: string;
+  /** The layer's own name, where it differs from `name` (accepted by --layer when unique). */
+  shortName?: string;
   /** Keras class name (layers models) or op name (graph models). */
   type: string;
   /** Output shape without the batch dimension; null entries are unknown. */
@@ -27,7 +33,7 @@ export type CamHead =
 
 /** The result of one forward pass, holding what later head passes need. Dispose when done. */
 export interface ForwardPass {
-  /** [1, numClasses] class logits (a final softmax stepped over). */
+  /** [1, numClasses] class logits (a final softmax or sigmoid stepped over; see HeadInfo for a binary head). */
   logits: tf.Tensor2D;
   /** One [1, h, w, K] activation per requested layer, in order. */
   activations: tf.Tensor4D[];
@@ -43,8 +49,15 @@ export interface Classifier {
   numClasses: number;
   /** True when the model ends in softmax and scores are taken from the tensor before it. */
   softmaxSteppedOver: boolean;
+  /** What the model applies to its logits, and whether one sigmoid unit is shown as two classes. */
+  head: HeadInfo;
   layers(): LayerInfo[];
-  /** The last layer with a spatial 4-D output on the way to the logits; throws when there is none. */
+  /** A layer name as the user wrote it (qualified, short, or a unique '/'-suffix) -> its name in layers(); throws with suggestions. */
+  resolveLayer(name: string): string;
+  /**
+   * The last layer with a spatial 4-D output on the way to the logits, stepping back over layers that only pass
+   * their input on (Dropout, Identity, linear Activation); throws when there is none.
+   */
   defaultTargetLayer(): string;
   camHead(layer: string): CamHead;
   /** Logits for a batch [n, h, w, c]. */
@@ -56,6 +69,32 @@ export interface Classifier {
    */
   randomizeWeights(seed: number): void;
   dispose(): void;
+}
+
+/** A format-independent CAM rule as the CamHead the methods take, in presented classes (a binary head's class 0 negated). */
+export function camHeadFromRule(rule: CamRule, head: HeadInfo): CamHead {
+  if (rule.kind === 'none') return rule;
+  if (rule.kind === 'channels') return head.binary ? { kind: 'weights', weights: binaryChannelWeights(), path: rule.path } : rule;
+  return { kind: 'weights', weights: presentCamWeights(rule, head), path: rule.path };
+}
+
+/**
+ * Resolves a user-given layer name against the layers' qualified names and own names: an exact match of either,
+ * else the one qualified name that ends in '/<given>'. Unknown or ambiguous names get a one-line error.
+ */
+export function resolveLayerName(given: string, layers: { name: string; shortName?: string }[], what = 'layer'): string {
+  const exact = layers.find((l) => l.name === given);
+  if (exact) return exact.name;
+  const byShort = layers.filter((l) => l.shortName === given);
+  if (byShort.length === 1) return byShort[0].name;
+  const bySuffix = layers.filter((l) => l.name.endsWith('/' + given));
+  const matches = byShort.length > 1 ? byShort : bySuffix;
+  if (matches.length === 1) return matches[0].name;
+  if (matches.length > 1) {
+    throw new ModelError(`${what} name '${given}' is ambiguous: ${matches.slice(0, 5).map((l) => `'${l.name}'`).join(', ')}${matches.length > 5 ? ', ...' : ''}; give the qualified name`);
+  }
+  const near = closestNames(given, [...new Set([...layers.map((l) => l.name), ...layers.flatMap((l) => (l.shortName ? [l.shortName] : []))])]);
+  throw new ModelError(`no ${what} named '${given}' in the model${near.length ? ` (did you mean ${near.map((n) => `'${n}'`).join(', ')}?)` : ''}`);
 }
 
 /** A seeded permutation of an array's values (Fisher-Yates over mulberry32). */

@@ -97,31 +97,46 @@ export function validateSidecar(raw: unknown, file: string): Sidecar {
   return s as Sidecar;
 }
 
-/** Labels from a JSON array or a text file with one label per line. */
+/** Labels from a JSON array, a JSON object with a `labels` array, or a text file with one label per line. */
 export function readLabels(file: string): string[] {
   if (!fs.existsSync(file)) throw new UsageError(`${file}: labels file not found`);
   const text = readSmallFile(file, MAX_LABELS_BYTES, 'the labels file');
   const trimmed = text.trim();
-  if (trimmed.startsWith('[')) {
-    let arr: unknown;
+  if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
+    let json: unknown;
     try {
-      arr = JSON.parse(trimmed);
+      json = JSON.parse(trimmed);
     } catch (e) {
       throw new UsageError(`${file}: not valid JSON (${(e as Error).message})`);
     }
-    if (!Array.isArray(arr)) throw new UsageError(`${file}: expected a JSON array of labels`);
+    // An object holding a `labels` array: Teachable Machine's metadata.json, and other exporters' metadata.
+    const arr = Array.isArray(json) ? json : (json as Record<string, unknown>).labels;
+    if (!Array.isArray(arr)) throw new UsageError(`${file}: expected a JSON array of labels or an object with a 'labels' array`);
     return arr.map((l) => (typeof l === 'string' ? l : typeof l === 'object' && l && 'name' in l ? String((l as { name: unknown }).name) : String(l)));
   }
   return text.split(/\r?\n/).map((l) => l.trim()).filter((l, i, all) => l.length > 0 || i < all.length - 1);
 }
 
-export function resolvePreprocessing(sidecar: Sidecar | null, override: Partial<Preprocessing>): Preprocessing {
+export type PreprocessingSources = Record<keyof Preprocessing, string>;
+
+/**
+ * Each preprocessing setting from the first place that gives it: the flags, the sidecar, what the model's own
+ * metadata implies (Teachable Machine), else the default. `sources` says which, per setting, for the report.
+ */
+export function resolvePreprocessing(
+  sidecar: Sidecar | null,
+  override: Partial<Preprocessing>,
+  fromModel?: { values: Partial<Preprocessing>; what: string },
+): Preprocessing & { sources: PreprocessingSources } {
   const fromSidecar = sidecar?.preprocess ?? {};
   const merged: Preprocessing = { ...DEFAULT_PREPROCESSING };
+  const sources = {} as PreprocessingSources;
   for (const k of ['scale', 'mean', 'std', 'bgr', 'resize'] as const) {
-    const v = override[k] ?? fromSidecar[k];
-    if (v != null) (merged as unknown as Record<string, unknown>)[k] = v;
+    const layers: [unknown, string][] = [[override[k], 'flags'], [fromSidecar[k], SIDECAR_NAME], [fromModel?.values[k], fromModel?.what ?? ''], [DEFAULT_PREPROCESSING[k], 'default']];
+    const [v, where] = layers.find(([x]) => x != null)!;
+    (merged as unknown as Record<string, unknown>)[k] = v;
+    sources[k] = where;
   }
   if (merged.std.some((s) => s === 0)) throw new UsageError('--std must not contain 0');
-  return merged;
+  return Object.assign(merged, { sources });
 }

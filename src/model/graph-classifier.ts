@@ -4,9 +4,9 @@
  * nodes), found from the graph's own node list.
  */
 import * as tf from '@tensorflow/tfjs';
-import { CamHead, Classifier, ForwardPass, LayerInfo, tileBatch } from './classifier';
+import { CamHead, camHeadFromRule, Classifier, ForwardPass, LayerInfo, resolveLayerName, tileBatch } from './classifier';
+import { camRule, HeadInfo, HeadStep, isClassVector, presentLogits } from './head';
 import { ModelError } from '../util/errors';
-import { closestNames } from '../util/suggest';
 
 // The parts of tfjs-converter's internal graph we read.
 interface GNode {
@@ -23,14 +23,28 @@ interface GGraph {
   weights: GNode[];
 }
 
-const PASS_THROUGH_OPS = new Set(['Identity', 'Reshape', 'Squeeze', 'StopGradient', 'Snapshot']);
+/** Ops that pass a value on unchanged. */
+const IDENTITY_OPS = new Set(['Identity', 'StopGradient', 'Snapshot', 'PreventGradient']);
+/** Ops that only reshape: the same values in the same order. */
+const RESHAPE_OPS = new Set(['Reshape', 'Squeeze', 'ExpandDims']);
 const CONST_OPS = new Set(['Const']);
+
+function attr<T>(n: GNode, name: string): T | undefined {
+  return n.attrParams[name]?.value as T | undefined;
+}
+
+/** The ops a fused node applies after its main op, lower-cased ('biasadd', 'relu', ...). */
+function fusedOps(n: GNode): string[] {
+  return (attr<string[]>(n, 'fusedOps') ?? []).map((o) => String(o).toLowerCase());
+}
 
 export class GraphClassifier implements Classifier {
   readonly format = 'graph-model' as const;
   readonly inputShape: [number, number, number];
   readonly numClasses: number;
   readonly softmaxSteppedOver: boolean;
+  readonly head: HeadInfo;
+  private readonly rawClasses: number;
   private readonly graph: GGraph;
   private readonly inputName: string;
   private readonly logitsNode: GNode;
@@ -49,18 +63,45 @@ export class GraphClassifier implements Classifier {
     if (!(h > 0 && w > 0 && c > 0)) throw new ModelError(`the model's input size is not fixed ([${shape.join(', ')}])`);
     this.inputShape = [h, w, c];
     this.batchFixedTo1 = shape[0] === 1;
+    for (const n of Object.values(this.graph.nodes)) {
+      const f = attr<string>(n, 'dataFormat');
+      if (typeof f === 'string' && f.toUpperCase() === 'NCHW') {
+        throw new ModelError(`the model is channels-first (op '${n.name}' has data_format NCHW; input [${shape.join(', ')}]): only channels-last (height, width, channels) models are supported`);
+      }
+    }
+    // The logits: back from the output over identity and reshape ops to a Softmax or Sigmoid, stepped over.
     let out = this.graph.nodes[model.outputs[0].name.split(':')[0]];
-    let stepped = false;
-    if (out.op === 'Softmax') {
-      out = out.inputs[0];
-      stepped = true;
+    let t = out;
+    while ((IDENTITY_OPS.has(t.op) || RESHAPE_OPS.has(t.op)) && t.inputs.length >= 1) t = t.inputs[0];
+    let kind: HeadInfo['kind'] = 'linear';
+    let activationAt: string | undefined;
+    if (t.op === 'Softmax' || t.op === 'Sigmoid') {
+      out = t.inputs[0];
+      kind = t.op === 'Softmax' ? 'softmax' : 'sigmoid';
+      activationAt = `'${t.name}' (${t.op})`;
+    } else if ((t.op === '_FusedMatMul' || t.op === '_FusedConv2D') && fusedOps(t).at(-1) === 'sigmoid') {
+      // A sigmoid fused into the last MatMul/Conv has no tensor before it: run that node without it (the
+      // executor reads the node's fused ops when it runs) and apply the sigmoid ourselves.
+      t.attrParams.fusedOps.value = fusedOps(t).slice(0, -1);
+      out = t;
+      kind = 'sigmoid';
+      activationAt = `'${t.name}' (${t.op} with a fused sigmoid)`;
     }
     this.logitsNode = out;
-    this.softmaxSteppedOver = stepped;
-    const probe = tf.tidy(() => this.predict(tf.zeros([1, h, w, c])));
-    if (probe.shape.length !== 2) throw new ModelError(`the model's output shape is [${probe.shape.join(', ')}], expected [batch, classes]`);
-    this.numClasses = probe.shape[1];
+    this.head = { kind, binary: false, ...(activationAt ? { activationAt } : {}) };
+    const probe = tf.tidy(() => this.model.execute({ [this.inputName]: tf.zeros([1, h, w, c]) }, this.logitsNode.name) as tf.Tensor);
+    const rawShape = probe.shape.slice(1);
     probe.dispose();
+    if (!isClassVector(rawShape)) {
+      if (kind === 'linear') throw new ModelError(`the model's output shape is [${['batch', ...rawShape].join(', ')}], expected [batch, classes]`);
+      // A softmax over something that is not one vector of classes is not a classifier's: leave it in place.
+      throw new ModelError(`the model's ${kind} at ${activationAt} acts on shape [${rawShape.join(', ')}], not on one vector of class scores`);
+    }
+    const raw = rawShape[rawShape.length - 1];
+    this.rawClasses = raw;
+    this.head.binary = kind === 'sigmoid' && raw === 1;
+    this.numClasses = this.head.binary ? 2 : raw;
+    this.softmaxSteppedOver = kind === 'softmax';
     // Run every node once now (the shapes are needed anyway): a graph that cannot run fails at load, named as a
     // model error, not later with a bare tfjs message.
     this.nodeShapes();
@@ -100,10 +141,13 @@ export class GraphClassifier implements Classifier {
   }
 
   private node(name: string): GNode {
+    return this.graph.nodes[this.resolveLayer(name)];
+  }
+
+  resolveLayer(name: string): string {
     const n = this.graph.nodes[name];
-    if (n && !CONST_OPS.has(n.op)) return n;
-    const near = closestNames(name, this.order().map((x) => x.name));
-    throw new ModelError(`no node named '${name}' in the graph model${near.length ? ` (did you mean ${near.map((x) => `'${x}'`).join(', ')}?)` : ''}`);
+    if (n && !CONST_OPS.has(n.op)) return name;
+    return resolveLayerName(name, this.order().map((x) => ({ name: x.name })), 'node');
   }
 
   layers(): LayerInfo[] {
@@ -119,10 +163,14 @@ export class GraphClassifier implements Classifier {
     const queue: GNode[] = [this.logitsNode];
     const seen = new Set<string>();
     while (queue.length) {
-      const n = queue.shift()!;
+      let n = queue.shift()!;
       if (seen.has(n.name) || CONST_OPS.has(n.op)) continue;
       seen.add(n.name);
-      if (this.isSpatial(shapes.get(n.name)) && n.op !== 'Placeholder') return n.name;
+      if (this.isSpatial(shapes.get(n.name)) && n.op !== 'Placeholder') {
+        // An Identity only repeats its input: the op that computed it is the target.
+        while (IDENTITY_OPS.has(n.op) && n.inputs[0] && n.inputs[0].op !== 'Placeholder' && this.isSpatial(shapes.get(n.inputs[0].name))) n = n.inputs[0];
+        return n.name;
+      }
       queue.push(...n.inputs);
     }
     throw new ModelError('the model has no node with a spatial (height x width x channels) output on the way to its logits: class activation maps need one');
@@ -140,51 +188,93 @@ export class GraphClassifier implements Classifier {
     return [...crossing.values()];
   }
 
+  /** The values of a Const node (weights, axes), or null for a computed input. */
+  private constValues(n: GNode | undefined): { values: Float32Array | Int32Array; shape: number[] } | null {
+    if (!n || !CONST_OPS.has(n.op)) return null;
+    const t = this.model.weights[n.name]?.[0];
+    return t ? { values: t.dataSync() as Float32Array | Int32Array, shape: t.shape } : null;
+  }
+
+  /** One op after the target, described for CAM (see head.ts). `input` is the node it reads. */
+  private headStep(n: GNode, input: GNode): HeadStep {
+    const shapes = this.nodeShapes();
+    const inShape = shapes.get(input.name) ?? [];
+    const outShape = shapes.get(n.name) ?? [];
+    const spatialIn = this.isSpatial(inShape);
+    const at = n.name;
+    const type = n.op;
+    const blocker = (why: string): HeadStep => ({ kind: 'blocker', at, type, why });
+    const consts = n.inputs.filter((i) => CONST_OPS.has(i.op));
+    const linearFused = () => fusedOps(n).every((o) => o === 'biasadd');
+    if (IDENTITY_OPS.has(n.op)) return { kind: 'pass', at, type };
+    if (RESHAPE_OPS.has(n.op)) {
+      return spatialIn ? blocker(`turns the ${inShape.slice(1).join('x')} map into [${outShape.slice(1).join(', ')}]: what follows weighs each position separately, which CAM cannot express`) : { kind: 'pass', at, type };
+    }
+    if (n.op === 'Mean') {
+      const axes = Array.from(this.constValues(n.inputs[1])?.values ?? []).map((a) => (a < 0 ? a + inShape.length : a));
+      return axes.length === 2 && axes.includes(1) && axes.includes(2) ? { kind: 'gap', at, type } : blocker(`averages over axes [${axes.join(', ')}], not over height and width`);
+    }
+    if (n.op === 'AvgPool') {
+      const k = attr<number[]>(n, 'kernelSize') ?? [];
+      const whole = k[1] === inShape[1] && k[2] === inShape[2] && outShape[1] === 1 && outShape[2] === 1;
+      return whole ? { kind: 'gap', at, type } : blocker(`averages ${k.slice(1, 3).join('x')} windows, not the whole ${inShape[1]}x${inShape[2]} map`);
+    }
+    if (n.op === 'MaxPool' || n.op === 'Max') return blocker('takes a maximum, which is not linear');
+    if (n.op === 'MatMul' || n.op === '_FusedMatMul') {
+      if (!linearFused()) return blocker(`applies ${fusedOps(n).filter((o) => o !== 'biasadd').join(', ')}, which is not linear`);
+      const w = this.constValues(n.inputs[1]);
+      if (!w || attr<boolean>(n, 'transposeA')) return blocker('multiplies by a computed tensor, not by fixed weights');
+      let [rows, cols] = w.shape;
+      let values = Float32Array.from(w.values);
+      if (attr<boolean>(n, 'transposeB')) {
+        const t = new Float32Array(values.length);
+        for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) t[j * rows + i] = values[i * cols + j];
+        values = t;
+        [rows, cols] = [cols, rows];
+      }
+      return { kind: 'linear', at, type, weights: values, rows, cols };
+    }
+    if (n.op === 'Conv2D' || n.op === '_FusedConv2D') {
+      if (!linearFused()) return blocker(`applies ${fusedOps(n).filter((o) => o !== 'biasadd').join(', ')}, which is not linear`);
+      const f = this.constValues(n.inputs[1]);
+      if (!f) return blocker('convolves with a computed filter');
+      const [kh, kw, rows, cols] = f.shape;
+      const strides = attr<number[]>(n, 'strides') ?? [1, 1, 1, 1];
+      if (kh === 1 && kw === 1 && (!spatialIn || strides.every((v) => v === 1))) return { kind: 'linear', at, type, weights: Float32Array.from(f.values), rows, cols };
+      return blocker(`is a ${kh}x${kw} convolution: it mixes neighbouring positions`);
+    }
+    if (['BiasAdd', 'Add', 'AddV2', 'Sub'].includes(n.op) && consts.length === n.inputs.length - 1) return { kind: 'bias', at, type };
+    if (n.op === 'Mul' && consts.length === 1 && n.inputs.length === 2) {
+      const c = this.constValues(consts[0])!;
+      const channels = inShape[inShape.length - 1];
+      if (c.values.length === 1) return { kind: 'scale', at, type, scale: new Float32Array(channels).fill(c.values[0]) };
+      if (c.values.length === channels) return { kind: 'scale', at, type, scale: Float32Array.from(c.values) };
+      return blocker('multiplies by a constant that is not one value per channel');
+    }
+    if (n.inputs.filter((i) => !CONST_OPS.has(i.op)).length > 1) return blocker('combines the target with other tensors');
+    return blocker('is not a linear op');
+  }
+
   camHead(layer: string): CamHead {
     const target = this.node(layer);
     const onPath = new Set(this.order().map((n) => n.name));
     const next = (n: GNode) => n.children.filter((c) => onPath.has(c.name));
-    const path: string[] = [];
-    let cs = next(target);
-    if (cs.length !== 1) return { kind: 'none', reason: `the output of '${layer}' feeds more than one node` };
-    let n = cs[0];
-    if (n.op !== 'Mean') return { kind: 'none', reason: `'${layer}' is followed by '${n.name}' (${n.op}), not by global average pooling (Mean over height and width) then a linear layer` };
-    path.push(`${n.name} (Mean)`);
+    const steps: HeadStep[] = [];
+    let n = target;
     while (n.name !== this.logitsNode.name) {
-      cs = next(n);
-      if (cs.length !== 1) return { kind: 'none', reason: `the head branches after '${n.name}'` };
+      const cs = next(n);
+      if (cs.length !== 1) return { kind: 'none', reason: `the output of '${n.name}' feeds ${cs.length} nodes (a branching head)` };
+      const step = this.headStep(cs[0], n);
+      steps.push(step);
+      if (step.kind === 'blocker') break;
       n = cs[0];
-      path.push(`${n.name} (${n.op})`);
-      if (n.op === 'MatMul' || n.op === '_FusedMatMul') {
-        const w = n.inputs.find((i) => CONST_OPS.has(i.op));
-        if (!w) return { kind: 'none', reason: `'${n.name}' multiplies by a computed tensor, not by fixed weights` };
-        if (n.op === '_FusedMatMul') {
-          const ops = (n.attrParams.fusedOps?.value as string[] | undefined) ?? [];
-          if (ops.some((o) => o.toLowerCase() !== 'biasadd')) return { kind: 'none', reason: `'${n.name}' applies a non-linear activation` };
-        }
-        let rest = n;
-        while (rest.name !== this.logitsNode.name) {
-          const after = next(rest);
-          if (after.length !== 1 || !['BiasAdd', 'Add', 'AddV2', ...PASS_THROUGH_OPS].includes(after[0].op)) {
-            return { kind: 'none', reason: `the linear layer '${n.name}' is followed by '${after[0]?.name}' (${after[0]?.op})` };
-          }
-          rest = after[0];
-        }
-        const weights = (this.model.weights[w.name]?.[0] as tf.Tensor2D | undefined)?.clone();
-        if (!weights) return { kind: 'none', reason: `weights of '${n.name}' not found` };
-        return { kind: 'weights', weights, path };
-      }
-      if (!PASS_THROUGH_OPS.has(n.op)) return { kind: 'none', reason: `global average pooling is followed by '${n.name}' (${n.op}), not by a linear layer` };
     }
-    const shapes = this.nodeShapes();
-    if (shapes.get(target.name)?.[3] === this.numClasses && (target.op === 'Conv2D' || target.op === 'BiasAdd' || target.op === '_FusedConv2D')) {
-      return { kind: 'channels', path };
-    }
-    return { kind: 'none', reason: `'${layer}' is pooled straight into the logits but does not have one channel per class` };
+    const shape = this.nodeShapes().get(target.name) ?? [];
+    return camHeadFromRule(camRule(target.name, steps, shape[shape.length - 1] ?? 0, this.rawClasses), this.head);
   }
 
   predict(x: tf.Tensor4D): tf.Tensor2D {
-    return this.rowByRow(x.shape[0], (r) => this.model.execute({ [this.inputName]: r(x) }, this.logitsNode.name) as tf.Tensor2D);
+    return tf.tidy(() => presentLogits(this.rowByRow(x.shape[0], (r) => this.model.execute({ [this.inputName]: r(x) }, this.logitsNode.name) as tf.Tensor2D), this.head));
   }
 
   /**
@@ -206,8 +296,9 @@ export class GraphClassifier implements Classifier {
     const byName = new Map<string, tf.Tensor>();
     fetch.forEach((n, i) => byName.set(n, outs[i]));
     if (names.includes(this.inputName)) byName.set(this.inputName, x.clone());
+    const logits = presentLogits(byName.get(this.logitsNode.name)!, this.head);
     return {
-      logits: byName.get(this.logitsNode.name) as tf.Tensor2D,
+      logits,
       activations: targets.map((t) => byName.get(t.name) as tf.Tensor4D),
       head: (i: number, a: tf.Tensor4D) => {
         const n = a.shape[0];
@@ -215,14 +306,19 @@ export class GraphClassifier implements Classifier {
         for (const c of crossings[i]) feeds[c.name] = tileBatch(byName.get(c.name)!, n);
         // The graph executor wants a value for the model input even when nothing reads it.
         if (!(this.inputName in feeds)) feeds[this.inputName] = tf.zeros([n, ...this.inputShape]);
-        return this.rowByRow(n, (row) => {
-          const fed: Record<string, tf.Tensor> = {};
-          for (const [k, v] of Object.entries(feeds)) fed[k] = row(v);
-          return this.model.execute(fed, this.logitsNode.name) as tf.Tensor2D;
-        });
+        return tf.tidy(() =>
+          presentLogits(
+            this.rowByRow(n, (row) => {
+              const fed: Record<string, tf.Tensor> = {};
+              for (const [k, v] of Object.entries(feeds)) fed[k] = row(v);
+              return this.model.execute(fed, this.logitsNode.name) as tf.Tensor2D;
+            }),
+            this.head,
+          ),
+        );
       },
       dispose: () => {
-        for (const v of new Set(byName.values())) v.dispose();
+        for (const v of new Set([...byName.values(), logits])) v.dispose();
       },
     };
   }

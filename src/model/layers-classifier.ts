@@ -8,9 +8,9 @@
  * runs only through the head, and the gradient is exactly d(logit)/dA.
  */
 import * as tf from '@tensorflow/tfjs';
-import { CamHead, Classifier, ForwardPass, LayerInfo, shuffledValues, tileBatch } from './classifier';
+import { CamHead, camHeadFromRule, Classifier, ForwardPass, LayerInfo, resolveLayerName, shuffledValues, tileBatch } from './classifier';
+import { camRule, HeadInfo, HeadStep, isClassVector, presentLogits } from './head';
 import { ModelError } from '../util/errors';
-import { closestNames } from '../util/suggest';
 
 // tfjs-layers does not export its SymbolicTensor type; this is the part we use.
 interface Sym {
@@ -22,7 +22,10 @@ interface Sym {
   outputTensorIndex?: number;
 }
 
-const PASS_THROUGH = new Set(['Dropout', 'SpatialDropout1D', 'SpatialDropout2D', 'GaussianNoise', 'GaussianDropout', 'AlphaDropout', 'Flatten', 'Reshape', 'Activation_linear']);
+/** Layers that pass their input on unchanged at inference (no computation worth explaining). */
+const PASS_THROUGH = new Set(['Dropout', 'SpatialDropout1D', 'SpatialDropout2D', 'SpatialDropout3D', 'GaussianNoise', 'GaussianDropout', 'AlphaDropout', 'ActivityRegularization', 'Masking']);
+/** Layers that only reshape: the same values in the same order. */
+const RESHAPING = new Set(['Flatten', 'Reshape']);
 
 /** [null, 10] as "null, 10": join() would print unknown sizes as nothing. */
 function showShape(shape: (number | null)[]): string {
@@ -37,11 +40,40 @@ function layerConfig(l: tf.layers.Layer): Record<string, unknown> {
   return l.getConfig() as Record<string, unknown>;
 }
 
-function isSoftmaxLayer(l: tf.layers.Layer): boolean {
+function isLinearActivation(l: tf.layers.Layer): boolean {
+  const a = layerConfig(l).activation;
+  return a == null || a === 'linear';
+}
+
+/** Passes its input on as it is: Dropout and friends, a linear Activation. */
+function isPassThrough(l: tf.layers.Layer): boolean {
   const c = className(l);
-  if (c === 'Softmax') return true;
-  if (c === 'Activation') return layerConfig(l).activation === 'softmax';
-  return false;
+  return PASS_THROUGH.has(c) || (c === 'Activation' && isLinearActivation(l));
+}
+
+/** The final activation a layer applies on its own (not fused into a Dense or Conv), if any. */
+function standaloneActivation(l: tf.layers.Layer): 'softmax' | 'sigmoid' | null {
+  const c = className(l);
+  if (c === 'Softmax') {
+    const axis = layerConfig(l).axis;
+    return axis == null || axis === -1 || (Array.isArray(axis) && axis.length === 1 && axis[0] === -1) ? 'softmax' : null;
+  }
+  if (c === 'Activation') {
+    const a = layerConfig(l).activation;
+    return a === 'softmax' || a === 'sigmoid' ? a : null;
+  }
+  return null;
+}
+
+function spatialShape(shape: (number | null)[]): boolean {
+  return shape.length === 4 && (shape[1] ?? 2) * (shape[2] ?? 2) > 1;
+}
+
+export interface LayersClassifierOptions {
+  /** The final activation fused into a Dense/Conv layer, removed from the topology before the model was built. */
+  strippedActivation?: { kind: 'softmax' | 'sigmoid'; layer: string };
+  /** Flat layer name -> name qualified by the nested models that held it (see topology/flatten). */
+  qualifiedNames?: Map<string, string>;
 }
 
 export class LayersClassifier implements Classifier {
@@ -49,10 +81,22 @@ export class LayersClassifier implements Classifier {
   readonly inputShape: [number, number, number];
   readonly numClasses: number;
   readonly softmaxSteppedOver: boolean;
+  readonly head: HeadInfo;
   private readonly input: Sym;
   private readonly logitsSym: Sym;
+  private readonly qualified: (flat: string) => string;
 
-  constructor(private readonly model: tf.LayersModel, softmaxRemovedFromDense: boolean) {
+  constructor(private readonly model: tf.LayersModel, opts: LayersClassifierOptions = {}) {
+    const names = opts.qualifiedNames;
+    this.qualified = (flat) => names?.get(flat) ?? flat;
+    // Channels-first first: its input [c, h, w] would otherwise be read as a c-channel image.
+    for (const l of model.layers) {
+      const format = layerConfig(l).dataFormat;
+      if (format === 'channels_first' || format === 'channelsFirst') {
+        const shape = (model.inputs[0] as unknown as Sym).shape;
+        throw new ModelError(`the model is channels-first (layer '${this.qualified(l.name)}' has data_format channels_first; input [${showShape(shape)}] is batch, channels, height, width): only channels-last (height, width, channels) models are supported`);
+      }
+    }
     if (model.inputs.length !== 1) throw new ModelError(`the model has ${model.inputs.length} inputs; only single-input image classifiers are supported`);
     if (model.outputs.length !== 1) throw new ModelError(`the model has ${model.outputs.length} outputs; only single-output classifiers are supported`);
     this.input = model.inputs[0] as unknown as Sym;
@@ -61,16 +105,28 @@ export class LayersClassifier implements Classifier {
     const [, h, w, c] = shape;
     if (h == null || w == null || c == null) throw new ModelError(`the model's input size is not fixed ([${showShape(shape)}]); give a model with a fixed height, width and channels`);
     this.inputShape = [h, w, c];
+    // The logits: back from the output over layers that only pass values on or reshape them, to a standalone
+    // softmax/sigmoid (stepped over) or to the layer whose fused activation load.ts removed.
     let out = model.outputs[0] as unknown as Sym;
-    let stepped = softmaxRemovedFromDense;
-    if (isSoftmaxLayer(out.sourceLayer)) {
-      out = out.inputs[0];
-      stepped = true;
+    let kind: HeadInfo['kind'] = opts.strippedActivation?.kind ?? 'linear';
+    let activationAt = opts.strippedActivation ? `'${this.qualified(opts.strippedActivation.layer)}' (activation ${opts.strippedActivation.kind})` : undefined;
+    if (!opts.strippedActivation) {
+      let t = out;
+      while (t.inputs.length === 1 && (isPassThrough(t.sourceLayer) || RESHAPING.has(className(t.sourceLayer)))) t = t.inputs[0];
+      const act = t.inputs.length === 1 ? standaloneActivation(t.sourceLayer) : null;
+      if (act && isClassVector(t.inputs[0].shape.slice(1))) {
+        out = t.inputs[0];
+        kind = act;
+        activationAt = `'${this.qualified(t.sourceLayer.name)}' (${className(t.sourceLayer)} ${act})`;
+      }
     }
-    if (out.shape.length !== 2 || out.shape[1] == null) throw new ModelError(`the model's output shape is [${showShape(out.shape)}], expected [batch, classes]`);
+    if (!isClassVector(out.shape.slice(1))) throw new ModelError(`the model's output shape is [${showShape(out.shape)}], expected [batch, classes]`);
     this.logitsSym = out;
-    this.numClasses = out.shape[1];
-    this.softmaxSteppedOver = stepped;
+    const raw = out.shape[out.shape.length - 1]!;
+    const binary = kind === 'sigmoid' && raw === 1;
+    this.head = { kind, binary, ...(activationAt ? { activationAt } : {}) };
+    this.numClasses = binary ? 2 : raw;
+    this.softmaxSteppedOver = kind === 'softmax';
   }
 
   /** Every symbolic tensor on the way from the input to the logits, in topological order. */
@@ -114,19 +170,29 @@ export class LayersClassifier implements Classifier {
     return outputs.map((o) => values.get(o.id)!);
   }
 
+  /** Flat layer name by the name it is shown under. */
+  private flatName(shown: string): string {
+    const l = this.model.layers.find((x) => this.qualified(x.name) === shown);
+    return l ? l.name : shown;
+  }
+
   private layerSym(name: string): Sym {
-    let layer: tf.layers.Layer;
-    try {
-      layer = this.model.getLayer(name);
-    } catch {
-      const names = this.model.layers.map((l) => l.name);
-      const near = closestNames(name, names);
-      throw new ModelError(`no layer named '${name}' in the model${near.length ? ` (did you mean ${near.map((n) => `'${n}'`).join(', ')}?)` : ''}`);
-    }
+    const layer = this.model.getLayer(this.flatName(this.resolveLayer(name)));
     const syms = this.topo([this.logitsSym], new Set()).filter((t) => t.sourceLayer === layer);
     if (syms.length === 0) throw new ModelError(`layer '${name}' does not lead to the model's output`);
     if (syms.length > 1) throw new ModelError(`layer '${name}' is used more than once in the model; pick a layer applied once`);
     return syms[0];
+  }
+
+  private shown(t: Sym): string {
+    return this.qualified(t.sourceLayer.name);
+  }
+
+  resolveLayer(name: string): string {
+    return resolveLayerName(
+      name,
+      this.model.layers.map((l) => ({ name: this.qualified(l.name), shortName: l.name })),
+    );
   }
 
   /** The tensors that the part after `target` reads but that do not depend on `target`. */
@@ -146,11 +212,13 @@ export class LayersClassifier implements Classifier {
     const order = this.topo([this.model.outputs[0] as unknown as Sym], new Set());
     return order.map((t) => {
       const shape = t.shape.slice(1);
+      const name = this.shown(t);
       return {
-        name: t.sourceLayer.name,
+        name,
+        ...(name !== t.sourceLayer.name ? { shortName: t.sourceLayer.name } : {}),
         type: className(t.sourceLayer),
         outputShape: shape,
-        spatial: shape.length === 3 && ((shape[0] ?? 2) * (shape[1] ?? 2) > 1),
+        spatial: spatialShape(t.shape),
       };
     });
   }
@@ -160,17 +228,75 @@ export class LayersClassifier implements Classifier {
     const queue: Sym[] = [this.logitsSym];
     const seen = new Set<number>();
     while (queue.length) {
-      const t = queue.shift()!;
+      let t = queue.shift()!;
       if (seen.has(t.id)) continue;
       seen.add(t.id);
-      const shape = t.shape.slice(1);
       // The input image itself is not a layer's activation (and cannot be a target): a model that flattens its
       // input straight into Dense layers has no spatial layer at all.
       if (t.id === this.input.id) continue;
-      if (shape.length === 3 && (shape[0] ?? 2) * (shape[1] ?? 2) > 1) return t.sourceLayer.name;
+      if (spatialShape(t.shape)) {
+        // A Dropout or linear Activation only repeats its input: the layer that computed it is the target.
+        while (isPassThrough(t.sourceLayer) && t.inputs.length === 1 && t.inputs[0].id !== this.input.id && spatialShape(t.inputs[0].shape)) t = t.inputs[0];
+        return this.shown(t);
+      }
       queue.push(...t.inputs);
     }
     throw new ModelError('the model has no layer with a spatial (height x width x channels) output on the way to its logits: class activation maps need one');
+  }
+
+  /** One layer after the target, described for CAM (see head.ts). `input` is the tensor it reads. */
+  private headStep(t: Sym, input: Sym): HeadStep {
+    const l = t.sourceLayer;
+    const type = className(l);
+    const at = this.shown(t);
+    const cfg = layerConfig(l);
+    const inShape = input.shape;
+    const spatialIn = spatialShape(inShape);
+    const blocker = (why: string): HeadStep => ({ kind: 'blocker', at, type, why });
+    if (isPassThrough(l)) return { kind: 'pass', at, type };
+    if (RESHAPING.has(type)) {
+      return spatialIn ? blocker(`turns the ${showShape(inShape.slice(1))} map into ${showShape(t.shape.slice(1))}: what follows weighs each position separately, which CAM cannot express`) : { kind: 'pass', at, type };
+    }
+    if (type === 'GlobalAveragePooling2D') return { kind: 'gap', at, type };
+    if (type === 'AveragePooling2D') {
+      const pool = cfg.poolSize as number[];
+      const whole = pool[0] === inShape[1] && pool[1] === inShape[2] && t.shape[1] === 1 && t.shape[2] === 1;
+      return whole ? { kind: 'gap', at, type } : blocker(`averages ${pool.join('x')} windows, not the whole ${inShape[1]}x${inShape[2]} map`);
+    }
+    if (type === 'GlobalMaxPooling2D' || type === 'MaxPooling2D') return blocker('takes a maximum, which is not linear');
+    if (type === 'Activation') return blocker(`applies activation '${cfg.activation}'`);
+    if (type === 'Dense' || type === 'Conv2D') {
+      if (!isLinearActivation(l)) return blocker(`applies activation '${cfg.activation}'`);
+      const kernel = l.getWeights()[0];
+      const ks = kernel.shape as number[];
+      if (type === 'Conv2D') {
+        const strides = cfg.strides as number[];
+        const onePosition = !spatialIn;
+        if (ks[0] === 1 && ks[1] === 1 && (onePosition || strides.every((v) => v === 1))) {
+          return { kind: 'linear', at, type, weights: kernel.dataSync() as Float32Array, rows: ks[2], cols: ks[3] };
+        }
+        if (onePosition && cfg.padding === 'same') {
+          // A k x k convolution of a 1x1 input with 'same' padding sees only its centre tap.
+          const centre = tf.tidy(() => kernel.slice([Math.floor(ks[0] / 2), Math.floor(ks[1] / 2), 0, 0], [1, 1, ks[2], ks[3]]).dataSync() as Float32Array);
+          return { kind: 'linear', at, type, weights: centre, rows: ks[2], cols: ks[3] };
+        }
+        return blocker(`is a ${ks[0]}x${ks[1]} convolution: it mixes neighbouring positions`);
+      }
+      // Dense on a 4-D tensor acts on each position's channels: a 1x1 convolution.
+      return { kind: 'linear', at, type, weights: kernel.dataSync() as Float32Array, rows: ks[0], cols: ks[1] };
+    }
+    if (type === 'BatchNormalization') {
+      const axis = cfg.axis as number;
+      if (axis !== -1 && axis !== inShape.length - 1) return blocker(`normalises axis ${axis}, not the channels`);
+      const find = (suffix: string) => l.weights.find((v) => v.name.endsWith(`/${suffix}`) || v.originalName.endsWith(`/${suffix}`));
+      const variance = find('moving_variance')!.read().dataSync();
+      const gamma = cfg.scale === false ? null : find('gamma')?.read().dataSync();
+      const eps = (cfg.epsilon as number) ?? 1e-3;
+      const scale = new Float32Array(variance.length);
+      for (let i = 0; i < scale.length; i++) scale[i] = (gamma ? gamma[i] : 1) / Math.sqrt(variance[i] + eps);
+      return { kind: 'scale', at, type, scale };
+    }
+    return blocker('is not a linear layer');
   }
 
   camHead(layerName: string): CamHead {
@@ -178,77 +304,27 @@ export class LayersClassifier implements Classifier {
     // Follow the single chain of consumers from the target to the logits.
     const order = this.topo([this.logitsSym], new Set());
     const consumersOf = (t: Sym) => order.filter((o) => o.inputs.some((i) => i.id === t.id));
-    const path: string[] = [];
+    const steps: HeadStep[] = [];
     let t = target;
-    const step = (): Sym | null => {
+    while (t.id !== this.logitsSym.id) {
       const cs = consumersOf(t);
-      if (cs.length !== 1 || cs[0].inputs.length !== 1) return null;
-      return cs[0];
-    };
-    const describe = (s: Sym) => `${s.sourceLayer.name} (${className(s.sourceLayer)})`;
-    const targetType = className(target.sourceLayer);
-    let next = step();
-    if (!next) return { kind: 'none', reason: `the output of '${layerName}' feeds more than one layer (a branching head)` };
-    const isGap = (s: Sym) => className(s.sourceLayer) === 'GlobalAveragePooling2D';
-    // A linear 1x1 convolution before the pooling commutes with it: GAP(conv1x1(A)) = conv1x1(GAP(A)),
-    // so its kernel gives the CAM weights just as a Dense layer after the pooling would.
-    let convWeights: tf.Tensor2D | null = null;
-    if (className(next.sourceLayer) === 'Conv2D') {
-      const cfg = layerConfig(next.sourceLayer);
-      const oneByOne = (cfg.kernelSize as number[]).every((v) => v === 1) && (cfg.strides as number[]).every((v) => v === 1);
-      const after = oneByOne && (cfg.activation === 'linear' || cfg.activation == null) ? consumersOf(next) : [];
-      if (after.length === 1 && isGap(after[0])) {
-        path.push(describe(next));
-        const kernel = next.sourceLayer.getWeights()[0];
-        convWeights = kernel.reshape([kernel.shape[2]!, kernel.shape[3]!]) as tf.Tensor2D;
-        t = next;
-        next = after[0];
+      if (cs.length !== 1) return { kind: 'none', reason: `the output of '${this.shown(t)}' feeds ${cs.length} layers (a branching head)` };
+      const next = cs[0];
+      if (next.inputs.length !== 1) {
+        return { kind: 'none', reason: `'${this.shown(next)}' (${className(next.sourceLayer)}) combines '${this.shown(t)}' with other tensors (a connection around the target)` };
       }
-    }
-    if (isGap(next)) {
-      path.push(describe(next));
+      const step = this.headStep(next, t);
+      steps.push(step);
+      if (step.kind === 'blocker') break;
       t = next;
-      // From the pooling to the logits: pass-through layers, at most one Dense (the linear classifier).
-      while (t.id !== this.logitsSym.id) {
-        next = step();
-        if (!next) return { kind: 'none', reason: `after global average pooling the head branches at '${t.sourceLayer.name}'` };
-        const c = className(next.sourceLayer);
-        path.push(describe(next));
-        if (c === 'Dense') {
-          if (convWeights) {
-            convWeights.dispose();
-            return { kind: 'none', reason: `a 1x1 convolution and the Dense layer '${next.sourceLayer.name}' both follow the target` };
-          }
-          if (next.id !== this.logitsSym.id) return { kind: 'none', reason: `the Dense layer '${next.sourceLayer.name}' is not the last layer (found more layers after it)` };
-          const cfg = layerConfig(next.sourceLayer);
-          if (cfg.activation !== 'linear' && cfg.activation !== 'softmax' && cfg.activation != null) {
-            return { kind: 'none', reason: `the Dense layer '${next.sourceLayer.name}' has activation '${cfg.activation}'` };
-          }
-          const kernel = next.sourceLayer.getWeights()[0] as tf.Tensor2D;
-          return { kind: 'weights', weights: kernel.clone(), path };
-        }
-        if (!PASS_THROUGH.has(c) && !(c === 'Activation' && layerConfig(next.sourceLayer).activation === 'linear')) {
-          return { kind: 'none', reason: `global average pooling is followed by '${next.sourceLayer.name}' (${c}), not by a linear layer` };
-        }
-        t = next;
-      }
-      if (convWeights) return { kind: 'weights', weights: convWeights, path };
-      // GAP straight into the logits: the target's channels are the class maps when it is a linear 1x1 conv.
-      const cfg = layerConfig(target.sourceLayer);
-      const oneByOne = targetType === 'Conv2D' && (cfg.kernelSize as number[]).every((v) => v === 1);
-      if (oneByOne && (cfg.activation === 'linear' || cfg.activation == null) && target.shape[3] === this.numClasses) {
-        return { kind: 'channels', path };
-      }
-      return { kind: 'none', reason: `'${layerName}' is pooled straight into the logits but is not a linear 1x1 convolution with one channel per class` };
     }
-    return {
-      kind: 'none',
-      reason: `'${layerName}' is followed by ${describe(next)}, not by global average pooling then a linear layer (CAM needs GAP -> Dense)`,
-    };
+    const channels = target.shape[target.shape.length - 1] ?? 0;
+    const raw = this.logitsSym.shape[this.logitsSym.shape.length - 1]!;
+    return camHeadFromRule(camRule(this.shown(target), steps, channels, raw), this.head);
   }
 
   predict(x: tf.Tensor4D): tf.Tensor2D {
-    return tf.tidy(() => this.run([this.logitsSym], new Map([[this.input.id, x]]))[0] as tf.Tensor2D);
+    return tf.tidy(() => presentLogits(this.run([this.logitsSym], new Map([[this.input.id, x]]))[0], this.head));
   }
 
   forward(x: tf.Tensor4D, layerNames: string[]): ForwardPass {
@@ -262,7 +338,8 @@ export class LayersClassifier implements Classifier {
     syms.forEach((s, i) => byId.set(s.id, values[i]));
     // The input itself may be a crossing tensor (a skip from the input); keep our own copy of it.
     if (!byId.has(this.input.id)) byId.set(this.input.id, x.clone());
-    const logits = byId.get(this.logitsSym.id) as tf.Tensor2D;
+    const rawLogits = byId.get(this.logitsSym.id)!;
+    const logits = presentLogits(rawLogits, this.head);
     return {
       logits,
       activations: targets.map((t) => byId.get(t.id) as tf.Tensor4D),
@@ -270,10 +347,10 @@ export class LayersClassifier implements Classifier {
         const n = a.shape[0];
         const feeds = new Map<number, tf.Tensor>([[targets[i].id, a]]);
         for (const c of crossings[i]) feeds.set(c.id, tileBatch(byId.get(c.id)!, n));
-        return this.run([this.logitsSym], feeds)[0] as tf.Tensor2D;
+        return tf.tidy(() => presentLogits(this.run([this.logitsSym], feeds)[0], this.head));
       },
       dispose: () => {
-        for (const v of new Set(byId.values())) v.dispose();
+        for (const v of new Set([...byId.values(), logits])) v.dispose();
       },
     };
   }

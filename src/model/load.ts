@@ -9,6 +9,7 @@ import { LayersClassifier } from './layers-classifier';
 import { GraphClassifier } from './graph-classifier';
 import { Sidecar, readSidecar } from './config';
 import { ModelError, UserError } from '../util/errors';
+import { normalizeLayersTopology } from './topology';
 
 export interface LoadedModel {
   classifier: Classifier;
@@ -24,36 +25,40 @@ export interface LoadedModel {
 
 type Json = Record<string, unknown>;
 
-/**
- * Finds the output layer's config in a Keras/tfjs layers topology. Two shapes exist: the Keras converter's
- * {model_config: {class_name, config}} and tfjs' own {class_name, config}.
- */
-function outputLayerConfig(topology: Json): Json | null {
-  const modelConfig = (topology.model_config ?? topology) as Json;
-  const config = modelConfig.config as Json | Json[] | undefined;
-  if (!config) return null;
-  const layers = (Array.isArray(config) ? config : (config.layers as Json[] | undefined)) ?? [];
-  if (modelConfig.class_name === 'Sequential') return layers[layers.length - 1] ?? null;
-  const outs = (config as Json).output_layers as unknown[][] | undefined;
-  if (!outs || outs.length !== 1) return null;
-  const name = outs[0][0];
-  return layers.find((l) => l.name === name || (l.config as Json | undefined)?.name === name) ?? null;
-}
+/** Layers that pass values on or only reshape them, between a Dense/Conv with a fused activation and the output. */
+const AFTER_ACTIVATION = new Set(['Dropout', 'SpatialDropout1D', 'SpatialDropout2D', 'GaussianNoise', 'GaussianDropout', 'AlphaDropout', 'Flatten', 'Reshape']);
 
 /**
- * Class scores are the logits before a final softmax. Where the softmax is the activation of the last Dense
- * layer, there is no separate tensor for the logits, so we load the model with that activation set to linear
- * and apply softmax ourselves for probabilities.
+ * Class scores are the logits before a final softmax or sigmoid. Where that activation is fused into the last
+ * Dense or Conv layer (possibly followed by Reshape, Flatten, Dropout...), there is no tensor for the logits, so
+ * the model is built with that activation set to linear and the tool applies it itself. `topology` is the flat
+ * functional form made by normalizeLayersTopology; a standalone Activation/Softmax layer is left in place (the
+ * classifier steps over it).
  */
-function stripFinalDenseSoftmax(artifacts: tf.io.ModelArtifacts): { artifacts: tf.io.ModelArtifacts; stripped: boolean } {
-  const topology = JSON.parse(JSON.stringify(artifacts.modelTopology)) as Json;
-  const out = outputLayerConfig(topology);
-  const cfg = out?.config as Json | undefined;
-  if (out && cfg && out.class_name === 'Dense' && cfg.activation === 'softmax') {
-    cfg.activation = 'linear';
-    return { artifacts: { ...artifacts, modelTopology: topology }, stripped: true };
+export function stripFinalActivation(modelTopology: Json): { modelTopology: Json; stripped?: { kind: 'softmax' | 'sigmoid'; layer: string } } {
+  const topology = JSON.parse(JSON.stringify(modelTopology)) as Json;
+  const config = ((topology.model_config ?? topology) as Json).config as Json;
+  const layers = (config.layers as Json[]) ?? [];
+  const outs = config.output_layers as unknown[][] | undefined;
+  if (!outs || outs.length !== 1) return { modelTopology };
+  const byName = new Map(layers.map((l) => [l.name as string, l]));
+  let layer = byName.get(outs[0][0] as string);
+  for (let guard = 0; layer && guard < layers.length; guard++) {
+    const cfg = layer.config as Json;
+    const inbound = layer.inbound_nodes as unknown[][][] | undefined;
+    const linearActivation = layer.class_name === 'Activation' && (cfg.activation === 'linear' || cfg.activation == null);
+    if ((AFTER_ACTIVATION.has(layer.class_name as string) || linearActivation) && inbound?.length === 1 && inbound[0].length === 1) {
+      layer = byName.get(inbound[0][0][0] as string);
+      continue;
+    }
+    if (layer.class_name !== 'Activation' && (cfg.activation === 'softmax' || cfg.activation === 'sigmoid')) {
+      const kind = cfg.activation;
+      cfg.activation = 'linear';
+      return { modelTopology: topology, stripped: { kind, layer: layer.name as string } };
+    }
+    break;
   }
-  return { artifacts, stripped: false };
+  return { modelTopology };
 }
 
 function wrapLoadError(e: unknown, where: string, specs: tf.io.WeightsManifestEntry[] = []): never {
@@ -88,7 +93,9 @@ export async function loadModelFrom(given: string): Promise<LoadedModel> {
       wrapLoadError(e, where);
     }
   } else {
-    const { artifacts, stripped } = stripFinalDenseSoftmax(loaded.artifacts);
+    const normal = normalizeLayersTopology(loaded.artifacts.modelTopology as Json, loaded.artifacts.weightSpecs ?? [], where);
+    const { modelTopology, stripped } = stripFinalActivation(normal.modelTopology as Json);
+    const artifacts: tf.io.ModelArtifacts = { ...loaded.artifacts, modelTopology, weightSpecs: normal.weightSpecs };
     let model: tf.LayersModel;
     try {
       model = await tf.loadLayersModel(memoryHandler(artifacts));
@@ -96,7 +103,7 @@ export async function loadModelFrom(given: string): Promise<LoadedModel> {
       wrapLoadError(e, where, artifacts.weightSpecs);
     }
     try {
-      classifier = new LayersClassifier(model, stripped);
+      classifier = new LayersClassifier(model, { strippedActivation: stripped, qualifiedNames: normal.qualifiedNames });
     } catch (e) {
       model.dispose();
       wrapLoadError(e, where);

@@ -21,6 +21,7 @@ import { evaluateHtml, writeHtmlReport } from '../report/html';
 import { ensureDir, writeFileAtomic } from '../report/files';
 import { errorMessage, UsageError } from '../util/errors';
 import { TOOL_VERSION } from '../version';
+import { probabilitiesOf } from '../model/head';
 
 export const EVALUATE_SCHEMA = 'tfjs-cam/evaluate-report@1';
 
@@ -108,7 +109,7 @@ export async function evaluate(inputs: string[], opts: EvaluateOptions): Promise
             const p1 = toModel(place, b.x + b.width, b.y + b.height);
             return { x: p0.x, y: p0.y, width: p1.x - p0.x, height: p1.y - p0.y };
           });
-          const probability: ProbabilityFn = (xs) => tf.tidy(() => tf.softmax(c.predict(xs)).slice([0, cls], [-1, 1]).dataSync() as Float32Array);
+          const probability: ProbabilityFn = (xs) => tf.tidy(() => probabilitiesOf(c.predict(xs), c.head.kind).slice([0, cls], [-1, 1]).dataSync() as Float32Array);
           const y = faithful ? probability(x)[0] : 0;
           for (const m of ex.maps) {
             const a = acc.get(m.method)!;

@@ -8,6 +8,7 @@ import { Classifier, CamHead, ForwardPass } from '../model/classifier';
 import { CamMethod, DEFAULT_METHOD_OPTIONS, MethodInputs, MethodOptions } from '../methods';
 import { classGradients, classSelector, ScoreKind } from '../capture/gradients';
 import { ModelError } from '../util/errors';
+import { probabilitiesOfArray } from '../model/head';
 import { toInputResolution } from './maps';
 import { normalizeMap } from '../render/overlay';
 import type { ChannelPool } from '../batch/channel-pool';
@@ -65,16 +66,6 @@ export interface ExplainTensorOptions {
 
 let inputIds = 0;
 
-function softmax(logits: Float32Array): Float32Array {
-  let max = -Infinity;
-  for (const v of logits) if (v > max) max = v;
-  const out = new Float32Array(logits.length);
-  let sum = 0;
-  for (let i = 0; i < logits.length; i++) sum += out[i] = Math.exp(logits[i] - max);
-  for (let i = 0; i < out.length; i++) out[i] /= sum;
-  return out;
-}
-
 export function topIndices(values: Float32Array, k: number): number[] {
   const idx = Array.from(values.keys());
   // NaN sorts last; ties keep the lower index first, so results are stable.
@@ -109,7 +100,7 @@ function rawMaps(model: Classifier, x: tf.Tensor4D, fp: ForwardPass, opts: Expla
   let methodMs = 0;
   for (let li = 0; li < opts.layers.length; li++) {
     let t0 = performance.now();
-    const grads = needs(opts.methods, 'gradients') ? classGradients(fp, li, classes, opts.score, model.numClasses, opts.layers[li]) : undefined;
+    const grads = needs(opts.methods, 'gradients') ? classGradients(fp, li, classes, opts.score, model.numClasses, opts.layers[li], model.head.kind) : undefined;
     if (grads) grads.dataSync(); // finish the backward pass here so the timings split honestly
     backwardMs += performance.now() - t0;
     t0 = performance.now();
@@ -132,7 +123,7 @@ function rawMaps(model: Classifier, x: tf.Tensor4D, fp: ForwardPass, opts: Expla
             gradientsAt: (xs) => {
               const other = model.forward(xs, [opts.layers[li]]);
               try {
-                return classGradients(other, 0, classes, opts.score, model.numClasses, opts.layers[li]);
+                return classGradients(other, 0, classes, opts.score, model.numClasses, opts.layers[li], model.head.kind);
               } finally {
                 other.dispose();
               }
@@ -189,7 +180,7 @@ export function explainTensor(model: Classifier, x: tf.Tensor4D, opts: ExplainTe
     } finally {
       fp.dispose();
     }
-    const probabilities = softmax(logits);
+    const probabilities = probabilitiesOfArray(logits, model.head.kind);
     const top = topIndices(logits, Math.max(opts.topK, opts.reportTop ?? 0)).map((index) => ({ index, logit: logits[index], probability: probabilities[index] }));
     let { backwardMs, methodMs } = first;
     const t1 = performance.now();

@@ -5,7 +5,17 @@ import { BackendChoice, initBackend } from '../backend';
 import { UserError } from '../util/errors';
 
 export interface Inspection {
-  model: { source: string; format: string; sha256: string; inputSize: [number, number, number]; classes: number; softmaxSteppedOver: boolean };
+  model: {
+    source: string;
+    format: string;
+    sha256: string;
+    inputSize: [number, number, number];
+    classes: number;
+    softmaxSteppedOver: boolean;
+    head: 'softmax' | 'sigmoid' | 'linear';
+    binary: boolean;
+    headActivation?: string;
+  };
   layers: (LayerInfo & { defaultTarget: boolean })[];
   defaultLayer: string | null;
   /** Why there is no default layer, when there is none. */
@@ -22,7 +32,7 @@ export async function inspect(model: string | LoadedModel, backend: BackendChoic
     let defaultLayer: string | null = null;
     let problem: string | undefined;
     try {
-      defaultLayer = sideLayer ?? c.defaultTargetLayer();
+      defaultLayer = sideLayer != null ? c.resolveLayer(sideLayer) : c.defaultTargetLayer();
     } catch (e) {
       if (!(e instanceof UserError)) throw e;
       problem = e.message;
@@ -37,7 +47,17 @@ export async function inspect(model: string | LoadedModel, backend: BackendChoic
           : { possible: true, layer: defaultLayer, how: head.kind === 'channels' ? `channels of '${defaultLayer}' are the class maps` : `weights of ${head.path[head.path.length - 1]} after ${head.path[0]}` };
     }
     return {
-      model: { source: m.source, format: m.format, sha256: m.sha256, inputSize: c.inputShape, classes: c.numClasses, softmaxSteppedOver: c.softmaxSteppedOver },
+      model: {
+        source: m.source,
+        format: m.format,
+        sha256: m.sha256,
+        inputSize: c.inputShape,
+        classes: c.numClasses,
+        softmaxSteppedOver: c.softmaxSteppedOver,
+        head: c.head.kind,
+        binary: c.head.binary,
+        ...(c.head.activationAt ? { headActivation: c.head.activationAt } : {}),
+      },
       layers: c.layers().map((l) => ({ ...l, defaultTarget: l.name === defaultLayer })),
       defaultLayer,
       ...(problem ? { defaultLayerProblem: problem } : {}),

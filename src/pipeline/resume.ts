@@ -35,8 +35,10 @@ export interface WantedOutputs {
  * except what differs between identical runs (timings, images, the tool's path to the model, the backend).
  */
 export function runSettings(report: ExplainReport): Record<string, unknown> {
-  const { images: _i, summary: _s, timings: _t, backend: _b, model, output, ...rest } = report;
-  return { ...rest, model: { sha256: model?.sha256, inputSize: model?.inputSize }, output: { colormap: output?.colormap, alpha: output?.alpha } };
+  // Where labels and preprocessing came from is provenance, not content: the values themselves are compared.
+  const { images: _i, summary: _s, timings: _t, backend: _b, model, output, labelsSource: _l, preprocessing, ...rest } = report;
+  const { sources: _p, ...settings } = preprocessing ?? ({} as ExplainReport['preprocessing']);
+  return { ...rest, preprocessing: settings, model: { sha256: model?.sha256, inputSize: model?.inputSize }, output: { colormap: output?.colormap, alpha: output?.alpha } };
 }
 
 function sorted(v: unknown): unknown {

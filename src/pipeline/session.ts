@@ -5,11 +5,13 @@
 import * as path from 'path';
 import { BackendChoice, BackendName, initBackend } from '../backend';
 import { loadModelFrom, LoadedModel } from '../model/load';
-import { Preprocessing, readLabels, resolvePreprocessing } from '../model/config';
+import { Preprocessing, PreprocessingSources, readLabels, resolvePreprocessing } from '../model/config';
+import { ModelMetadata, readModelMetadata } from '../model/model-metadata';
 import { CamMethod, parseMethods } from '../methods';
 import { ScoreKind } from '../capture/gradients';
 import { ModelError, UsageError } from '../util/errors';
 import { closestNames } from '../util/suggest';
+import { SIDECAR_NAME } from '../model/config';
 
 export interface SessionOptions {
   model: string | LoadedModel;
@@ -31,12 +33,45 @@ export interface Session {
   methods: CamMethod[];
   layers: string[];
   labels: string[];
-  preprocess: Preprocessing;
+  /** Where the labels came from: a file, the sidecar, Teachable Machine's metadata.json, or 'indices'. */
+  labelsSource: string;
+  /** The settings, and per setting where it came from (flags, sidecar, model metadata, default). */
+  preprocess: Preprocessing & { sources: PreprocessingSources };
   grayscale: boolean;
   score: ScoreKind;
   loadMs: number;
   /** Turns a class given by index or label into an index. */
   classIndex(c: number | string): number;
+}
+
+/**
+ * The labels, from the first place that has them: --labels (a file or a list), the sidecar, Teachable Machine's
+ * metadata.json or a labels file beside the model (used only when it fits the model), else class indices.
+ * A binary (one sigmoid unit) model takes one label, its positive class, or two.
+ */
+function resolveLabels(flag: string | string[] | undefined, side: string | string[] | undefined, baseDir: string, metadata: ModelMetadata, numClasses: number, binary: boolean): { labels: string[]; source: string } {
+  const fit = (labels: string[]) => (binary && labels.length === 1 ? [`not ${labels[0]}`, labels[0]] : labels);
+  const check = (labels: string[], where: string) => {
+    if (labels.length !== numClasses) {
+      throw new UsageError(`${where}: the labels list has ${labels.length} entries but the model has ${numClasses} classes${binary ? ' (one sigmoid unit: give 1 label, the positive class, or 2)' : ''}`);
+    }
+    return labels;
+  };
+  if (flag != null) {
+    if (Array.isArray(flag)) return { labels: check(fit(flag), '--labels'), source: '--labels' };
+    return { labels: check(fit(readLabels(flag)), flag), source: flag };
+  }
+  if (side != null) {
+    if (Array.isArray(side)) return { labels: check(fit(side), SIDECAR_NAME), source: SIDECAR_NAME };
+    const file = path.resolve(baseDir, side);
+    return { labels: check(fit(readLabels(file)), file), source: file };
+  }
+  if (metadata.labels) {
+    const labels = fit(metadata.labels.labels);
+    // A labels file found by its name alone is only a guess: used when it fits, else indices.
+    if (labels.length === numClasses) return { labels, source: metadata.labels.what };
+  }
+  return { labels: Array.from({ length: numClasses }, (_, i) => String(i)), source: 'indices' };
 }
 
 export async function openSession(opts: SessionOptions): Promise<Session> {
@@ -46,14 +81,11 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
   const c = model.classifier;
   const sidecar = model.sidecar;
   const sideLayers = sidecar?.layer == null ? undefined : Array.isArray(sidecar.layer) ? sidecar.layer : [sidecar.layer];
-  const layers = opts.layers?.length ? opts.layers : sideLayers ?? [c.defaultTargetLayer()];
+  // Names as the user wrote them (qualified, short or a unique suffix) become the names layers() shows.
+  const layers = (opts.layers?.length ? opts.layers : sideLayers ?? [c.defaultTargetLayer()]).map((l) => c.resolveLayer(l));
   const known = new Map(c.layers().map((l) => [l.name, l]));
   for (const l of layers) {
-    const info = known.get(l);
-    if (!info) {
-      const near = closestNames(l, [...known.keys()]);
-      throw new ModelError(`no layer named '${l}' in the model${near.length ? ` (did you mean ${near.map((n) => `'${n}'`).join(', ')}?)` : ''}`);
-    }
+    const info = known.get(l)!;
     if (!info.spatial) throw new ModelError(`layer '${l}' has output shape [${info.outputShape.join(', ')}], not a spatial map (height x width x channels)`);
   }
   // 'all' includes CAM only where the model's head allows it at every target layer.
@@ -63,15 +95,9 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
     return h.kind !== 'none';
   });
   const methods = parseMethods(opts.method ?? sidecar?.method ?? 'gradcam', camPossible);
-  let labels: string[] = [];
-  const given = opts.labels ?? sidecar?.labels;
-  if (Array.isArray(given)) labels = given;
-  else if (typeof given === 'string') labels = readLabels(opts.labels != null ? given : path.resolve(model.baseDir, given));
-  if (labels.length && labels.length !== c.numClasses) {
-    throw new UsageError(`the labels list has ${labels.length} entries but the model has ${c.numClasses} classes`);
-  }
-  if (!labels.length) labels = Array.from({ length: c.numClasses }, (_, i) => String(i));
-  const preprocess = resolvePreprocessing(sidecar, opts.preprocess ?? {});
+  const metadata = /^https?:/i.test(model.baseDir) ? {} : readModelMetadata(model.baseDir);
+  const { labels, source: labelsSource } = resolveLabels(opts.labels, sidecar?.labels, model.baseDir, metadata, c.numClasses, c.head.binary);
+  const preprocess = resolvePreprocessing(sidecar, opts.preprocess ?? {}, metadata.preprocess);
   const channels = c.inputShape[2];
   if (channels !== 1 && channels !== 3) throw new ModelError(`the model takes ${channels}-channel images; only 1 (grayscale) and 3 (RGB) are supported`);
   const classIndex = (cls: number | string): number => {
@@ -94,6 +120,7 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
     methods,
     layers,
     labels,
+    labelsSource,
     preprocess,
     grayscale: channels === 1,
     score: opts.score ?? 'logit',

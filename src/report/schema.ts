@@ -44,7 +44,22 @@ export interface ReportImage {
 export interface ExplainReport {
   schema: typeof REPORT_SCHEMA;
   tool: { name: 'tfjs-cam'; version: string };
-  model: { source: string; sha256: string; format: string; inputSize: [number, number, number]; classes: number; softmaxSteppedOver: boolean };
+  model: {
+    source: string;
+    sha256: string;
+    format: string;
+    inputSize: [number, number, number];
+    classes: number;
+    softmaxSteppedOver: boolean;
+    /** What the model applies to its logits: probabilities are computed the same way (softmax, element-wise sigmoid; softmax for linear). */
+    head: 'softmax' | 'sigmoid' | 'linear';
+    /** One sigmoid unit shown as two classes: 0 = negative (logit -z), 1 = positive (logit z). */
+    binary?: boolean;
+    /** The final activation stepped over, e.g. "'dense_5' (activation softmax)". */
+    headActivation?: string;
+  };
+  /** Where the labels came from: a labels file, the sidecar, 'Teachable Machine metadata.json', a labels file beside the model, or 'indices'. */
+  labelsSource: string;
   backend: string;
   /** The methods run, comma-separated (see `methods`). */
   method: string;
@@ -53,7 +68,8 @@ export interface ExplainReport {
   eigenSmooth?: boolean;
   layers: string[];
   score: 'logit' | 'probability';
-  preprocessing: { scale: [number, number]; mean: number[]; std: number[]; bgr: boolean; resize: string; grayscale: boolean };
+  /** `sources`: where each setting came from ('flags', 'tfjs-cam.json', 'Teachable Machine metadata.json', 'default'). */
+  preprocessing: { scale: [number, number]; mean: number[]; std: number[]; bgr: boolean; resize: string; grayscale: boolean; sources?: Record<string, string> };
   output: { dir: string | null; colormap: string; alpha: number };
   images: ReportImage[];
   summary: { images: number; succeeded: number; failed: number };

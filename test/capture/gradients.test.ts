@@ -26,7 +26,7 @@ describe.each(['wasm', 'cpu'] as const)('gradients on %s', (backend) => {
 
   test.each(['target', 'c1', 'dw', 'bn'])('d(logit)/d(%s) matches finite differences for two classes at once', (layer) => {
     const model = residualModel();
-    const clf = new LayersClassifier(model, false);
+    const clf = new LayersClassifier(model);
     const x = seededInput([1, 8, 8, 3]);
     const before = tf.memory().numTensors;
     const fp = clf.forward(x, [layer]);

@@ -13,7 +13,7 @@ beforeAll(async () => {
 
 test('CAM equals Grad-CAM x (h*w) on a GAP -> Dense model, for every class', () => {
   const model = gapDenseModel(8, 4);
-  const clf = new LayersClassifier(model, false);
+  const clf = new LayersClassifier(model);
   expect(clf.defaultTargetLayer()).toBe('feat');
   const head = clf.camHead('feat');
   expect(head.kind).toBe('weights');

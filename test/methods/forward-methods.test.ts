@@ -33,7 +33,7 @@ const logit = (c: number, meanFeat: number[]) => meanFeat.reduce((s, m, k) => s 
 
 function run(method: string, maxChannels = 0): Float32Array[] {
   const model = tinyModel();
-  const clf = new LayersClassifier(model, false);
+  const clf = new LayersClassifier(model);
   const input = tf.tensor4d(x, [1, 4, 4, 1]);
   const ex = explainTensor(clf, input, { methods: [getMethod(method)], layers: ['feat'], classes: [0, 1], topK: 2, score: 'logit', methodOptions: { batchSize: 1, maxChannels } });
   input.dispose();
@@ -89,7 +89,7 @@ test('Smooth Grad-CAM++ is seeded: the same seed repeats exactly, another seed d
       ],
     });
     const input = tf.tensor4d(Array.from({ length: 36 }, (_, i) => Math.sin(i)), [1, 6, 6, 1]);
-    const ex = explainTensor(new LayersClassifier(model, false), input, { methods: [getMethod('smoothgradcam++')], layers: ['c'], classes: [0], topK: 1, score: 'logit', methodOptions: { seed, noiseSamples: 4 } });
+    const ex = explainTensor(new LayersClassifier(model), input, { methods: [getMethod('smoothgradcam++')], layers: ['c'], classes: [0], topK: 1, score: 'logit', methodOptions: { seed, noiseSamples: 4 } });
     input.dispose();
     model.dispose();
     return Array.from(ex.maps[0].raw[0].data);

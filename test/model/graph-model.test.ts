@@ -32,7 +32,7 @@ beforeAll(async () => {
   // The layers twin without the softmax (the loader does this for files; here we build it by hand).
   const logitsOnly = tf.model({ inputs: x, outputs: tf.layers.dense({ units: 3, name: 'logits2' }).apply(gap) as tf.SymbolicTensor });
   logitsOnly.getLayer('logits2').setWeights(layers.getLayer('logits').getWeights());
-  lc = new LayersClassifier(logitsOnly, true);
+  lc = new LayersClassifier(logitsOnly, { strippedActivation: { kind: 'softmax', layer: 'logits2' } });
 });
 
 test('the graph steps over its final Softmax, finds the default target and allows CAM', () => {
