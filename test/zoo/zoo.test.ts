@@ -95,11 +95,10 @@ async function graphReference(dir: string, target: string, logitsNode: string, o
   };
 }
 
-/** Grad-CAM from the reference: ReLU(sum_k mean_ij(dz_c/dA) A_k), by tf.grad of the logit. */
-function referenceGradCam(ref: Reference, x: tf.Tensor4D, cls: number, sign = 1): Float32Array {
+/** Grad-CAM from the reference: ReLU(sum_k mean_ij(dz_c/dA) A_k), by tf.grad of the logit at the reference's own A. */
+function referenceGradCam(ref: Reference, x: tf.Tensor4D, a: tf.Tensor4D, cls: number): Float32Array {
   return tf.tidy(() => {
-    const a = ref.activation(x);
-    const g = tf.grad((t: tf.Tensor) => tf.mul(tf.slice(ref.logits(x, t as tf.Tensor4D), [0, cls], [1, 1]).sum(), sign))(a);
+    const g = tf.grad((t: tf.Tensor) => tf.slice(ref.logits(x, t as tf.Tensor4D), [0, cls], [1, 1]).sum())(a);
     const alpha = tf.mean(g, [1, 2], true);
     return tf.relu(tf.sum(tf.mul(a, alpha), 3)).dataSync() as Float32Array;
   });
@@ -254,7 +253,9 @@ maybe('real published models (../shared/data/zoo)', () => {
       const xv = inputs.get(c.model)!.dataSync() as Float32Array;
       const x = tf.tensor4d(xv, inputs.get(c.model)!.shape);
       const gradcam = new Map<number, Float32Array>();
-      for (const cls of explained.get(c.model)!.classes) gradcam.set(cls, referenceGradCam(ref, x, cls));
+      const a = ref.activation(x);
+      for (const cls of explained.get(c.model)!.classes) gradcam.set(cls, referenceGradCam(ref, x, a, cls));
+      a.dispose();
       refs.set(c.model, { x: xv, probabilities: ref.probabilities(x), gradcam });
       x.dispose();
       ref.dispose();
