@@ -25,7 +25,7 @@ import { ChannelPool } from '../batch/channel-pool';
 import { explainTensor, TensorExplanation } from './explain-tensor';
 import { peakOf, topMassShare } from './maps';
 import { openSession, Session, SessionOptions } from './session';
-import { errorMessage, OutputError, UserError } from '../util/errors';
+import { errorMessage, OutputError, UsageError, UserError } from '../util/errors';
 import { REPORT_NAME, RunJournal, WantedOutputs } from './resume';
 import { TOOL_VERSION } from '../version';
 
@@ -147,7 +147,7 @@ export class ImagePipeline {
     const t1 = performance.now();
     const { session, opts } = this;
     const [inputH, inputW, channels] = session.model.classifier.inputShape;
-    const stem = stemOf(p.job.rel);
+    const stem = p.job.stem ?? stemOf(p.job.rel);
     const files: RenderedImage['files'] = [];
     const file = (rel: string, data: Uint8Array) => (files.push({ rel, data }), rel);
     const img = p.img;
@@ -307,6 +307,19 @@ async function writeRendered(r: RenderedImage, outDir: string | null, force: boo
   }
 }
 
+/**
+ * `--out` equal to an input folder that holds images would mix outputs with the images (and a second run would
+ * explain its own overlays): refused. An output folder inside an input folder is skipped by the walk instead.
+ */
+function refuseOutputAsInput(inputs: string[], outDir: string): void {
+  for (const input of inputs) {
+    if (path.resolve(input) !== outDir) continue;
+    if (collectImages([input], { exclude: null }).jobs.length) {
+      throw new UsageError(`${outDir}: the output folder is an input folder that holds images; choose another --out (e.g. ${path.join(input, 'cam-out')})`);
+    }
+  }
+}
+
 /** Explains every image found in `inputs` (files or folders, recursively). */
 export async function explain(inputs: string[], opts: ExplainOptions): Promise<ExplainResult> {
   const t0 = performance.now();
@@ -314,8 +327,10 @@ export async function explain(inputs: string[], opts: ExplainOptions): Promise<E
   let openJournal: RunJournal | null = null;
   try {
     const outDir = opts.out === null ? null : path.resolve(opts.out ?? 'cam-out');
-    const classes = opts.classes?.length ? opts.classes.map((c) => session.classIndex(c)) : undefined;
-    const { jobs, problems } = collectImages(inputs);
+    // The same class asked for twice (by index and by label) is explained once: one file per (image, method, class).
+    const classes = opts.classes?.length ? [...new Set(opts.classes.map((c) => session.classIndex(c)))] : undefined;
+    if (outDir) refuseOutputAsInput(inputs, outDir);
+    const { jobs, problems } = collectImages(inputs, { exclude: outDir });
     const report = baseReport(session, opts, outDir);
     const total = jobs.length + problems.length;
     const entries: ReportImage[] = [];
@@ -356,7 +371,7 @@ export async function explain(inputs: string[], opts: ExplainOptions): Promise<E
     const workers = Math.min(opts.jobs ?? 1, todo.length);
     if (workers > 1 && typeof opts.model === 'string') {
       const { runInWorkers } = await import('../batch/pool');
-      await runInWorkers(todo, workers, { ...opts, signal }, onRendered);
+      await runInWorkers(todo, workers, { ...opts, classes, signal }, onRendered);
     } else {
       // Fewer images than threads: spread Score-CAM's and Ablation-CAM's channels over the spare threads instead.
       const spare = Math.min(opts.jobs ?? 1, 64) - 1;
