@@ -109,7 +109,7 @@ export function removePendingTempFiles(): void {
  */
 export async function ensureDir(dir: string): Promise<void> {
   try {
-    await fsp.mkdir(dir, { recursive: true });
+    await makeDirs(dir);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EEXIST' || code === 'ENOTDIR') throw new OutputError(`output folder ${dir}: a file of that name (or of a parent) is in the way`);
@@ -124,6 +124,31 @@ export async function ensureDir(dir: string): Promise<void> {
   }
 }
 
+/**
+ * mkdir -p, one level at a time. Node's `mkdir(dir, {recursive: true})` never returns where mkdir fails with
+ * ENOENT on an existing parent (`/proc/foo`: it loops at 100% CPU); here every failure is an error at once.
+ */
+export async function makeDirs(dir: string): Promise<void> {
+  const target = path.resolve(dir);
+  const missing: string[] = [];
+  for (let d = target; ; d = path.dirname(d)) {
+    try {
+      await fsp.stat(d);
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || path.dirname(d) === d) throw err;
+      missing.push(d);
+    }
+  }
+  for (const d of missing.reverse()) {
+    try {
+      await fsp.mkdir(d);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err; // made meanwhile by someone else: fine
+    }
+  }
+}
+
 function describe(err: unknown): string {
   const e = err as NodeJS.ErrnoException;
   const reasons: Record<string, string> = {
@@ -134,6 +159,7 @@ function describe(err: unknown): string {
     EDQUOT: 'disk quota exceeded',
     EFBIG: 'file too large (file size limit reached)',
     ENAMETOOLONG: 'name too long',
+    ENOENT: 'the file system does not allow creating it',
   };
   return (e.code && reasons[e.code]) ?? e.code ?? String(err);
 }

@@ -10,7 +10,7 @@ import type { EvaluateReport } from '../pipeline/evaluate';
 import { promises as fsp } from 'fs';
 import * as path from 'path';
 import sharp from 'sharp';
-import { writeFileAtomic } from './files';
+import { makeDirs, writeFileAtomic } from './files';
 import type { ExplainReport } from './schema';
 
 export type HtmlStatus = 'pass' | 'fail' | 'error' | 'ok';
@@ -217,7 +217,7 @@ export async function writeHtmlReport(file: string, r: HtmlReport, opts: WriteHt
     }
     report = { ...r, rows };
   }
-  await fsp.mkdir(dir, { recursive: true });
+  await makeDirs(dir);
   await writeFileAtomic(file, renderHtmlReport(report), { overwrite: opts.overwrite ?? true });
 }
 
