@@ -6,7 +6,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { availableParallelism } from 'os';
 import { TOOL_VERSION } from '../version';
-import { err } from './output';
+import { err, survivePipeClose } from './output';
 import { METHOD_NAMES } from '../methods/names';
 
 export const EXIT = { OK: 0, FAILED: 1, USAGE: 2, INTERRUPTED: 130 } as const;
@@ -130,6 +130,7 @@ export function buildProgram(setCode: (code: number) => void): Command {
 
 export async function main(argv: string[]): Promise<number> {
   let code: number = EXIT.OK;
+  survivePipeClose();
   const program = buildProgram((c) => (code = c));
   const debug = argv.includes('--debug');
   if (debug) process.env.TFJS_CAM_DEBUG = '1';

@@ -26,3 +26,23 @@ export class Progress {
     if (this.enabled) process.stderr.write('\r\x1b[2K');
   }
 }
+
+/**
+ * A closed stdout or stderr (`tfjs-cam explain ... | head -1`) must not stop the run half way: Node reports the
+ * broken pipe as an 'error' event that nothing handles, which crashed the process and left temp files and the
+ * journal behind. The stream is silenced instead and the run finishes its files and report as usual.
+ */
+export function survivePipeClose(): void {
+  for (const s of [process.stdout, process.stderr]) {
+    if ((s as { tfjsCamGuarded?: boolean }).tfjsCamGuarded) continue;
+    (s as { tfjsCamGuarded?: boolean }).tfjsCamGuarded = true;
+    s.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE' && e.code !== 'ECONNRESET' && e.code !== 'ERR_STREAM_DESTROYED') throw e;
+      s.write = ((_chunk: unknown, encOrCb?: unknown, cb?: unknown) => {
+        const done = typeof encOrCb === 'function' ? encOrCb : cb;
+        if (typeof done === 'function') process.nextTick(done as () => void);
+        return true;
+      }) as typeof s.write;
+    });
+  }
+}

@@ -17,7 +17,7 @@ import { ColormapName } from '../render/colormap';
 import { comparisonSheet, SheetCell } from '../render/sheet';
 import { MethodOptions } from '../methods';
 import { encodeNpy } from '../report/npy';
-import { ensureDir, writeFileAtomic } from '../report/files';
+import { ensureDir, removeStrayTempFiles, writeFileAtomic } from '../report/files';
 import { ExplainReport, REPORT_SCHEMA, ReportImage, ReportMap } from '../report/schema';
 import { toInputTensor } from '../model/preprocess';
 import { collectImages, ImageJob } from '../batch/walk';
@@ -340,7 +340,11 @@ export async function explain(inputs: string[], opts: ExplainOptions): Promise<E
       opts.onImage?.(entries.length, total, entry, resumed);
     };
     for (const p of problems) record({ file: p.input, status: 'error', error: p.message });
-    if (outDir && jobs.length) await ensureDir(outDir);
+    if (outDir && jobs.length) {
+      await ensureDir(outDir);
+      // What a killed run (SIGKILL, power cut) could not remove: never left to pile up, and --resume starts clean.
+      removeStrayTempFiles(outDir);
+    }
     // Refuses to replace an earlier run's report unless --force/--resume; with --resume, skips what is done.
     const journal = (openJournal = outDir && jobs.length ? RunJournal.open(outDir, report, opts) : null);
     const want: WantedOutputs = { methods: report.methods, classes, topK: opts.topK ?? 3, numClasses: session.model.classifier.numClasses, heatmap: !!opts.heatmap, saveRaw: !!opts.saveRaw, saveInput: !!opts.saveInput };

@@ -163,3 +163,45 @@ function describe(err: unknown): string {
   };
   return (e.code && reasons[e.code]) ?? e.code ?? String(err);
 }
+
+/** `.<name>.<pid>.<12 hex>.tmp`, as writeFileAtomic names its temp files. */
+const TEMP_NAME = /^\..+\.(\d+)\.[0-9a-f]{12}\.tmp$/;
+
+function alive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes temp files that a killed run left in dir's tree (a power cut, SIGKILL: nothing could remove them then).
+ * Only names writeFileAtomic makes, and only those of processes that are gone; returns how many were removed.
+ */
+export function removeStrayTempFiles(dir: string): number {
+  let removed = 0;
+  const walk = (d: string) => {
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const full = path.join(d, e.name);
+      if (e.isDirectory()) walk(full);
+      else if (e.isFile()) {
+        const m = TEMP_NAME.exec(e.name);
+        if (m && !alive(Number(m[1]))) {
+          fs.rmSync(full, { force: true });
+          removed++;
+        }
+      }
+    }
+  };
+  walk(dir);
+  return removed;
+}
