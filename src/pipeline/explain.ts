@@ -27,6 +27,7 @@ import { peakOf, topMassShare } from './maps';
 import { openSession, Session, SessionOptions } from './session';
 import { errorMessage, OutputError, UsageError, UserError } from '../util/errors';
 import { REPORT_NAME, RunJournal, WantedOutputs } from './resume';
+import { lockOutputDir } from '../report/lock';
 import { TOOL_VERSION } from '../version';
 
 export interface ExplainOptions extends SessionOptions {
@@ -325,6 +326,7 @@ export async function explain(inputs: string[], opts: ExplainOptions): Promise<E
   const t0 = performance.now();
   const session = await openSession(opts);
   let openJournal: RunJournal | null = null;
+  let lock: { release(): void } | null = null;
   try {
     const outDir = opts.out === null ? null : path.resolve(opts.out ?? 'cam-out');
     // The same class asked for twice (by index and by label) is explained once: one file per (image, method, class).
@@ -342,6 +344,7 @@ export async function explain(inputs: string[], opts: ExplainOptions): Promise<E
     for (const p of problems) record({ file: p.input, status: 'error', error: p.message });
     if (outDir && jobs.length) {
       await ensureDir(outDir);
+      lock = lockOutputDir(outDir);
       // What a killed run (SIGKILL, power cut) could not remove: never left to pile up, and --resume starts clean.
       removeStrayTempFiles(outDir);
     }
@@ -411,6 +414,7 @@ export async function explain(inputs: string[], opts: ExplainOptions): Promise<E
     openJournal?.abandon();
     throw e;
   } finally {
+    lock?.release();
     if (typeof opts.model === 'string') session.model.dispose();
   }
 }
