@@ -16,6 +16,7 @@ import { openSession, Session } from '../pipeline/session';
 import { applyColormap, ColormapName } from '../render/colormap';
 import { encodePng, mapToImage, overlay } from '../render/overlay';
 import { ensureDir, writeFileAtomic } from '../report/files';
+import { checkNormalisationCounts } from '../pipeline/preprocess-check';
 import { errorMessage, UserError } from '../util/errors';
 import { TOOL_VERSION } from '../version';
 import { Box } from '../metrics/localisation';
@@ -192,6 +193,11 @@ export async function check(specOrFile: string | CheckSpec, opts: CheckOptions =
       const session = await openSession({ model, backend, method: c.method, layers: c.layers }).catch((e) =>
         located(/layer/.test(errorMessage(e)) ? c.where.layer : /method/.test(errorMessage(e)) ? c.where.method : c.where.model, e),
       );
+      try {
+        checkNormalisationCounts(session);
+      } catch (e) {
+        located(c.where.model, e);
+      }
       if (c.class !== undefined) {
         try {
           session.classIndex(c.class);

@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { decodeImage } from '../image/decode';
 import { toModel } from '../image/geometry';
 import { collectImages } from '../batch/walk';
+import { checkNormalisationCounts } from './preprocess-check';
 import { readBoxes } from '../metrics/boxes';
 import { Box, energyInBoxes, localisationHit, pointingGameHit } from '../metrics/localisation';
 import { auc, averageDropAndIncrease, deletionInsertion, maskedProbability, ProbabilityFn } from '../metrics/faithfulness';
@@ -77,6 +78,7 @@ export interface EvaluateReport {
 export async function evaluate(inputs: string[], opts: EvaluateOptions): Promise<EvaluateReport> {
   const session = await openSession(opts);
   try {
+    checkNormalisationCounts(session, opts.preprocess);
     const c = session.model.classifier;
     if (opts.shuffleWeights != null) c.randomizeWeights(opts.shuffleWeights);
     const truth = readBoxes(opts.boxes);

@@ -28,6 +28,7 @@ import { openSession, Session, SessionOptions } from './session';
 import { errorMessage, OutputError, UsageError, UserError } from '../util/errors';
 import { REPORT_NAME, RunJournal, WantedOutputs } from './resume';
 import { lockOutputDir } from '../report/lock';
+import { checkNormalisationCounts } from './preprocess-check';
 import { TOOL_VERSION } from '../version';
 
 export interface ExplainOptions extends SessionOptions {
@@ -328,6 +329,7 @@ export async function explain(inputs: string[], opts: ExplainOptions): Promise<E
   let openJournal: RunJournal | null = null;
   let lock: { release(): void } | null = null;
   try {
+    checkNormalisationCounts(session, opts.preprocess);
     const outDir = opts.out === null ? null : path.resolve(opts.out ?? 'cam-out');
     // The same class asked for twice (by index and by label) is explained once: one file per (image, method, class).
     const classes = opts.classes?.length ? [...new Set(opts.classes.map((c) => session.classIndex(c)))] : undefined;

@@ -1,0 +1,52 @@
+// Usage errors of explain's flags: one line, exit 2, naming what is wrong.
+import * as fs from 'fs';
+import * as path from 'path';
+import { initBackend } from '../../src/backend';
+import { explain } from '../../src';
+import { SHARED, hasShared, skipNotice, tempDir } from '../helpers/cli';
+import { saveModel, smallCnn, spotPng } from '../faults/fixtures';
+import { expectRunError, runCli } from '../faults/cli';
+
+let dir: string;
+let model: string;
+let image: string;
+
+beforeAll(async () => {
+  await initBackend('wasm');
+  dir = tempDir('flags');
+  model = await saveModel(smallCnn(16, 4), path.join(dir, 'model'), { labels: ['ant', 'crane', 'cat', 'crane'] });
+  image = path.join(dir, 'a.png');
+  fs.writeFileSync(image, await spotPng(30, 30));
+});
+
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+test('--mean / --std must give 1 value or one per channel (3): 2 or 4 values are usage errors', () => {
+  for (const [flag, v] of [['--mean', '1,2'], ['--std', '1,2,3,4']]) {
+    const r = runCli(['explain', image, '-m', model, '-o', path.join(dir, 'o'), flag, v]);
+    expectRunError(r, 2, new RegExp(`^tfjs-cam: error: ${flag} has ${v.split(',').length} values but the model takes 3-channel images: give 1 value \\(for every channel\\) or 3 \\(one per channel\\)$`));
+  }
+  expect(fs.existsSync(path.join(dir, 'o'))).toBe(false);
+});
+
+test("a sidecar whose mean has 2 values is refused naming the sidecar; 1 or 3 values work", async () => {
+  const bad = await saveModel(smallCnn(16, 4), path.join(dir, 'model-mean'), { preprocess: { mean: [0.5, 0.5] } });
+  await expect(explain([image], { model: bad, out: null })).rejects.toThrow(`${path.join(bad, 'tfjs-cam.json')}: field 'preprocess.mean' has 2 values`);
+  for (const mean of [[0.5], [0.4, 0.5, 0.6]]) {
+    const { report } = await explain([image], { model: bad, out: null, preprocess: { mean } });
+    expect(report.preprocessing.mean).toEqual(mean);
+  }
+});
+
+test('a label shared by several classes is refused with every index; an index still works', async () => {
+  await expect(explain([image], { model, out: null, classes: ['crane'] })).rejects.toThrow("class 'crane' is ambiguous: 2 classes have that label (1 'crane', 3 'crane'); give the index instead");
+  const { report } = await explain([image], { model, out: null, classes: ['3'] });
+  expect(report.images[0].maps![0].class).toEqual({ index: 3, label: 'crane' });
+});
+
+(hasShared ? test : test.skip)('ImageNet: --class crane names both crane classes (428, 544), exit 2', async () => {
+  const big = await saveModel(smallCnn(16, 1000), path.join(dir, 'model-1000'));
+  const r = runCli(['explain', image, '-m', big, '--labels', path.join(SHARED, 'labels', 'imagenet_darknet_names.json'), '--class', 'crane', '-o', path.join(dir, 'o2')]);
+  expectRunError(r, 2, /^tfjs-cam: error: class 'crane' is ambiguous: 2 classes have that label \(428 'crane', 544 'crane'\); give the index instead$/);
+});
+if (!hasShared) skipNotice('the ImageNet ambiguous-label test');
