@@ -62,7 +62,7 @@ function describe(img: ReportImage): string {
   if (img.status === 'error') return `${err.red('FAIL')} ${img.file}: ${img.error}`;
   const classes = (img.maps ?? []).map((m) => {
     const p = img.top?.find((t) => t.index === m.class.index)?.probability;
-    return `${m.class.label}${p != null && Number.isFinite(p) ? ` (${(p * 100).toFixed(1)}%)` : ''}${m.flat ? ' [flat map]' : ''}`;
+    return `${m.class.label}${p != null && Number.isFinite(p) ? ` (${(p * 100).toFixed(1)}%)` : ''}${m.flat ? ` [flat ${m.method} map]` : ''}`;
   });
   return `${out.green('ok')}   ${img.file}: ${classes.join(', ')}${(img.warnings ?? []).map((w) => ` [${w}]`).join('')}`;
 }

@@ -111,6 +111,21 @@ interface Prepared {
   decodeMs: number;
 }
 
+/**
+ * Why a map is flat, for the image's warnings. Every method ends with a ReLU: a raw map that is zero everywhere
+ * means the weighted sum of the channels was <= 0 everywhere. Score-CAM's weights (a softmax) are positive, so
+ * then the target layer's activations themselves are <= 0: a layer before its activation function.
+ */
+export function whyFlat(m: { method: string; raw: { data: Float32Array }[] }, label: string): string {
+  const what = `the ${m.method} map of '${label}' is flat`;
+  const zero = m.raw.every((r) => r.data.every((v) => v === 0));
+  if (!zero) return `${what}: it has no contrast (the same value everywhere)`;
+  if (m.method === 'scorecam') {
+    return `${what}: the weighted sum of the channels is <= 0 everywhere, so the ReLU leaves nothing; Score-CAM's weights are positive, so the target layer's activations are <= 0 there: choose a layer after its activation function (e.g. a ReLU) with --layer`;
+  }
+  return `${what}: the weighted sum of the channels is <= 0 everywhere, so the ReLU leaves nothing (the class has no positive evidence at this layer)`;
+}
+
 /** Per-run settings shared by every image: the session plus the options that shape each image's work. */
 export class ImagePipeline {
   constructor(
@@ -174,6 +189,7 @@ export class ImagePipeline {
       entry.files = { input: file(`${stem}.input.npy`, encodeNpy(data, [1, inputH, inputW, channels])) };
     }
     const sheetCells: SheetCell[] | null = this.writeFiles && (opts.sheet ?? session.methods.length > 1) ? [] : null;
+    let flatWarnings: string[] | undefined;
     for (const m of ex.maps) {
       const label = session.labels[m.classIndex];
       const base = `${stem}.${m.method.replace(/\+/g, 'pp')}.${m.classIndex}-${slug(label)}`;
@@ -184,7 +200,8 @@ export class ImagePipeline {
         method: m.method,
         layers: session.layers,
         files: {},
-        peak: { x: round(peak.x, 1), y: round(peak.y, 1) },
+        // A flat map has no maximum: any pixel would do, so none is reported.
+        peak: m.flat ? null : { x: round(peak.x, 1), y: round(peak.y, 1) },
         topMassShare: round(topMassShare(m.map), 4),
         flat: m.flat,
       };
@@ -198,7 +215,9 @@ export class ImagePipeline {
         }
       }
       entry.maps!.push(rm);
+      if (m.flat && !entry.warnings) (flatWarnings ??= []).push(whyFlat(m, label));
     }
+    if (flatWarnings) entry.warnings = [...(entry.warnings ?? []), ...flatWarnings];
     if (sheetCells?.length) {
       // rows: methods in the order run; columns: classes
       const rows = session.methods.map((meth) => sheetCells.filter((c) => c.row === meth.title));
