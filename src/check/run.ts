@@ -112,8 +112,23 @@ function slug(s: string): string {
   return s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || 'case';
 }
 
+/**
+ * Why the model sees none of a region: it lies outside the image itself (whatever the resize mode), or, under
+ * `crop`, outside the part of the image that the crop keeps. (A region outside the image under `stretch` used to
+ * be blamed on a crop.)
+ */
+function whyUnseen(region: ImageRegion, width: number, height: number, resize: string): string {
+  if (region.kind === 'mask') {
+    if (!region.mask.some((v) => v)) return 'the region (mask) is empty: no pixel of it is inside';
+  } else {
+    const inImage = region.boxes.some((b) => Math.min(width, b.x + b.width) > Math.max(0, b.x) && Math.min(height, b.y + b.height) > Math.max(0, b.y));
+    if (!inImage) return `the region lies outside the image (${width}x${height} pixels)`;
+  }
+  return resize === 'crop' ? 'the region lies outside the part of the image the model sees (resize: crop)' : `the model sees none of the region (resize: ${resize})`;
+}
+
 /** Expectations against measures: the failures, each in a line. */
-function judge(c: CheckCase, r: CheckResult, regionUnseen: boolean): CheckFailure[] {
+function judge(c: CheckCase, r: CheckResult, regionUnseen: string | null): CheckFailure[] {
   const e = c.expect;
   const f: CheckFailure[] = [];
   const add = (check: string, expected: string, actual: string, message: string) => f.push({ check, expected, actual, message });
@@ -124,7 +139,7 @@ function judge(c: CheckCase, r: CheckResult, regionUnseen: boolean): CheckFailur
   if (!e.region) return f;
   const regionChecks = [e.pointingGame, e.minInside, e.maxInside, e.maxOutside, e.minIou].some((v) => v !== undefined);
   if (regionChecks && regionUnseen) {
-    add('map', 'region seen by the model', 'region outside the model input', 'the region lies outside the part of the image the model sees (resize: crop)');
+    add('map', 'region seen by the model', 'region outside the model input', regionUnseen);
     return f;
   }
   if (regionChecks && r.flat) {
@@ -272,7 +287,7 @@ export async function check(specOrFile: string | CheckSpec, opts: CheckOptions =
               }
               r.region = { pointingHit: measures.pointingHit, inside: round(measures.inside), outside: round(measures.outside), iou: round(measures.iou), thresholdBox: tbox };
             }
-            r.failures.push(...judge(c, r, !!atInput && !atInput.bbox));
+            r.failures.push(...judge(c, r, atInput && !atInput.bbox ? whyUnseen(imageRegion!, img.width, img.height, session.preprocess.resize) : null));
             r.status = r.failures.length ? 'fail' : 'pass';
             if (caseDir && (which === 'all' || r.status === 'fail')) {
               const png = await drawOverlay(img, m.map, inputW, inputH, place, imageRegion, c.expect.minIou !== undefined ? tboxIn : null, peak, opts);
