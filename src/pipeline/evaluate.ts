@@ -4,12 +4,14 @@
  * insertion AUC), over images with ground-truth boxes. Maps are measured at the model's input resolution,
  * with the boxes mapped there through the same placement as the image.
  */
+import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { decodeImage } from '../image/decode';
 import { toModel } from '../image/geometry';
 import { collectImages } from '../batch/walk';
 import { checkNormalisationCounts } from './preprocess-check';
+import { withFileContext } from './error-context';
 import { readBoxes } from '../metrics/boxes';
 import { Box, energyInBoxes, localisationHit, pointingGameHit } from '../metrics/localisation';
 import { auc, averageDropAndIncrease, deletionInsertion, maskedProbability, ProbabilityFn } from '../metrics/faithfulness';
@@ -76,6 +78,21 @@ export interface EvaluateReport {
 }
 
 export async function evaluate(inputs: string[], opts: EvaluateOptions): Promise<EvaluateReport> {
+  // Outputs that would be refused at the end are refused before the (long) evaluation.
+  if (opts.out && !opts.force) {
+    for (const name of ['evaluation.json', 'curves.png', ...(opts.html ? ['index.html'] : [])]) {
+      const file = path.join(path.resolve(opts.out), name);
+      if (fs.existsSync(file)) throw new UsageError(`${file} exists (use --force to overwrite)`);
+    }
+  }
+  try {
+    return await evaluateRun(inputs, opts);
+  } catch (e) {
+    throw withFileContext(e, opts.model, opts.labels);
+  }
+}
+
+async function evaluateRun(inputs: string[], opts: EvaluateOptions): Promise<EvaluateReport> {
   const session = await openSession(opts);
   try {
     checkNormalisationCounts(session, opts.preprocess);

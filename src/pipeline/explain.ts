@@ -29,6 +29,7 @@ import { errorMessage, OutputError, UsageError, UserError } from '../util/errors
 import { REPORT_NAME, RunJournal, WantedOutputs } from './resume';
 import { lockOutputDir } from '../report/lock';
 import { checkNormalisationCounts } from './preprocess-check';
+import { withFileContext } from './error-context';
 import { TOOL_VERSION } from '../version';
 
 export interface ExplainOptions extends SessionOptions {
@@ -343,6 +344,14 @@ function refuseOutputAsInput(inputs: string[], outDir: string): void {
 
 /** Explains every image found in `inputs` (files or folders, recursively). */
 export async function explain(inputs: string[], opts: ExplainOptions): Promise<ExplainResult> {
+  try {
+    return await explainRun(inputs, opts);
+  } catch (e) {
+    throw withFileContext(e, opts.model, opts.labels);
+  }
+}
+
+async function explainRun(inputs: string[], opts: ExplainOptions): Promise<ExplainResult> {
   const t0 = performance.now();
   const session = await openSession(opts);
   let openJournal: RunJournal | null = null;

@@ -50,3 +50,32 @@ test('a label shared by several classes is refused with every index; an index st
   expectRunError(r, 2, /^tfjs-cam: error: class 'crane' is ambiguous: 2 classes have that label \(428 'crane', 544 'crane'\); give the index instead$/);
 });
 if (!hasShared) skipNotice('the ImageNet ambiguous-label test');
+
+test('usage errors exit 2 with one line: a backend this machine lacks, evaluate into an existing --out', () => {
+  let hasNode = true;
+  try {
+    require.resolve('@tensorflow/tfjs-node');
+  } catch {
+    hasNode = false;
+  }
+  if (!hasNode) {
+    const r = runCli(['explain', image, '-m', model, '--backend', 'tensorflow', '-o', path.join(dir, 'o3')]);
+    expectRunError(r, 2, /^tfjs-cam: error: backend 'tensorflow' is not available: install @tensorflow\/tfjs-node \(see README\)$/);
+  }
+  const evalOut = path.join(dir, 'eval');
+  fs.mkdirSync(evalOut);
+  fs.writeFileSync(path.join(evalOut, 'evaluation.json'), '{}');
+  fs.writeFileSync(path.join(dir, 'boxes.json'), JSON.stringify({ version: 1, images: { 'a.png': { class: 0, boxes: [{ x: 0, y: 0, width: 10, height: 10 }] } } }));
+  const r = runCli(['evaluate', image, '-m', model, '--boxes', path.join(dir, 'boxes.json'), '-o', evalOut, '--no-faithfulness']);
+  expectRunError(r, 2, new RegExp(`^tfjs-cam: error: ${path.join(evalOut, 'evaluation.json')} exists \\(use --force to overwrite\\)$`));
+  expect(fs.readFileSync(path.join(evalOut, 'evaluation.json'), 'utf8')).toBe('{}');
+});
+
+test('run errors name their file: the labels file, the sidecar that lists the labels, the model', async () => {
+  const labels = path.join(dir, 'three.txt');
+  fs.writeFileSync(labels, 'a\nb\nc\n');
+  await expect(explain([image], { model, out: null, labels })).rejects.toThrow(`${labels}: the labels list has 3 entries but the model has 4 classes`);
+  const side = await saveModel(smallCnn(16, 4), path.join(dir, 'model-side'), { labels: ['a', 'b'] });
+  await expect(explain([image], { model: side, out: null })).rejects.toThrow(`${path.join(side, 'tfjs-cam.json')}: the labels list has 2 entries`);
+  await expect(explain([image], { model, out: null, layers: ['conv_z'] })).rejects.toThrow(`${path.join(model, 'model.json')}: no layer named 'conv_z' in the model`);
+});
