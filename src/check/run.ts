@@ -8,7 +8,7 @@ import * as path from 'path';
 import { BackendChoice, BackendName, initBackend } from '../backend';
 import { decodeImage, DecodedImage } from '../image/decode';
 import { toSource } from '../image/geometry';
-import { loadModelFrom, LoadedModel } from '../model/load';
+import { LoadedModel } from '../model/load';
 import { prepareInput } from '../pipeline/explain';
 import { explainTensor, topIndices } from '../pipeline/explain-tensor';
 import { peakOf } from '../pipeline/maps';
@@ -17,6 +17,7 @@ import { applyColormap, ColormapName } from '../render/colormap';
 import { encodePng, mapToImage, overlay } from '../render/overlay';
 import { ensureDir, writeFileAtomic } from '../report/files';
 import { checkNormalisationCounts } from '../pipeline/preprocess-check';
+import { loadModelWithSidecar } from '../pipeline/remote-model';
 import { errorMessage, UserError } from '../util/errors';
 import { TOOL_VERSION } from '../version';
 import { Box } from '../metrics/localisation';
@@ -202,7 +203,7 @@ export async function check(specOrFile: string | CheckSpec, opts: CheckOptions =
     for (const c of spec.cases) {
       let model = models.get(c.model);
       if (!model) {
-        model = await loadModelFrom(c.model).catch((e) => located(c.where.model, e));
+        model = await loadModelWithSidecar(c.model).catch((e) => located(c.where.model, e));
         models.set(c.model, model);
       }
       const session = await openSession({ model, backend, method: c.method, layers: c.layers }).catch((e) =>

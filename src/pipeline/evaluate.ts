@@ -12,6 +12,7 @@ import { toModel } from '../image/geometry';
 import { collectImages } from '../batch/walk';
 import { checkNormalisationCounts } from './preprocess-check';
 import { withFileContext } from './error-context';
+import { withRemoteSidecar } from './remote-model';
 import { readBoxes } from '../metrics/boxes';
 import { Box, energyInBoxes, localisationHit, pointingGameHit } from '../metrics/localisation';
 import { auc, averageDropAndIncrease, deletionInsertion, maskedProbability, ProbabilityFn } from '../metrics/faithfulness';
@@ -86,7 +87,7 @@ export async function evaluate(inputs: string[], opts: EvaluateOptions): Promise
     }
   }
   try {
-    return await evaluateRun(inputs, opts);
+    return await evaluateRun(inputs, await withRemoteSidecar(opts));
   } catch (e) {
     throw withFileContext(e, opts.model, opts.labels);
   }

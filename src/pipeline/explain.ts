@@ -30,6 +30,7 @@ import { REPORT_NAME, RunJournal, WantedOutputs } from './resume';
 import { lockOutputDir } from '../report/lock';
 import { checkNormalisationCounts } from './preprocess-check';
 import { withFileContext } from './error-context';
+import { withRemoteSidecar } from './remote-model';
 import { TOOL_VERSION } from '../version';
 
 export interface ExplainOptions extends SessionOptions {
@@ -345,7 +346,7 @@ function refuseOutputAsInput(inputs: string[], outDir: string): void {
 /** Explains every image found in `inputs` (files or folders, recursively). */
 export async function explain(inputs: string[], opts: ExplainOptions): Promise<ExplainResult> {
   try {
-    return await explainRun(inputs, opts);
+    return await explainRun(inputs, await withRemoteSidecar(opts));
   } catch (e) {
     throw withFileContext(e, opts.model, opts.labels);
   }
