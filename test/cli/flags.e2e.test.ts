@@ -79,3 +79,14 @@ test('run errors name their file: the labels file, the sidecar that lists the la
   await expect(explain([image], { model: side, out: null })).rejects.toThrow(`${path.join(side, 'tfjs-cam.json')}: the labels list has 2 entries`);
   await expect(explain([image], { model, out: null, layers: ['conv_z'] })).rejects.toThrow(`${path.join(model, 'model.json')}: no layer named 'conv_z' in the model`);
 });
+
+test('a sidecar with an unknown field (a typo) is refused with a did-you-mean; grayscale must match the model', async () => {
+  const typo = await saveModel(smallCnn(16, 4), path.join(dir, 'model-typo'), { preproces: { scale: [-1, 1] } });
+  await expect(explain([image], { model: typo, out: null })).rejects.toThrow(`${path.join(typo, 'tfjs-cam.json')}: unknown field 'preproces' (did you mean 'preprocess'?)`);
+  const inner = await saveModel(smallCnn(16, 4), path.join(dir, 'model-typo2'), { preprocess: { sclae: [-1, 1] } });
+  await expect(explain([image], { model: inner, out: null })).rejects.toThrow("unknown field 'preprocess.sclae' (did you mean 'preprocess.scale'?)");
+  const gray = await saveModel(smallCnn(16, 4), path.join(dir, 'model-gray'), { preprocess: { grayscale: true } });
+  await expect(explain([image], { model: gray, out: null })).rejects.toThrow(`${path.join(gray, 'tfjs-cam.json')}: field 'preprocess.grayscale' is true but the model takes 3-channel images (RGB)`);
+  const ok = await saveModel(smallCnn(16, 4), path.join(dir, 'model-ok'), { preprocess: { grayscale: false }, description: 'x', trainedAccuracy: 0.9 });
+  expect((await explain([image], { model: ok, out: null, topK: 1 })).report.images[0].status).toBe('ok');
+});
