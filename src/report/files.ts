@@ -113,10 +113,12 @@ export async function ensureDir(dir: string): Promise<void> {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EEXIST' || code === 'ENOTDIR') throw new OutputError(`output folder ${dir}: a file of that name (or of a parent) is in the way`);
-    throw new OutputError(`cannot create output folder ${dir}: ${describe(err)}`, RUN_LEVEL.has(code ?? ''));
+    // mkdir answers ENOENT under an existing parent where the file system allows no folders (/proc).
+    const why = code === 'ENOENT' ? 'the file system does not allow creating it' : describe(err);
+    throw new OutputError(`cannot create output folder ${dir}: ${why}`, RUN_LEVEL.has(code ?? ''));
   }
   const st = await fsp.stat(dir);
-  if (!st.isDirectory()) throw new OutputError(`output folder ${dir} is not a folder`);
+  if (!st.isDirectory()) throw new OutputError(`output folder ${dir}: a file of that name (or of a parent) is in the way`);
   try {
     await fsp.access(dir, fs.constants.W_OK | fs.constants.X_OK);
   } catch (err) {
@@ -159,7 +161,6 @@ function describe(err: unknown): string {
     EDQUOT: 'disk quota exceeded',
     EFBIG: 'file too large (file size limit reached)',
     ENAMETOOLONG: 'name too long',
-    ENOENT: 'the file system does not allow creating it',
   };
   return (e.code && reasons[e.code]) ?? e.code ?? String(err);
 }
