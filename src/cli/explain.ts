@@ -93,6 +93,8 @@ export async function runExplain(images: string[], o: Record<string, unknown>): 
       score: o.score as ExplainOptions['score'],
       labels: o.labels as string | undefined,
       preprocess: preprocessFromFlags(o),
+      interpolation: o.interpolation as ExplainOptions['interpolation'],
+      alignCorners: o.alignCorners ? true : undefined,
       out: String(o.out),
       colormap: o.colormap as ColormapName,
       alpha,

@@ -52,7 +52,9 @@ export function buildProgram(setCode: (code: number) => void): Command {
       .option('--mean <values>', 'per-channel mean subtracted after scaling, e.g. 0.485,0.456,0.406')
       .option('--std <values>', 'per-channel standard deviation divided after the mean')
       .option('--bgr', 'feed channels in BGR order')
-      .addOption(new Option('--resize <mode>', 'how images are fitted to the model input').choices(['stretch', 'crop', 'pad']));
+      .addOption(new Option('--resize <mode>', 'how images are fitted to the model input').choices(['stretch', 'crop', 'pad']))
+      .addOption(new Option('--interpolation <name>', "resampling to the model input, as the app does it (default: sidecar, else bilinear = tf.image.resizeBilinear)").choices(['bilinear', 'area', 'nearest', 'lanczos']))
+      .option('--align-corners', "bilinear/nearest: tf's alignCorners=true (as ml5 resizes)");
 
   const explainCmd = program
     .command('explain')

@@ -22,7 +22,7 @@ export interface Preprocessing {
 }
 
 export interface Sidecar {
-  preprocess?: Partial<Preprocessing> & { grayscale?: boolean };
+  preprocess?: Partial<Preprocessing> & { grayscale?: boolean; interpolation?: 'bilinear' | 'area' | 'nearest' | 'lanczos'; alignCorners?: boolean };
   labels?: string[] | string;
   layer?: string | string[];
   method?: string;
@@ -73,7 +73,7 @@ export function readSidecar(modelDir: string): Sidecar | null {
 
 /** The sidecar's fields: anything else is refused (a typo such as `preproces` would otherwise be ignored). */
 export const SIDECAR_KEYS = ['preprocess', 'labels', 'layer', 'method', 'description', 'trainedAccuracy'];
-export const SIDECAR_PREPROCESS_KEYS = ['scale', 'mean', 'std', 'bgr', 'resize', 'grayscale'];
+export const SIDECAR_PREPROCESS_KEYS = ['scale', 'mean', 'std', 'bgr', 'resize', 'grayscale', 'interpolation', 'alignCorners'];
 
 function refuseUnknown(o: Record<string, unknown>, known: string[], file: string, at: string): void {
   for (const k of Object.keys(o)) {
@@ -102,6 +102,8 @@ export function validateSidecar(raw: unknown, file: string): Sidecar {
     if (Array.isArray(p.std) && (p.std as number[]).some((n) => n === 0)) throw fail('preprocess.std', 'must not contain 0');
     if (p.bgr != null && typeof p.bgr !== 'boolean') throw fail('preprocess.bgr', 'must be true or false');
     if (p.resize != null && !['stretch', 'crop', 'pad'].includes(p.resize as string)) throw fail('preprocess.resize', "must be 'stretch', 'crop' or 'pad'");
+    if (p.alignCorners != null && typeof p.alignCorners !== 'boolean') throw fail('preprocess.alignCorners', 'must be true or false');
+    if (p.interpolation != null && !['bilinear', 'area', 'nearest', 'lanczos'].includes(p.interpolation as string)) throw fail('preprocess.interpolation', "must be 'bilinear', 'area', 'nearest' or 'lanczos'");
   }
   if (s.labels != null && typeof s.labels !== 'string' && !(Array.isArray(s.labels) && s.labels.every((l) => typeof l === 'string'))) {
     throw fail('labels', 'must be an array of strings or a file name');

@@ -11,7 +11,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { decodeImage, DecodedImage } from '../image/decode';
 import { placement, toSource, Placement } from '../image/geometry';
-import { resizeForModel } from '../image/resize';
+import { Interpolation, resizeForModel } from '../image/resize';
 import { renderOverlay } from '../render/overlay';
 import { ColormapName } from '../render/colormap';
 import { comparisonSheet, SheetCell } from '../render/sheet';
@@ -30,7 +30,8 @@ import { REPORT_NAME, RunJournal, WantedOutputs } from './resume';
 import { lockOutputDir } from '../report/lock';
 import { checkNormalisationCounts } from './preprocess-check';
 import { withFileContext } from './error-context';
-import { withRemoteSidecar } from './remote-model';
+import { resolveRemoteModel } from './remote-model';
+import type { LoadedModel } from '../model/load';
 import { TOOL_VERSION } from '../version';
 
 export interface ExplainOptions extends SessionOptions {
@@ -56,6 +57,10 @@ export interface ExplainOptions extends SessionOptions {
   timings?: boolean;
   /** Options of the longer methods (batch size, channels, noise, eigen smoothing). */
   methodOptions?: Partial<MethodOptions>;
+  /** Resampling to the model input (default: the sidecar's, else bilinear = tf.image.resizeBilinear). */
+  interpolation?: Interpolation;
+  /** With bilinear or nearest: tf's alignCorners (default: the sidecar's, else false). */
+  alignCorners?: boolean;
   /** Test-time augmentation smoothing. */
   augSmooth?: boolean;
   /** A comparison sheet PNG per image (default: when several methods run). */
@@ -98,10 +103,21 @@ function stemOf(rel: string): string {
 
 const round = (v: number, d = 3) => Math.round(v * 10 ** d) / 10 ** d;
 
-export async function prepareInput(session: Session, img: DecodedImage): Promise<{ x: tf.Tensor4D; place: Placement; pixels: Uint8Array }> {
+export interface Resampling {
+  interpolation?: Interpolation;
+  alignCorners?: boolean;
+}
+
+/** The resampling to use: the options (flags), else the sidecar's `preprocess`, else bilinear without aligned corners. */
+export function resamplingOf(session: Session, given: Resampling = {}): Required<Resampling> {
+  const side = session.model.sidecar?.preprocess;
+  return { interpolation: given.interpolation ?? side?.interpolation ?? 'bilinear', alignCorners: given.alignCorners ?? side?.alignCorners ?? false };
+}
+
+export async function prepareInput(session: Session, img: DecodedImage, resampling?: Resampling): Promise<{ x: tf.Tensor4D; place: Placement; pixels: Uint8Array }> {
   const [h, w, c] = session.model.classifier.inputShape;
   const place = placement(img.width, img.height, w, h, session.preprocess.resize);
-  const pixels = await resizeForModel(img, place, { grayscale: session.grayscale });
+  const pixels = await resizeForModel(img, place, { grayscale: session.grayscale, ...resamplingOf(session, resampling) });
   return { x: toInputTensor(pixels, h, w, c, session.preprocess), place, pixels };
 }
 
@@ -141,7 +157,7 @@ export class ImagePipeline {
   async prepare(job: ImageJob): Promise<Prepared> {
     const t0 = performance.now();
     const img = await decodeImage(job.file);
-    const { x, place } = await prepareInput(this.session, img);
+    const { x, place } = await prepareInput(this.session, img, this.opts);
     return { job, img, x, place, decodeMs: performance.now() - t0 };
   }
 
@@ -185,7 +201,7 @@ export class ImagePipeline {
       entry.warnings = ["the model's scores are not finite numbers (NaN or infinity): check its weights; the maps are empty"];
     }
     if (this.writeFiles && opts.saveInput) {
-      const again = await prepareInput(session, img);
+      const again = await prepareInput(session, img, opts);
       const data = again.x.dataSync() as Float32Array;
       again.x.dispose();
       entry.files = { input: file(`${stem}.input.npy`, encodeNpy(data, [1, inputH, inputW, channels])) };
@@ -306,7 +322,7 @@ export function baseReport(session: Session, opts: ExplainOptions, outDir: strin
     ...(opts.methodOptions?.eigenSmooth ? { eigenSmooth: true } : {}),
     layers: session.layers,
     score: session.score,
-    preprocessing: { ...session.preprocess, grayscale: session.grayscale },
+    preprocessing: { ...session.preprocess, grayscale: session.grayscale, ...resamplingOf(session, opts) },
     output: { dir: outDir, colormap: opts.colormap ?? 'jet', alpha: opts.alpha ?? 0.5 },
     images: [],
     summary: { images: 0, succeeded: 0, failed: 0 },
@@ -346,15 +362,17 @@ function refuseOutputAsInput(inputs: string[], outDir: string): void {
 /** Explains every image found in `inputs` (files or folders, recursively). */
 export async function explain(inputs: string[], opts: ExplainOptions): Promise<ExplainResult> {
   try {
-    return await explainRun(inputs, await withRemoteSidecar(opts));
+    const remote = await resolveRemoteModel(opts);
+    return await explainRun(inputs, remote.opts, remote.model);
   } catch (e) {
     throw withFileContext(e, opts.model, opts.labels);
   }
 }
 
-async function explainRun(inputs: string[], opts: ExplainOptions): Promise<ExplainResult> {
+/** `preloaded`: a URL model already loaded with its sidecar; opts.model stays the URL (for worker threads). */
+async function explainRun(inputs: string[], opts: ExplainOptions, preloaded?: LoadedModel): Promise<ExplainResult> {
   const t0 = performance.now();
-  const session = await openSession(opts);
+  const session = await openSession(preloaded ? { ...opts, model: preloaded } : opts);
   let openJournal: RunJournal | null = null;
   let lock: { release(): void } | null = null;
   try {

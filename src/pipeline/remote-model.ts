@@ -7,21 +7,32 @@ import { resolveModelSource } from '../model/artifacts';
 import { loadModelFrom, LoadedModel } from '../model/load';
 import { fetchRemoteSidecar } from '../model/remote-sidecar';
 import type { SessionOptions } from './session';
+import type { Interpolation } from '../image/resize';
 
 const isUrl = (m: unknown): m is string => typeof m === 'string' && /^https?:\/\//i.test(m);
 
-export async function withRemoteSidecar<T extends SessionOptions>(opts: T): Promise<T> {
-  if (!isUrl(opts.model)) return opts;
-  const sidecar = await fetchRemoteSidecar(resolveModelSource(opts.model).modelJson);
-  if (!sidecar) return opts;
+/**
+ * For a URL model: loads it (model.json and shards first, so their errors come first), then its sidecar, and
+ * returns the loaded model plus the options with the sidecar's settings filled in (flags win).
+ */
+export async function resolveRemoteModel<T extends SessionOptions & { interpolation?: Interpolation; alignCorners?: boolean }>(opts: T): Promise<{ opts: T; model?: LoadedModel }> {
+  if (!isUrl(opts.model)) return { opts };
+  const model = await loadModelWithSidecar(opts.model);
+  const sidecar = model.sidecar;
+  if (!sidecar) return { opts, model };
   const layers = sidecar.layer == null ? undefined : Array.isArray(sidecar.layer) ? sidecar.layer : [sidecar.layer];
-  const { grayscale: _g, ...pre } = sidecar.preprocess ?? {};
+  const { grayscale: _g, interpolation, alignCorners, ...pre } = sidecar.preprocess ?? {};
   return {
-    ...opts,
-    layers: opts.layers?.length ? opts.layers : layers,
-    method: opts.method ?? sidecar.method,
-    labels: opts.labels ?? sidecar.labels,
-    preprocess: { ...pre, ...dropUndefined(opts.preprocess ?? {}) },
+    model,
+    opts: {
+      ...opts,
+      layers: opts.layers?.length ? opts.layers : layers,
+      method: opts.method ?? sidecar.method,
+      interpolation: opts.interpolation ?? interpolation,
+      alignCorners: opts.alignCorners ?? alignCorners,
+      labels: opts.labels ?? sidecar.labels,
+      preprocess: { ...pre, ...dropUndefined(opts.preprocess ?? {}) },
+    },
   };
 }
 

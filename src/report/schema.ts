@@ -53,7 +53,7 @@ export interface ExplainReport {
   eigenSmooth?: boolean;
   layers: string[];
   score: 'logit' | 'probability';
-  preprocessing: { scale: [number, number]; mean: number[]; std: number[]; bgr: boolean; resize: string; grayscale: boolean };
+  preprocessing: { scale: [number, number]; mean: number[]; std: number[]; bgr: boolean; resize: string; grayscale: boolean; interpolation?: string; alignCorners?: boolean };
   output: { dir: string | null; colormap: string; alpha: number };
   images: ReportImage[];
   summary: { images: number; succeeded: number; failed: number };
