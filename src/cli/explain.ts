@@ -23,6 +23,13 @@ export function methodOptionsFromFlags(o: Record<string, unknown>, progress: boo
   };
 }
 
+function qualityFlag(v: unknown, format: unknown): number {
+  if (format !== 'jpeg' && format !== 'webp') throw new UsageError('--quality applies to --format jpeg or webp');
+  const q = parseIntFlag(v, '--quality', 1);
+  if (q > 100) throw new UsageError(`--quality must be a whole number from 1 to 100 (got '${v}')`);
+  return q;
+}
+
 export function parseIntFlag(v: unknown, name: string, min: number): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < min) throw new UsageError(`${name} must be a whole number >= ${min} (got '${v}')`);
@@ -99,6 +106,9 @@ export async function runExplain(images: string[], o: Record<string, unknown>): 
       colormap: o.colormap as ColormapName,
       alpha,
       heatmap: !!o.heatmap,
+      format: o.format as ExplainOptions['format'],
+      quality: o.quality == null ? undefined : qualityFlag(o.quality, o.format),
+      maxSize: o.maxSize == null ? undefined : parseIntFlag(o.maxSize, '--max-size', 16),
       saveRaw: !!o.saveRaw,
       saveInput: !!o.saveInput,
       force: !!o.force,

@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import { decodeImage, DecodedImage } from '../image/decode';
 import { placement, toSource, Placement } from '../image/geometry';
 import { Interpolation, resizeForModel } from '../image/resize';
-import { renderOverlay } from '../render/overlay';
+import { FORMAT_EXT, ImageFormat, renderOverlay, shrinkForOutput } from '../render/overlay';
 import { ColormapName } from '../render/colormap';
 import { comparisonSheet, SheetCell } from '../render/sheet';
 import { MethodOptions } from '../methods';
@@ -65,6 +65,11 @@ export interface ExplainOptions extends SessionOptions {
   augSmooth?: boolean;
   /** A comparison sheet PNG per image (default: when several methods run). */
   sheet?: boolean;
+  /** Overlays, heatmaps and sheets: format (default png) and quality (jpeg/webp, default 90). */
+  format?: ImageFormat;
+  quality?: number;
+  /** Longest side of overlays and heatmaps in pixels (default: the image's own size). */
+  maxSize?: number;
   /** Worker threads for folders (default: the number of cores; 1 runs in this thread). */
   jobs?: number;
   /** Return each image's maps as arrays in the result. */
@@ -208,6 +213,9 @@ export class ImagePipeline {
     }
     const sheetCells: SheetCell[] | null = this.writeFiles && (opts.sheet ?? session.methods.length > 1) ? [] : null;
     let flatWarnings: string[] | undefined;
+    const format = opts.format ?? 'png';
+    const ext = FORMAT_EXT[format];
+    let shown: { img: DecodedImage; place: Placement } | undefined;
     for (const m of ex.maps) {
       const label = session.labels[m.classIndex];
       const base = `${stem}.${m.method.replace(/\+/g, 'pp')}.${m.classIndex}-${slug(label)}`;
@@ -224,10 +232,11 @@ export class ImagePipeline {
         flat: m.flat,
       };
       if (this.writeFiles) {
-        const rendered = await renderOverlay(img, m.map, inputW, inputH, p.place, { colormap: opts.colormap ?? 'jet', alpha: opts.alpha ?? 0.5 });
-        rm.files.overlay = file(`${base}.png`, rendered.overlay);
+        shown ??= await shrinkForOutput(img, p.place, opts.maxSize);
+        const rendered = await renderOverlay(shown.img, m.map, inputW, inputH, shown.place, { colormap: opts.colormap ?? 'jet', alpha: opts.alpha ?? 0.5, format, quality: opts.quality });
+        rm.files.overlay = file(`${base}.${ext}`, rendered.overlay);
         sheetCells?.push({ image: rendered.overlay, row: session.methods.find((x) => x.name === m.method)!.title, col: label });
-        if (opts.heatmap) rm.files.heatmap = file(`${base}.heatmap.png`, rendered.heatmap);
+        if (opts.heatmap) rm.files.heatmap = file(`${base}.heatmap.${ext}`, rendered.heatmap);
         if (opts.saveRaw) {
           rm.files.raw = m.raw.map((r) => file(`${base}${m.raw.length > 1 ? `.${slug(r.layer)}` : ''}.raw.npy`, encodeNpy(r.data, [r.height, r.width])));
         }
@@ -239,7 +248,7 @@ export class ImagePipeline {
     if (sheetCells?.length) {
       // rows: methods in the order run; columns: classes
       const rows = session.methods.map((meth) => sheetCells.filter((c) => c.row === meth.title));
-      entry.files = { ...entry.files, sheet: file(`${stem}.sheet.png`, await comparisonSheet(rows)) };
+      entry.files = { ...entry.files, sheet: file(`${stem}.sheet.${ext}`, await comparisonSheet(rows, { format, quality: opts.quality })) };
     }
     entry.timings = {
       decodeMs: round(p.decodeMs, 1),
@@ -323,7 +332,7 @@ export function baseReport(session: Session, opts: ExplainOptions, outDir: strin
     layers: session.layers,
     score: session.score,
     preprocessing: { ...session.preprocess, grayscale: session.grayscale, ...resamplingOf(session, opts) },
-    output: { dir: outDir, colormap: opts.colormap ?? 'jet', alpha: opts.alpha ?? 0.5 },
+    output: { dir: outDir, colormap: opts.colormap ?? 'jet', alpha: opts.alpha ?? 0.5, format: opts.format ?? 'png', ...(opts.format && opts.format !== 'png' ? { quality: opts.quality ?? 90 } : {}), maxSize: opts.maxSize ?? null },
     images: [],
     summary: { images: 0, succeeded: 0, failed: 0 },
   };

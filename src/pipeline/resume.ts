@@ -36,7 +36,9 @@ export interface WantedOutputs {
  */
 export function runSettings(report: ExplainReport): Record<string, unknown> {
   const { images: _i, summary: _s, timings: _t, backend: _b, model, output, ...rest } = report;
-  return { ...rest, model: { sha256: model?.sha256, inputSize: model?.inputSize }, output: { colormap: output?.colormap, alpha: output?.alpha } };
+  // Format, quality and size of the images decide their files too (absent in reports older than these options).
+  const look = { format: output?.format ?? 'png', quality: output?.quality ?? null, maxSize: output?.maxSize ?? null };
+  return { ...rest, model: { sha256: model?.sha256, inputSize: model?.inputSize }, output: { colormap: output?.colormap, alpha: output?.alpha, ...look } };
 }
 
 function sorted(v: unknown): unknown {

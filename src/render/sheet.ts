@@ -11,6 +11,9 @@ export interface SheetCell {
 export interface SheetOptions {
   /** Each cell is fitted (aspect kept, letterboxed in white) into a square of this many pixels; default 224. */
   cellSize?: number;
+  /** Output format (default png) and quality for jpeg/webp. */
+  format?: 'png' | 'jpeg' | 'webp';
+  quality?: number;
 }
 
 const GAP = 4;
@@ -53,10 +56,11 @@ export async function comparisonSheet(cells: SheetCell[][], opts: SheetOptions =
       layers.push({ input, left: x0 + c * pitch, top: y0 + r * pitch });
     }
   }
-  return sharp({ create: { width, height, channels: 3, background: WHITE } })
-    .composite(layers)
-    .png({ compressionLevel: 6 })
-    .toBuffer();
+  const sheet = sharp({ create: { width, height, channels: 3, background: WHITE } }).composite(layers);
+  const q = opts.quality ?? 90;
+  if (opts.format === 'jpeg') return sharp(await sheet.raw().toBuffer(), { raw: { width, height, channels: 3 } }).jpeg({ quality: q }).toBuffer();
+  if (opts.format === 'webp') return sharp(await sheet.raw().toBuffer(), { raw: { width, height, channels: 3 } }).webp({ quality: q }).toBuffer();
+  return sheet.png({ compressionLevel: 6 }).toBuffer();
 }
 
 /** One line of text in a box, as SVG that sharp renders through librsvg. */

@@ -54,7 +54,7 @@ export interface ExplainReport {
   layers: string[];
   score: 'logit' | 'probability';
   preprocessing: { scale: [number, number]; mean: number[]; std: number[]; bgr: boolean; resize: string; grayscale: boolean; interpolation?: string; alignCorners?: boolean };
-  output: { dir: string | null; colormap: string; alpha: number };
+  output: { dir: string | null; colormap: string; alpha: number; format?: string; quality?: number; maxSize?: number | null };
   images: ReportImage[];
   summary: { images: number; succeeded: number; failed: number };
   timings?: { loadMs: number; totalMs: number; perImageMs: number };
