@@ -9,7 +9,7 @@ import { BackendChoice, BackendName, initBackend } from '../backend';
 import { decodeImage, DecodedImage } from '../image/decode';
 import { toSource } from '../image/geometry';
 import { LoadedModel } from '../model/load';
-import { prepareInput } from '../pipeline/explain';
+import { methodSlug, prepareInput } from '../pipeline/explain';
 import { explainTensor, topIndices } from '../pipeline/explain-tensor';
 import { peakOf } from '../pipeline/maps';
 import { openSession, Session } from '../pipeline/session';
@@ -293,7 +293,7 @@ export async function check(specOrFile: string | CheckSpec, opts: CheckOptions =
             if (caseDir && (which === 'all' || r.status === 'fail')) {
               const png = await drawOverlay(img, m.map, inputW, inputH, place, imageRegion, c.expect.minIou !== undefined ? tboxIn : null, peak, opts);
               const stem = path.basename(file, path.extname(file));
-              const tail = `${m.method.replace(/\+/g, 'pp')}.${ci}-${slug(session.labels[ci])}.png`;
+              const tail = `${methodSlug(m.method)}.${ci}-${slug(session.labels[ci])}.png`;
               let name = `${stem}.${tail}`;
               for (let k = 2; used.has(name); k++) name = `${stem}-${k}.${tail}`;
               used.add(name);

@@ -65,11 +65,16 @@ export function preprocessFromFlags(o: Record<string, unknown>): Partial<Preproc
   return p;
 }
 
+/** `ok   file: dog (54.1%), cat (12.0%) [flat scorecam map]`: each class once, whatever the number of methods. */
 function describe(img: ReportImage): string {
   if (img.status === 'error') return `${err.red('FAIL')} ${img.file}: ${img.error}`;
-  const classes = (img.maps ?? []).map((m) => {
-    const p = img.top?.find((t) => t.index === m.class.index)?.probability;
-    return `${m.class.label}${p != null && Number.isFinite(p) ? ` (${(p * 100).toFixed(1)}%)` : ''}${m.flat ? ` [flat ${m.method} map]` : ''}`;
+  const maps = img.maps ?? [];
+  const order = [...new Set(maps.map((m) => m.class.index))];
+  const classes = order.map((index) => {
+    const mine = maps.filter((m) => m.class.index === index);
+    const p = img.top?.find((t) => t.index === index)?.probability;
+    const flat = mine.filter((m) => m.flat).map((m) => ` [flat ${m.method} map]`).join('');
+    return `${mine[0].class.label}${p != null && Number.isFinite(p) ? ` (${(p * 100).toFixed(1)}%)` : ''}${flat}`;
   });
   return `${out.green('ok')}   ${img.file}: ${classes.join(', ')}${(img.warnings ?? []).map((w) => ` [${w}]`).join('')}`;
 }

@@ -15,6 +15,11 @@ function collect(value: string, previous: string[] = []): string[] {
   return previous.concat(value);
 }
 
+/** The `Examples:` block that ends a command's --help. */
+function examples(lines: string[]): string {
+  return `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`;
+}
+
 export function buildProgram(setCode: (code: number) => void): Command {
   const program = new Command();
   program
@@ -80,6 +85,11 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .option('--html', 'also write <out>/index.html: thumbnails, classes and scores, links to the overlays (works offline)')
     .option('--no-timings', 'leave timings out of the report (byte-stable reports)')
     .option('-q, --quiet', 'print only errors and the summary')
+    .addHelpText('after', examples([
+      'tfjs-cam explain photo.jpg -m ./my-model                       # top-3 classes, Grad-CAM, ./cam-out/',
+      'tfjs-cam explain photos/ -m ./my-model --method gradcam,scorecam --max-size 1024 --format jpeg -o out/',
+      'tfjs-cam explain cat.png -m ./my-model --class "tabby cat" --json > report.json',
+    ]))
     .action(async (images: string[], o: Record<string, unknown>) => {
       const { runExplain } = await import('./explain');
       setCode(await runExplain(images, o));
@@ -99,6 +109,10 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .option('--html', 'also write <out>/index.html: the scores and curves, self-contained (works offline)')
     .option('-f, --force', 'overwrite existing outputs')
     .option('--json', 'print the evaluation report on stdout')
+    .addHelpText('after', examples([
+      'tfjs-cam evaluate -m models/gap-cnn --boxes samples/boxes.json --method all',
+      'tfjs-cam evaluate -m ./my-model --boxes boxes.json photos/ --shuffle-weights 1 -o eval-untrained   # sanity baseline',
+    ]))
     .action(async (images: string[], o: Record<string, unknown>) => {
       const { runEvaluate } = await import('./evaluate');
       setCode(await runEvaluate(images, o));
@@ -107,6 +121,7 @@ export function buildProgram(setCode: (code: number) => void): Command {
   const inspectCmd = program.command('inspect').description("list the model's layers with output shapes, the default target layer and whether CAM is possible");
   modelOptions(inspectCmd)
     .option('--json', 'print as JSON')
+    .addHelpText('after', examples(['tfjs-cam inspect -m models/resnet-bn', 'tfjs-cam inspect -m https://example.com/models/my-model/ --json']))
     .action(async (o: Record<string, unknown>) => {
       const { runInspect } = await import('./inspect');
       setCode(await runInspect(o));
@@ -126,6 +141,11 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .option('--alpha <a>', 'heatmap opacity in overlays (0..1)', '0.5')
     .option('--no-timings', 'leave timings out of the reports (byte-stable output)')
     .option('-q, --quiet', 'list only failing checks and the summary')
+    .addHelpText('after', examples([
+      'tfjs-cam check samples/check.yaml',
+      'tfjs-cam check attention.yaml --junit reports/cam.xml --html',
+      'tfjs-cam check attention.yaml --json > check.json',
+    ]))
     .action(async (spec: string, o: Record<string, unknown>) => {
       const { runCheck } = await import('./check');
       setCode(await runCheck(spec, o));

@@ -102,6 +102,11 @@ function slug(s: string): string {
   return s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || 'class';
 }
 
+/** A method's name in file names: `gradcam++` -> `gradcam-pp`, `smoothgradcam++` -> `smoothgradcam-pp`. */
+export function methodSlug(method: string): string {
+  return method.replace(/\+\+/g, '-pp').replace(/[^a-z0-9-]+/gi, '-');
+}
+
 function stemOf(rel: string): string {
   return rel.slice(0, rel.length - path.extname(rel).length);
 }
@@ -218,7 +223,7 @@ export class ImagePipeline {
     let shown: { img: DecodedImage; place: Placement } | undefined;
     for (const m of ex.maps) {
       const label = session.labels[m.classIndex];
-      const base = `${stem}.${m.method.replace(/\+/g, 'pp')}.${m.classIndex}-${slug(label)}`;
+      const base = `${stem}.${methodSlug(m.method)}.${m.classIndex}-${slug(label)}`;
       const peakIn = peakOf(m.map, inputW);
       const peak = toSource(p.place, peakIn.x, peakIn.y);
       const rm: ReportMap = {
@@ -395,11 +400,21 @@ async function explainRun(inputs: string[], opts: ExplainOptions, preloaded?: Lo
     const total = jobs.length + problems.length;
     const entries: ReportImage[] = [];
     const mapsByFile = new Map<string, ImageMaps>();
-    const record = (entry: ReportImage, resumed = false) => {
+    // onImage in input order, whatever order images finish in (workers, a slow image): each outcome waits for
+    // those before it, so the console lists images as they were given.
+    const position = new Map(jobs.map((j, i) => [j.file, problems.length + i]));
+    const waiting = new Map<number, { entry: ReportImage; resumed: boolean }>();
+    let nextOut = 0;
+    const record = (entry: ReportImage, resumed = false, at = position.get(entry.file) ?? -1) => {
       entries.push(entry);
-      opts.onImage?.(entries.length, total, entry, resumed);
+      if (at < 0) return opts.onImage?.(nextOut, total, entry, resumed);
+      waiting.set(at, { entry, resumed });
+      for (let w = waiting.get(nextOut); w; w = waiting.get(nextOut)) {
+        waiting.delete(nextOut++);
+        opts.onImage?.(nextOut, total, w.entry, w.resumed);
+      }
     };
-    for (const p of problems) record({ file: p.input, status: 'error', error: p.message });
+    problems.forEach((p, i) => record({ file: p.input, status: 'error', error: p.message }, false, i));
     if (outDir && jobs.length) {
       await ensureDir(outDir);
       lock = lockOutputDir(outDir);
