@@ -4,7 +4,7 @@ import { explain, ExplainOptions } from '../pipeline/explain';
 import { parseNumberList, parseScale, Preprocessing } from '../model/config';
 import { UsageError } from '../util/errors';
 import type { MethodOptions } from '../methods';
-import { out, err, Progress } from './output';
+import { out, err, Progress, WorkEta } from './output';
 import { EXIT } from './main';
 import { ColormapName } from '../render/colormap';
 import { reportError } from './errors';
@@ -44,10 +44,9 @@ export function parseNumberFlag(v: unknown, name: string, min: number): number {
 
 /** Progress of long per-image methods (Score-CAM channels, noisy samples) with the time left, on a TTY. */
 function methodProgress(): (done: number, total: number) => void {
-  let started = 0;
+  const eta = new WorkEta();
   return (done, total) => {
-    if (done <= 1 || !started) started = Date.now();
-    const left = done > 0 ? ((Date.now() - started) / done) * (total - done) : 0;
+    const left = eta.update(done, total) ?? 0;
     process.stderr.write(done >= total ? '\r\x1b[2K' : `\r\x1b[2K  ${done}/${total} passes${left > 1000 ? ` ~${Math.ceil(left / 1000)}s left` : ''}`);
   };
 }
@@ -129,7 +128,7 @@ export async function runExplain(images: string[], o: Record<string, unknown>): 
         if (resumed) {
           if (!json && !quiet) process.stdout.write(`done ${img.file}: outputs from the earlier run kept\n`);
         } else if (!json && (!quiet || img.status === 'error')) (img.status === 'error' ? process.stderr : process.stdout).write(describe(img) + '\n');
-        progress.tick(done, img.file);
+        progress.tick(done, img.file, !!resumed);
       },
     };
     const { report } = await explain(images, opts);

@@ -74,7 +74,7 @@ export interface ExplainOptions extends SessionOptions {
   jobs?: number;
   /** Return each image's maps as arrays in the result. */
   returnMaps?: boolean;
-  /** After each image; `resumed`: done by an earlier run and skipped (--resume). */
+  /** After each image, in input order; `resumed`: done by an earlier run and skipped (--resume). */
   onImage?: (done: number, total: number, image: ReportImage, resumed?: boolean) => void;
   /** Stop after the image in flight when aborted. */
   signal?: AbortSignal;
@@ -472,7 +472,10 @@ async function explainRun(inputs: string[], opts: ExplainOptions, preloaded?: Lo
     report.summary = { images: report.images.length, succeeded: ok.length, failed: report.images.length - ok.length };
     if (opts.timings !== false) {
       const totalMs = performance.now() - t0;
-      report.timings = { loadMs: round(session.loadMs, 1), totalMs: round(totalMs, 1), perImageMs: round(ok.length ? ok.reduce((a, i) => a + (i.timings?.totalMs ?? 0), 0) / ok.length : 0, 1) };
+      // Wall time per image of this run: images overlap (decode, compute, render; workers), so averaging their own
+      // totalMs double-counted. Model loading is left out; images done by an earlier run (--resume) are not counted.
+      const worked = todo.length + problems.length;
+      report.timings = { loadMs: round(session.loadMs, 1), totalMs: round(totalMs, 1), perImageMs: round(worked ? (totalMs - session.loadMs) / worked : 0, 1) };
     } else {
       for (const i of report.images) delete i.timings;
     }
