@@ -121,6 +121,8 @@ export async function runExplain(images: string[], o: Record<string, unknown>): 
       augSmooth: !!o.augSmooth,
       sheet: o.sheet === false ? false : undefined,
       methodOptions: methodOptionsFromFlags(o, process.stderr.isTTY && !json),
+      // Ctrl-C must stop a long Score-CAM at once: its synchronous work runs in a worker, this thread listens.
+      isolateLongWork: true,
       timings: o.timings !== false,
       onImage: (done, total, img, resumed) => {
         progress ??= new Progress(total);

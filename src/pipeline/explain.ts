@@ -70,6 +70,14 @@ export interface ExplainOptions extends SessionOptions {
   quality?: number;
   /** Longest side of overlays and heatmaps in pixels (default: the image's own size). */
   maxSize?: number;
+  /**
+   * Run long per-image work (Score-CAM, Ablation-CAM, Smooth Grad-CAM++, many classes) in a worker thread even for
+   * one image, so that this thread stays free to answer Ctrl-C at once (the methods are synchronous and can run for
+   * minutes). The CLI sets it; library callers keep the work in their own thread unless they ask.
+   */
+  isolateLongWork?: boolean;
+  /** Set for a worker that runs one image at a time: threads for Score-CAM's/Ablation-CAM's channels. */
+  channelThreads?: number;
   /** Worker threads for folders (default: the number of cores; 1 runs in this thread). */
   jobs?: number;
   /** Return each image's maps as arrays in the result. */
@@ -313,6 +321,9 @@ export class ImagePipeline {
   }
 }
 
+/** More classes than this per image make a long backward pass and many overlays: isolated like Score-CAM. */
+const LONG_CLASS_COUNT = 16;
+
 /** Model-level errors are the same for every image: they stop the run instead of failing each image. */
 export function isFatal(e: unknown): boolean {
   return e instanceof UserError && e.name === 'ModelError';
@@ -449,9 +460,15 @@ async function explainRun(inputs: string[], opts: ExplainOptions, preloaded?: Lo
       }
     };
     const workers = Math.min(opts.jobs ?? 1, todo.length);
-    if (workers > 1 && typeof opts.model === 'string') {
+    const classCount = classes?.length ?? Math.min(opts.topK ?? 3, session.model.classifier.numClasses);
+    const longWork = session.methods.some((m) => !!m.channelScores || m.name === 'smoothgradcam++') || classCount > LONG_CLASS_COUNT;
+    const isolate = !!opts.isolateLongWork && longWork && todo.length > 0;
+    if ((workers > 1 || isolate) && typeof opts.model === 'string') {
       const { runInWorkers } = await import('../batch/pool');
-      await runInWorkers(todo, workers, { ...opts, classes, signal }, onRendered);
+      // One worker for the long work of few images: it spreads channels over the other threads itself.
+      const threads = Math.max(1, workers);
+      const channelThreads = threads === 1 ? Math.min(opts.jobs ?? 1, 64) - 1 : 0;
+      await runInWorkers(todo, threads, { ...opts, classes, signal, channelThreads }, onRendered);
     } else {
       // Fewer images than threads: spread Score-CAM's and Ablation-CAM's channels over the spare threads instead.
       const spare = Math.min(opts.jobs ?? 1, 64) - 1;
