@@ -80,3 +80,16 @@ test("a URL model's sidecar (and the labels file it names) come from the same UR
   const { report: plain } = await explain([image], { model: `${base}/m/`, out: null, topK: 1 });
   expect(plain.images[0].status).toBe('ok');
 });
+
+test("loadModel and inspect of a URL model use its sidecar's layer", async () => {
+  const { inspect } = await import('../../src/pipeline/inspect');
+  const m = gapDenseModel(8, 4);
+  await saveLayersModel(m, path.join(dir, 'side2'));
+  m.dispose();
+  fs.writeFileSync(path.join(dir, 'side2', 'tfjs-cam.json'), JSON.stringify({ layer: 'c1', labels: ['a', 'b', 'c', 'd'] }));
+  const loaded = await loadModel(`${base}/side2/`);
+  expect(loaded.sidecar).toEqual({ layer: 'c1', labels: ['a', 'b', 'c', 'd'] });
+  const r = await inspect(loaded, 'wasm');
+  expect(r.defaultLayer).toBe('c1');
+  loaded.dispose();
+});
