@@ -61,19 +61,24 @@ function walkDir(root: string, dir: string, out: ImageJob[], problems: WalkResul
 const stemOf = (rel: string) => rel.slice(0, rel.length - path.extname(rel).length);
 
 /**
- * Output stems unique per input file: `rel` without its extension, except where two inputs would share a stem
- * (`c.png` and `c.webp`): those keep their extension (`c.png`, `c.webp`). Compared case-insensitively, as some
- * file systems are. Any stem still shared (two files of the same name given from different folders) gets
- * `-2`, `-3`... in input order.
+ * Output stems unique per input file: `rel` without its extension, except where inputs of different extensions
+ * would share a stem (`c.png` and `c.webp`): those keep their extension (`c.png`, `c.webp`). Compared
+ * case-insensitively, as some file systems are. Any stem still shared (two files of the same name given from
+ * different folders) gets `-2`, `-3`... in input order.
  */
 export function uniqueStems(jobs: ImageJob[]): void {
   const key = (s: string) => s.toLowerCase();
-  const count = new Map<string, number>();
-  for (const j of jobs) count.set(key(stemOf(j.rel)), (count.get(key(stemOf(j.rel))) ?? 0) + 1);
+  // The different names (with extension) sharing each stem: the extension is kept only where it tells them apart.
+  const names = new Map<string, Set<string>>();
+  for (const j of jobs) {
+    const k = key(stemOf(j.rel));
+    if (!names.has(k)) names.set(k, new Set());
+    names.get(k)!.add(key(j.rel));
+  }
   const taken = new Set<string>();
   for (const j of jobs) {
     let stem = stemOf(j.rel);
-    if ((count.get(key(stem)) ?? 0) > 1) stem = j.rel;
+    if (names.get(key(stem))!.size > 1) stem = j.rel;
     let unique = stem;
     for (let n = 2; taken.has(key(unique)); n++) unique = `${stem}-${n}`;
     taken.add(key(unique));

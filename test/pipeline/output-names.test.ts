@@ -68,3 +68,14 @@ test('--out equal to an input folder that holds images is refused before anythin
   await expect(explain([src], { model, out: src, topK: 1, jobs: 1 })).rejects.toThrow(/the output folder is an input folder that holds images/);
   expect(fs.readdirSync(src)).toEqual(['c.png']);
 });
+
+test('collectImages: same-named files from two folders get -2; a folder given twice is walked once', async () => {
+  const { collectImages } = await import('../../src/batch/walk');
+  const a = path.join(dir, 'one', 'c.png');
+  const b = path.join(dir, 'two', 'c.png');
+  const { jobs } = collectImages([a, b, path.join(dir, 'two'), path.join(dir, 'two')]);
+  expect(jobs.map((j) => [path.relative(dir, j.file), j.stem])).toEqual([
+    ['one/c.png', 'c'],
+    ['two/c.png', 'c-2'],
+  ]);
+});
