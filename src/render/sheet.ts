@@ -87,8 +87,8 @@ export async function comparisonSheet(cells: SheetCell[][], opts: SheetOptions =
   }
   const sheet = sharp({ create: { width, height, channels: 3, background: WHITE } }).composite(layers);
   const q = opts.quality ?? 90;
-  if (opts.format === 'jpeg') return sharp(await sheet.raw().toBuffer(), { raw: { width, height, channels: 3 } }).jpeg({ quality: q }).toBuffer();
-  if (opts.format === 'webp') return sharp(await sheet.raw().toBuffer(), { raw: { width, height, channels: 3 } }).webp({ quality: q }).toBuffer();
+  if (opts.format === 'jpeg') return sheet.jpeg({ quality: q }).toBuffer();
+  if (opts.format === 'webp') return sheet.webp({ quality: q }).toBuffer();
   return sheet.png({ compressionLevel: 6 }).toBuffer();
 }
 

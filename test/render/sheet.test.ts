@@ -36,6 +36,19 @@ test('a 2 x 3 sheet: each method a block of its classes, captions above every ce
   for (let r = 0; r < 2; r++) for (let c = 0; c < 3; c++) expect(darkIn(c * P, r * (100 + CAP + 4), 100, CAP)).toBeGreaterThan(10);
 });
 
+test('a JPEG or WebP sheet shows the same picture as the PNG one', async () => {
+  const cells = [[{ image: await solid(200, 30, 30), row: 'Grad-CAM', col: 'a' }, { image: await solid(30, 30, 200), row: 'Grad-CAM', col: 'b' }]];
+  const png = await sharp(await comparisonSheet(cells, { cellSize: 100 })).removeAlpha().raw().toBuffer();
+  for (const format of ['jpeg', 'webp'] as const) {
+    const other = await sharp(await comparisonSheet(cells, { cellSize: 100, format, quality: 90 })).raw().toBuffer({ resolveWithObject: true });
+    expect(other.info.channels).toBe(3);
+    expect(other.data.length).toBe(png.length);
+    let diff = 0;
+    for (let i = 0; i < png.length; i++) diff += Math.abs(png[i] - other.data[i]);
+    expect(diff / png.length).toBeLessThan(4);
+  }
+});
+
 test('long method names are never cut: the font shrinks to fit the cell', () => {
   expect(fitText('Smooth Grad-CAM++', 100, 14)).toEqual({ size: 9, text: 'Smooth Grad-CAM++' });
   expect(fitText('Smooth Grad-CAM++', 224, 14)).toEqual({ size: 14, text: 'Smooth Grad-CAM++' });
