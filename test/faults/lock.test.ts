@@ -5,7 +5,7 @@ import * as path from 'path';
 import { initBackend } from '../../src/backend';
 import { explain } from '../../src';
 import { tempDir } from '../helpers/cli';
-import { LOCK_NAME } from '../../src/report/lock';
+import { LOCK_NAME, lockOutputDir } from '../../src/report/lock';
 import { listFiles, saveModel, smallCnn, spotPng } from './fixtures';
 import { expectRunError, runCli } from './cli';
 
@@ -33,16 +33,23 @@ test('a folder locked by a live run: the CLI stops before any image with exit 2,
   expect(listFiles(out)).toEqual([LOCK_NAME]);
 });
 
-test('two runs at once into one folder (library): the second fails at once, the first finishes; a stale lock is taken over', async () => {
+test('a run holds its folder until it ends (a second lock fails at once); a stale lock is taken over', async () => {
   const out = path.join(dir, 'out-two');
-  const first = explain([inDir], { model, out, force: true, jobs: 1, topK: 1 });
-  // The second starts while the first holds the folder.
-  await new Promise((r) => setTimeout(r, 0));
-  const second = explain([inDir], { model, out, force: true, jobs: 1, topK: 1 });
-  const [a, b] = await Promise.allSettled([first, second]);
-  expect(a.status).toBe('fulfilled');
-  expect(b.status).toBe('rejected');
-  expect(String((b as PromiseRejectedResult).reason.message)).toMatch(/is in use by another tfjs-cam run \(pid \d+\)/);
+  // While the first run writes (at each of its images), a second run's lock attempt fails at once.
+  const attempts: string[] = [];
+  const { report: firstReport } = await explain([inDir], {
+    model, out, force: true, jobs: 1, topK: 1,
+    onImage: () => {
+      try {
+        lockOutputDir(out).release();
+        attempts.push('taken');
+      } catch (e) {
+        attempts.push((e as Error).message);
+      }
+    },
+  });
+  expect(firstReport.summary.succeeded).toBe(3);
+  expect(attempts).toEqual(Array(3).fill(`output folder ${out} is in use by another tfjs-cam run (pid ${process.pid}); wait for it to finish or use another --out`));
   expect(fs.existsSync(path.join(out, LOCK_NAME))).toBe(false); // released at the end
   fs.writeFileSync(path.join(out, LOCK_NAME), '4194999\n'); // above Linux's pid_max: that run is gone
   const { report } = await explain([inDir], { model, out, force: true, jobs: 1, topK: 1 });
