@@ -11,7 +11,7 @@ export { inspect } from './pipeline/inspect';
 export type { Inspection } from './pipeline/inspect';
 export { openSession } from './pipeline/session';
 export type { Session, SessionOptions } from './pipeline/session';
-export { loadModelFrom as loadModel } from './model/load';
+export { loadModelWithSidecar as loadModel } from './pipeline/remote-model';
 export type { LoadedModel } from './model/load';
 export type { Classifier, LayerInfo, CamHead, ForwardPass } from './model/classifier';
 export type { HeadInfo, HeadKind } from './model/head';

@@ -6,6 +6,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { registerMissingWasmKernels } from './wasm-kernels';
 import { installFastBatchNormGradient } from './batchnorm-gradient';
+import { UsageError } from '../util/errors';
 
 export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
 export type BackendChoice = BackendName | 'auto';
@@ -69,7 +70,8 @@ export async function initBackend(choice: BackendChoice = 'auto'): Promise<Backe
       return name;
     }
   }
-  throw new Error(
+  // A backend asked for by name that this machine lacks is a usage error (exit 2), not an unexpected one.
+  throw new UsageError(
     choice === 'tensorflow-gpu' || choice === 'tensorflow'
       ? `backend '${choice}' is not available: install @tensorflow/tfjs-node${choice === 'tensorflow-gpu' ? '-gpu' : ''} (see README)`
       : `backend '${choice}' could not be initialised`,

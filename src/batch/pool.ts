@@ -14,13 +14,17 @@ import { ModelError, UsageError, UserError } from '../util/errors';
 /** Messages from the main thread to a worker. */
 export type ToWorker = { type: 'job'; job: ImageJob } | { type: 'end' };
 /** Messages from a worker to the main thread. */
-export type FromWorker = { type: 'ready' } | { type: 'result'; result: RenderedImage } | { type: 'fatal'; name: string; message: string };
+export type FromWorker =
+  | { type: 'ready' }
+  | { type: 'result'; result: RenderedImage }
+  | { type: 'progress'; done: number; total: number }
+  | { type: 'fatal'; name: string; message: string };
 
 /** The options a worker needs, without what cannot cross a thread (callbacks, signals). */
-export function workerOptions(opts: ExplainOptions): ExplainOptions {
+export function workerOptions(opts: ExplainOptions): ExplainOptions & { forwardProgress?: boolean } {
   const { onImage: _onImage, signal: _signal, methodOptions, ...rest } = opts;
-  const { onProgress: _onProgress, ...mo } = methodOptions ?? {};
-  return { ...rest, methodOptions: mo, jobs: 1 };
+  const { onProgress, ...mo } = methodOptions ?? {};
+  return { ...rest, methodOptions: mo, jobs: 1, forwardProgress: !!onProgress };
 }
 
 /** The compiled worker script; null when running from TypeScript sources without a build (then: no workers). */
@@ -55,6 +59,8 @@ export async function runInWorkers(jobs: ImageJob[], count: number, opts: Explai
           } else if (m.type === 'result') {
             writes.push(onResult(m.result));
             feed(w);
+          } else if (m.type === 'progress') {
+            opts.methodOptions?.onProgress?.(m.done, m.total);
           } else if (m.type === 'fatal') {
             // Same error class as in-process, so the CLI gives the same message and exit code.
             reject(m.name === 'ModelError' ? new ModelError(m.message) : m.name === 'UsageError' ? new UsageError(m.message) : m.name === 'UserError' ? new UserError(m.message) : new Error(m.message));

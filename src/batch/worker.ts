@@ -4,12 +4,15 @@ import sharp from 'sharp';
 import { openSession } from '../pipeline/session';
 import { ImagePipeline, ExplainOptions } from '../pipeline/explain';
 import { UserError } from '../util/errors';
+import { ChannelPool } from './channel-pool';
 import type { FromWorker, ToWorker } from './pool';
 import type { ImageJob } from './walk';
 
 async function main(): Promise<void> {
   const port = parentPort!;
-  const opts = workerData as ExplainOptions;
+  const opts = workerData as ExplainOptions & { forwardProgress?: boolean };
+  // Long methods' progress goes to the main thread, which draws it (Score-CAM passes on a terminal).
+  if (opts.forwardProgress) opts.methodOptions = { ...opts.methodOptions, onProgress: (done, total) => port.postMessage({ type: 'progress', done, total } satisfies FromWorker) };
   // The workers already use every core; one libvips thread each avoids oversubscription.
   sharp.concurrency(1);
   const queue: (ImageJob | null)[] = [];
@@ -25,7 +28,9 @@ async function main(): Promise<void> {
   try {
     const session = await openSession(opts);
     const classes = opts.classes?.length ? opts.classes.map((c) => session.classIndex(c)) : undefined;
-    const pipeline = new ImagePipeline(session, opts, classes, opts.out !== null);
+    // A worker given few images (one, for Ctrl-C's sake) spreads Score-CAM's and Ablation-CAM's channels itself.
+    const pool = opts.channelThreads && session.methods.some((m) => m.channelScores) ? await ChannelPool.start(opts.channelThreads, opts) : null;
+    const pipeline = new ImagePipeline(session, opts, classes, opts.out !== null, pool);
     port.postMessage({ type: 'ready' } satisfies FromWorker);
     const next = () => (queue.length ? Promise.resolve(queue.shift()!) : new Promise<ImageJob | null>((r) => (waiting = r)));
     await pipeline.runSequence(next, (result) => {
@@ -35,6 +40,7 @@ async function main(): Promise<void> {
       const own = result.files.map((f) => f.data).filter((d) => d.byteOffset === 0 && d.byteLength === d.buffer.byteLength);
       port.postMessage({ type: 'result', result } satisfies FromWorker, [...new Set(own.map((d) => d.buffer as ArrayBuffer))]);
     });
+    await pool?.close();
     session.model.dispose();
   } catch (e) {
     const err = e as Error;

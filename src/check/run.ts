@@ -8,14 +8,16 @@ import * as path from 'path';
 import { BackendChoice, BackendName, initBackend } from '../backend';
 import { decodeImage, DecodedImage } from '../image/decode';
 import { toSource } from '../image/geometry';
-import { loadModelFrom, LoadedModel } from '../model/load';
-import { prepareInput } from '../pipeline/explain';
+import { LoadedModel } from '../model/load';
+import { methodSlug, prepareInput } from '../pipeline/explain';
 import { explainTensor, topIndices } from '../pipeline/explain-tensor';
 import { peakOf } from '../pipeline/maps';
 import { openSession, Session } from '../pipeline/session';
 import { applyColormap, ColormapName } from '../render/colormap';
 import { encodePng, mapToImage, overlay } from '../render/overlay';
 import { ensureDir, writeFileAtomic } from '../report/files';
+import { checkNormalisationCounts } from '../pipeline/preprocess-check';
+import { loadModelWithSidecar } from '../pipeline/remote-model';
 import { errorMessage, UserError } from '../util/errors';
 import { TOOL_VERSION } from '../version';
 import { Box } from '../metrics/localisation';
@@ -111,8 +113,23 @@ function slug(s: string): string {
   return s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || 'case';
 }
 
+/**
+ * Why the model sees none of a region: it lies outside the image itself (whatever the resize mode), or, under
+ * `crop`, outside the part of the image that the crop keeps. (A region outside the image under `stretch` used to
+ * be blamed on a crop.)
+ */
+function whyUnseen(region: ImageRegion, width: number, height: number, resize: string): string {
+  if (region.kind === 'mask') {
+    if (!region.mask.some((v) => v)) return 'the region (mask) is empty: no pixel of it is inside';
+  } else {
+    const inImage = region.boxes.some((b) => Math.min(width, b.x + b.width) > Math.max(0, b.x) && Math.min(height, b.y + b.height) > Math.max(0, b.y));
+    if (!inImage) return `the region lies outside the image (${width}x${height} pixels)`;
+  }
+  return resize === 'crop' ? 'the region lies outside the part of the image the model sees (resize: crop)' : `the model sees none of the region (resize: ${resize})`;
+}
+
 /** Expectations against measures: the failures, each in a line. */
-function judge(c: CheckCase, r: CheckResult, regionUnseen: boolean): CheckFailure[] {
+function judge(c: CheckCase, r: CheckResult, regionUnseen: string | null): CheckFailure[] {
   const e = c.expect;
   const f: CheckFailure[] = [];
   const add = (check: string, expected: string, actual: string, message: string) => f.push({ check, expected, actual, message });
@@ -123,7 +140,7 @@ function judge(c: CheckCase, r: CheckResult, regionUnseen: boolean): CheckFailur
   if (!e.region) return f;
   const regionChecks = [e.pointingGame, e.minInside, e.maxInside, e.maxOutside, e.minIou].some((v) => v !== undefined);
   if (regionChecks && regionUnseen) {
-    add('map', 'region seen by the model', 'region outside the model input', 'the region lies outside the part of the image the model sees (resize: crop)');
+    add('map', 'region seen by the model', 'region outside the model input', regionUnseen);
     return f;
   }
   if (regionChecks && r.flat) {
@@ -186,12 +203,17 @@ export async function check(specOrFile: string | CheckSpec, opts: CheckOptions =
     for (const c of spec.cases) {
       let model = models.get(c.model);
       if (!model) {
-        model = await loadModelFrom(c.model).catch((e) => located(c.where.model, e));
+        model = await loadModelWithSidecar(c.model).catch((e) => located(c.where.model, e));
         models.set(c.model, model);
       }
       const session = await openSession({ model, backend, method: c.method, layers: c.layers }).catch((e) =>
         located(/layer/.test(errorMessage(e)) ? c.where.layer : /method/.test(errorMessage(e)) ? c.where.method : c.where.model, e),
       );
+      try {
+        checkNormalisationCounts(session);
+      } catch (e) {
+        located(c.where.model, e);
+      }
       if (c.class !== undefined) {
         try {
           session.classIndex(c.class);
@@ -266,12 +288,12 @@ export async function check(specOrFile: string | CheckSpec, opts: CheckOptions =
               }
               r.region = { pointingHit: measures.pointingHit, inside: round(measures.inside), outside: round(measures.outside), iou: round(measures.iou), thresholdBox: tbox };
             }
-            r.failures.push(...judge(c, r, !!atInput && !atInput.bbox));
+            r.failures.push(...judge(c, r, atInput && !atInput.bbox ? whyUnseen(imageRegion!, img.width, img.height, session.preprocess.resize) : null));
             r.status = r.failures.length ? 'fail' : 'pass';
             if (caseDir && (which === 'all' || r.status === 'fail')) {
               const png = await drawOverlay(img, m.map, inputW, inputH, place, imageRegion, c.expect.minIou !== undefined ? tboxIn : null, peak, opts);
               const stem = path.basename(file, path.extname(file));
-              const tail = `${m.method.replace(/\+/g, 'pp')}.${ci}-${slug(session.labels[ci])}.png`;
+              const tail = `${methodSlug(m.method)}.${ci}-${slug(session.labels[ci])}.png`;
               let name = `${stem}.${tail}`;
               for (let k = 2; used.has(name); k++) name = `${stem}-${k}.${tail}`;
               used.add(name);

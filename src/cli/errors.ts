@@ -3,7 +3,8 @@ import { err } from './output';
 import { UserError, errorMessage } from '../util/errors';
 
 export function reportError(e: unknown, debug: boolean): number {
-  const known = e instanceof UserError;
+  // An output that exists without --force is the user's choice to make, like any usage error.
+  const known = e instanceof UserError || (e instanceof Error && e.name === 'OutputExistsError');
   process.stderr.write(err.red(`tfjs-cam: error: ${errorMessage(e)}`) + '\n');
   if (debug && e instanceof Error && e.stack) process.stderr.write(e.stack + '\n');
   else if (!known) process.stderr.write('(unexpected error: run again with --debug for details)\n');

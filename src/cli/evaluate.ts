@@ -37,6 +37,8 @@ export async function runEvaluate(images: string[], o: Record<string, unknown>):
       layers: o.layer as string[] | undefined,
       labels: o.labels as string | undefined,
       preprocess: preprocessFromFlags(o),
+      interpolation: o.interpolation as 'bilinear' | 'area' | 'nearest' | 'lanczos' | undefined,
+      alignCorners: o.alignCorners ? true : undefined,
       score: o.score as 'logit' | 'probability',
       boxes: String(o.boxes),
       tolerance: parseNumberFlag(o.tolerance, '--tolerance', 0),

@@ -4,7 +4,7 @@ import { explain, ExplainOptions } from '../pipeline/explain';
 import { parseNumberList, parseScale, Preprocessing } from '../model/config';
 import { UsageError } from '../util/errors';
 import type { MethodOptions } from '../methods';
-import { out, err, Progress } from './output';
+import { out, err, Progress, WorkEta } from './output';
 import { EXIT } from './main';
 import { ColormapName } from '../render/colormap';
 import { reportError } from './errors';
@@ -23,6 +23,13 @@ export function methodOptionsFromFlags(o: Record<string, unknown>, progress: boo
   };
 }
 
+function qualityFlag(v: unknown, format: unknown): number {
+  if (format !== 'jpeg' && format !== 'webp') throw new UsageError('--quality applies to --format jpeg or webp');
+  const q = parseIntFlag(v, '--quality', 1);
+  if (q > 100) throw new UsageError(`--quality must be a whole number from 1 to 100 (got '${v}')`);
+  return q;
+}
+
 export function parseIntFlag(v: unknown, name: string, min: number): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < min) throw new UsageError(`${name} must be a whole number >= ${min} (got '${v}')`);
@@ -37,10 +44,9 @@ export function parseNumberFlag(v: unknown, name: string, min: number): number {
 
 /** Progress of long per-image methods (Score-CAM channels, noisy samples) with the time left, on a TTY. */
 function methodProgress(): (done: number, total: number) => void {
-  let started = 0;
+  const eta = new WorkEta();
   return (done, total) => {
-    if (done <= 1 || !started) started = Date.now();
-    const left = done > 0 ? ((Date.now() - started) / done) * (total - done) : 0;
+    const left = eta.update(done, total) ?? 0;
     process.stderr.write(done >= total ? '\r\x1b[2K' : `\r\x1b[2K  ${done}/${total} passes${left > 1000 ? ` ~${Math.ceil(left / 1000)}s left` : ''}`);
   };
 }
@@ -58,11 +64,16 @@ export function preprocessFromFlags(o: Record<string, unknown>): Partial<Preproc
   return p;
 }
 
+/** `ok   file: dog (54.1%), cat (12.0%) [flat scorecam map]`: each class once, whatever the number of methods. */
 function describe(img: ReportImage): string {
   if (img.status === 'error') return `${err.red('FAIL')} ${img.file}: ${img.error}`;
-  const classes = (img.maps ?? []).map((m) => {
-    const p = img.top?.find((t) => t.index === m.class.index)?.probability;
-    return `${m.class.label}${p != null && Number.isFinite(p) ? ` (${(p * 100).toFixed(1)}%)` : ''}${m.flat ? ' [flat map]' : ''}`;
+  const maps = img.maps ?? [];
+  const order = [...new Set(maps.map((m) => m.class.index))];
+  const classes = order.map((index) => {
+    const mine = maps.filter((m) => m.class.index === index);
+    const p = img.top?.find((t) => t.index === index)?.probability;
+    const flat = mine.filter((m) => m.flat).map((m) => ` [flat ${m.method} map]`).join('');
+    return `${mine[0].class.label}${p != null && Number.isFinite(p) ? ` (${(p * 100).toFixed(1)}%)` : ''}${flat}`;
   });
   return `${out.green('ok')}   ${img.file}: ${classes.join(', ')}${(img.warnings ?? []).map((w) => ` [${w}]`).join('')}`;
 }
@@ -93,10 +104,15 @@ export async function runExplain(images: string[], o: Record<string, unknown>): 
       score: o.score as ExplainOptions['score'],
       labels: o.labels as string | undefined,
       preprocess: preprocessFromFlags(o),
+      interpolation: o.interpolation as ExplainOptions['interpolation'],
+      alignCorners: o.alignCorners ? true : undefined,
       out: String(o.out),
       colormap: o.colormap as ColormapName,
       alpha,
       heatmap: !!o.heatmap,
+      format: o.format as ExplainOptions['format'],
+      quality: o.quality == null ? undefined : qualityFlag(o.quality, o.format),
+      maxSize: o.maxSize == null ? undefined : parseIntFlag(o.maxSize, '--max-size', 16),
       saveRaw: !!o.saveRaw,
       saveInput: !!o.saveInput,
       force: !!o.force,
@@ -105,6 +121,8 @@ export async function runExplain(images: string[], o: Record<string, unknown>): 
       augSmooth: !!o.augSmooth,
       sheet: o.sheet === false ? false : undefined,
       methodOptions: methodOptionsFromFlags(o, process.stderr.isTTY && !json),
+      // Ctrl-C must stop a long Score-CAM at once: its synchronous work runs in a worker, this thread listens.
+      isolateLongWork: true,
       timings: o.timings !== false,
       onImage: (done, total, img, resumed) => {
         progress ??= new Progress(total);
@@ -112,7 +130,7 @@ export async function runExplain(images: string[], o: Record<string, unknown>): 
         if (resumed) {
           if (!json && !quiet) process.stdout.write(`done ${img.file}: outputs from the earlier run kept\n`);
         } else if (!json && (!quiet || img.status === 'error')) (img.status === 'error' ? process.stderr : process.stdout).write(describe(img) + '\n');
-        progress.tick(done, img.file);
+        progress.tick(done, img.file, !!resumed);
       },
     };
     const { report } = await explain(images, opts);

@@ -1,6 +1,7 @@
 /** `tfjs-cam inspect`: the layer table, the default target and CAM's verdict. */
 import { inspect } from '../pipeline/inspect';
-import { BackendChoice } from '../backend';
+import { BackendChoice, initBackend } from '../backend';
+import { loadModelWithSidecar } from '../pipeline/remote-model';
 import { out } from './output';
 import { reportError } from './errors';
 
@@ -14,7 +15,14 @@ function headLine(m: { head: string; binary: boolean; headActivation?: string })
 
 export async function runInspect(o: Record<string, unknown>): Promise<number> {
   try {
-    const r = await inspect(String(o.model), o.backend as BackendChoice);
+    const given = String(o.model);
+    let model: Parameters<typeof inspect>[0] = given;
+    if (/^https?:\/\//i.test(given)) {
+      // A URL model's sidecar (its default layer) comes from the same URL folder; the backend first, as inspect does.
+      await initBackend(o.backend as BackendChoice);
+      model = await loadModelWithSidecar(given);
+    }
+    const r = await inspect(model, o.backend as BackendChoice);
     if (o.json) {
       process.stdout.write(JSON.stringify(r, null, 2) + '\n');
       return 0;

@@ -6,13 +6,18 @@
 import { Command, CommanderError, Option } from 'commander';
 import { availableParallelism } from 'os';
 import { TOOL_VERSION } from '../version';
-import { err } from './output';
+import { err, survivePipeClose } from './output';
 import { METHOD_NAMES } from '../methods/names';
 
 export const EXIT = { OK: 0, FAILED: 1, USAGE: 2, INTERRUPTED: 130 } as const;
 
 function collect(value: string, previous: string[] = []): string[] {
   return previous.concat(value);
+}
+
+/** The `Examples:` block that ends a command's --help. */
+function examples(lines: string[]): string {
+  return `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`;
 }
 
 export function buildProgram(setCode: (code: number) => void): Command {
@@ -52,7 +57,9 @@ export function buildProgram(setCode: (code: number) => void): Command {
       .option('--mean <values>', 'per-channel mean subtracted after scaling, e.g. 0.485,0.456,0.406')
       .option('--std <values>', 'per-channel standard deviation divided after the mean')
       .option('--bgr', 'feed channels in BGR order')
-      .addOption(new Option('--resize <mode>', 'how images are fitted to the model input').choices(['stretch', 'crop', 'pad']));
+      .addOption(new Option('--resize <mode>', 'how images are fitted to the model input').choices(['stretch', 'crop', 'pad']))
+      .addOption(new Option('--interpolation <name>', "resampling to the model input, as the app does it (default: sidecar, else bilinear = tf.image.resizeBilinear)").choices(['bilinear', 'area', 'nearest', 'lanczos']))
+      .option('--align-corners', "bilinear/nearest: tf's alignCorners=true (as ml5 resizes)");
 
   const explainCmd = program
     .command('explain')
@@ -65,7 +72,10 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .option('-o, --out <dir>', 'output folder', 'cam-out')
     .addOption(new Option('--colormap <name>', 'colour map for heatmaps').choices(['jet', 'turbo', 'viridis', 'inferno']).default('jet'))
     .option('--alpha <a>', 'heatmap opacity in the overlay (0..1)', '0.5')
-    .option('--heatmap', 'also write the heatmap alone as PNG')
+    .option('--heatmap', 'also write the heatmap alone (same format as the overlays)')
+    .option('--max-size <px>', 'longest side of overlays, heatmaps and sheet cells in pixels (default: the image size)')
+    .addOption(new Option('--format <name>', 'overlay, heatmap and sheet format').choices(['png', 'jpeg', 'webp']).default('png'))
+    .option('--quality <q>', 'jpeg/webp quality, 1..100 (default 90)')
     .option('--save-raw', 'write each raw low-resolution map as float32 .npy')
     .option('--save-input', 'write the exact preprocessed model input as float32 .npy')
     .option('-j, --jobs <n>', 'worker threads for folders, each with its own backend', String(availableParallelism()))
@@ -75,6 +85,11 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .option('--html', 'also write <out>/index.html: thumbnails, classes and scores, links to the overlays (works offline)')
     .option('--no-timings', 'leave timings out of the report (byte-stable reports)')
     .option('-q, --quiet', 'print only errors and the summary')
+    .addHelpText('after', examples([
+      'tfjs-cam explain photo.jpg -m ./my-model                       # top-3 classes, Grad-CAM, ./cam-out/',
+      'tfjs-cam explain photos/ -m ./my-model --method gradcam,scorecam --max-size 1024 --format jpeg -o out/',
+      'tfjs-cam explain cat.png -m ./my-model --class "tabby cat" --json > report.json',
+    ]))
     .action(async (images: string[], o: Record<string, unknown>) => {
       const { runExplain } = await import('./explain');
       setCode(await runExplain(images, o));
@@ -94,6 +109,10 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .option('--html', 'also write <out>/index.html: the scores and curves, self-contained (works offline)')
     .option('-f, --force', 'overwrite existing outputs')
     .option('--json', 'print the evaluation report on stdout')
+    .addHelpText('after', examples([
+      'tfjs-cam evaluate -m models/gap-cnn --boxes samples/boxes.json --method all',
+      'tfjs-cam evaluate -m ./my-model --boxes boxes.json photos/ --shuffle-weights 1 -o eval-untrained   # sanity baseline',
+    ]))
     .action(async (images: string[], o: Record<string, unknown>) => {
       const { runEvaluate } = await import('./evaluate');
       setCode(await runEvaluate(images, o));
@@ -102,6 +121,7 @@ export function buildProgram(setCode: (code: number) => void): Command {
   const inspectCmd = program.command('inspect').description("list the model's layers with output shapes, the default target layer and whether CAM is possible");
   modelOptions(inspectCmd)
     .option('--json', 'print as JSON')
+    .addHelpText('after', examples(['tfjs-cam inspect -m models/resnet-bn', 'tfjs-cam inspect -m https://example.com/models/my-model/ --json']))
     .action(async (o: Record<string, unknown>) => {
       const { runInspect } = await import('./inspect');
       setCode(await runInspect(o));
@@ -121,6 +141,11 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .option('--alpha <a>', 'heatmap opacity in overlays (0..1)', '0.5')
     .option('--no-timings', 'leave timings out of the reports (byte-stable output)')
     .option('-q, --quiet', 'list only failing checks and the summary')
+    .addHelpText('after', examples([
+      'tfjs-cam check samples/check.yaml',
+      'tfjs-cam check attention.yaml --junit reports/cam.xml --html',
+      'tfjs-cam check attention.yaml --json > check.json',
+    ]))
     .action(async (spec: string, o: Record<string, unknown>) => {
       const { runCheck } = await import('./check');
       setCode(await runCheck(spec, o));
@@ -130,6 +155,7 @@ export function buildProgram(setCode: (code: number) => void): Command {
 
 export async function main(argv: string[]): Promise<number> {
   let code: number = EXIT.OK;
+  survivePipeClose();
   const program = buildProgram((c) => (code = c));
   const debug = argv.includes('--debug');
   if (debug) process.env.TFJS_CAM_DEBUG = '1';

@@ -149,6 +149,14 @@ async function checkInput(file: string | Buffer): Promise<void> {
   if (st.isDirectory()) throw new ImageError('is a folder, not an image file');
   if (!st.isFile()) throw new ImageError('not a regular file');
   if (st.size === 0) throw new ImageError('empty file');
+  // stat needs no read permission: open the file so an unreadable one says so (libvips would say "not an image").
+  try {
+    await (await fsp.open(file, 'r')).close();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EACCES' || code === 'EPERM') throw new ImageError('permission denied');
+    throw new ImageError(`cannot read file (${code ?? String(err)})`);
+  }
 }
 
 function overLimit(w: number, h: number, max: number): ImageError {

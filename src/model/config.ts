@@ -5,6 +5,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { UsageError } from '../util/errors';
+import { closestNames } from '../util/suggest';
 
 export type ResizeMode = 'stretch' | 'crop' | 'pad';
 
@@ -21,7 +22,7 @@ export interface Preprocessing {
 }
 
 export interface Sidecar {
-  preprocess?: Partial<Preprocessing> & { grayscale?: boolean };
+  preprocess?: Partial<Preprocessing> & { grayscale?: boolean; interpolation?: 'bilinear' | 'area' | 'nearest' | 'lanczos'; alignCorners?: boolean };
   labels?: string[] | string;
   layer?: string | string[];
   method?: string;
@@ -70,13 +71,28 @@ export function readSidecar(modelDir: string): Sidecar | null {
   return validateSidecar(raw, file);
 }
 
+/** The sidecar's fields: anything else is refused (a typo such as `preproces` would otherwise be ignored). */
+export const SIDECAR_KEYS = ['preprocess', 'labels', 'layer', 'method', 'description', 'trainedAccuracy'];
+export const SIDECAR_PREPROCESS_KEYS = ['scale', 'mean', 'std', 'bgr', 'resize', 'grayscale', 'interpolation', 'alignCorners'];
+
+function refuseUnknown(o: Record<string, unknown>, known: string[], file: string, at: string): void {
+  for (const k of Object.keys(o)) {
+    if (known.includes(k)) continue;
+    const near = closestNames(k, known);
+    throw new UsageError(`${file}: unknown field '${at}${k}'${near.length ? ` (did you mean ${near.map((n) => `'${at}${n}'`).join(', ')}?)` : ` (known: ${known.join(', ')})`}`);
+  }
+}
+
 export function validateSidecar(raw: unknown, file: string): Sidecar {
   const fail = (field: string, what: string) => new UsageError(`${file}: field '${field}' ${what}`);
   if (raw == null || typeof raw !== 'object' || Array.isArray(raw)) throw new UsageError(`${file}: expected a JSON object`);
   const s = raw as Record<string, unknown>;
+  refuseUnknown(s, SIDECAR_KEYS, file, '');
   const p = s.preprocess as Record<string, unknown> | undefined;
   if (p != null) {
     if (typeof p !== 'object' || Array.isArray(p)) throw fail('preprocess', 'must be an object');
+    refuseUnknown(p, SIDECAR_PREPROCESS_KEYS, file, 'preprocess.');
+    if (p.grayscale != null && typeof p.grayscale !== 'boolean') throw fail('preprocess.grayscale', 'must be true or false');
     const pair = p.scale;
     if (pair != null && !(Array.isArray(pair) && pair.length === 2 && pair.every((n) => typeof n === 'number'))) throw fail('preprocess.scale', 'must be [lo, hi]');
     for (const k of ['mean', 'std'] as const) {
@@ -86,6 +102,8 @@ export function validateSidecar(raw: unknown, file: string): Sidecar {
     if (Array.isArray(p.std) && (p.std as number[]).some((n) => n === 0)) throw fail('preprocess.std', 'must not contain 0');
     if (p.bgr != null && typeof p.bgr !== 'boolean') throw fail('preprocess.bgr', 'must be true or false');
     if (p.resize != null && !['stretch', 'crop', 'pad'].includes(p.resize as string)) throw fail('preprocess.resize', "must be 'stretch', 'crop' or 'pad'");
+    if (p.alignCorners != null && typeof p.alignCorners !== 'boolean') throw fail('preprocess.alignCorners', 'must be true or false');
+    if (p.interpolation != null && !['bilinear', 'area', 'nearest', 'lanczos'].includes(p.interpolation as string)) throw fail('preprocess.interpolation', "must be 'bilinear', 'area', 'nearest' or 'lanczos'");
   }
   if (s.labels != null && typeof s.labels !== 'string' && !(Array.isArray(s.labels) && s.labels.every((l) => typeof l === 'string'))) {
     throw fail('labels', 'must be an array of strings or a file name');

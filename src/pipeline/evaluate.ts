@@ -4,16 +4,22 @@
  * insertion AUC), over images with ground-truth boxes. Maps are measured at the model's input resolution,
  * with the boxes mapped there through the same placement as the image.
  */
+import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { decodeImage } from '../image/decode';
 import { toModel } from '../image/geometry';
 import { collectImages } from '../batch/walk';
+import { checkNormalisationCounts } from './preprocess-check';
+import { withFileContext } from './error-context';
+import { resolveRemoteModel } from './remote-model';
+import type { LoadedModel } from '../model/load';
 import { readBoxes } from '../metrics/boxes';
 import { Box, energyInBoxes, localisationHit, pointingGameHit } from '../metrics/localisation';
 import { auc, averageDropAndIncrease, deletionInsertion, maskedProbability, ProbabilityFn } from '../metrics/faithfulness';
 import { explainTensor } from './explain-tensor';
 import { isFatal, prepareInput } from './explain';
+import type { Interpolation } from '../image/resize';
 import { openSession, SessionOptions } from './session';
 import { MethodOptions } from '../methods';
 import { lineCharts } from '../render/plot';
@@ -36,6 +42,9 @@ export interface EvaluateOptions extends SessionOptions {
   /** Shuffle the model's weights with this seed first (the untrained-model sanity baseline). */
   shuffleWeights?: number;
   methodOptions?: Partial<MethodOptions>;
+  /** Resampling to the model input (default: the sidecar's, else bilinear). */
+  interpolation?: Interpolation;
+  alignCorners?: boolean;
   /** Folder for the curves PNG and evaluation.json; null: no files. */
   out?: string | null;
   force?: boolean;
@@ -76,8 +85,25 @@ export interface EvaluateReport {
 }
 
 export async function evaluate(inputs: string[], opts: EvaluateOptions): Promise<EvaluateReport> {
-  const session = await openSession(opts);
+  // Outputs that would be refused at the end are refused before the (long) evaluation.
+  if (opts.out && !opts.force) {
+    for (const name of ['evaluation.json', 'curves.png', ...(opts.html ? ['index.html'] : [])]) {
+      const file = path.join(path.resolve(opts.out), name);
+      if (fs.existsSync(file)) throw new UsageError(`${file} exists (use --force to overwrite)`);
+    }
+  }
   try {
+    const remote = await resolveRemoteModel(opts);
+    return await evaluateRun(inputs, remote.opts, remote.model);
+  } catch (e) {
+    throw withFileContext(e, opts.model, opts.labels);
+  }
+}
+
+async function evaluateRun(inputs: string[], opts: EvaluateOptions, preloaded?: LoadedModel): Promise<EvaluateReport> {
+  const session = await openSession(preloaded ? { ...opts, model: preloaded } : opts);
+  try {
+    checkNormalisationCounts(session, opts.preprocess);
     const c = session.model.classifier;
     if (opts.shuffleWeights != null) c.randomizeWeights(opts.shuffleWeights);
     const truth = readBoxes(opts.boxes);
@@ -99,7 +125,7 @@ export async function evaluate(inputs: string[], opts: EvaluateOptions): Promise
         const cls = gt.classIndex ?? (gt.label != null ? session.classIndex(gt.label) : undefined);
         if (cls == null) throw new UsageError('the boxes entry names no class or label');
         const img = await decodeImage(job.file);
-        const { x, place } = await prepareInput(session, img);
+        const { x, place } = await prepareInput(session, img, opts);
         try {
           const ex = explainTensor(c, x, { methods: session.methods, layers: session.layers, classes: [cls], topK: 1, score: session.score, methodOptions: opts.methodOptions });
           const top1 = ex.top[0].index === cls;

@@ -11,13 +11,13 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { decodeImage, DecodedImage } from '../image/decode';
 import { placement, toSource, Placement } from '../image/geometry';
-import { resizeForModel } from '../image/resize';
-import { renderOverlay } from '../render/overlay';
+import { Interpolation, resizeForModel } from '../image/resize';
+import { FORMAT_EXT, ImageFormat, renderOverlay, shrinkForOutput } from '../render/overlay';
 import { ColormapName } from '../render/colormap';
 import { comparisonSheet, SheetCell } from '../render/sheet';
 import { MethodOptions } from '../methods';
 import { encodeNpy } from '../report/npy';
-import { ensureDir, writeFileAtomic } from '../report/files';
+import { ensureDir, removeStrayTempFiles, writeFileAtomic } from '../report/files';
 import { ExplainReport, REPORT_SCHEMA, ReportImage, ReportMap } from '../report/schema';
 import { toInputTensor } from '../model/preprocess';
 import { collectImages, ImageJob } from '../batch/walk';
@@ -25,8 +25,13 @@ import { ChannelPool } from '../batch/channel-pool';
 import { explainTensor, TensorExplanation } from './explain-tensor';
 import { peakOf, topMassShare } from './maps';
 import { openSession, Session, SessionOptions } from './session';
-import { errorMessage, OutputError, UserError } from '../util/errors';
+import { errorMessage, OutputError, UsageError, UserError } from '../util/errors';
 import { REPORT_NAME, RunJournal, WantedOutputs } from './resume';
+import { lockOutputDir } from '../report/lock';
+import { checkNormalisationCounts } from './preprocess-check';
+import { withFileContext } from './error-context';
+import { resolveRemoteModel } from './remote-model';
+import type { LoadedModel } from '../model/load';
 import { TOOL_VERSION } from '../version';
 
 export interface ExplainOptions extends SessionOptions {
@@ -52,15 +57,32 @@ export interface ExplainOptions extends SessionOptions {
   timings?: boolean;
   /** Options of the longer methods (batch size, channels, noise, eigen smoothing). */
   methodOptions?: Partial<MethodOptions>;
+  /** Resampling to the model input (default: the sidecar's, else bilinear = tf.image.resizeBilinear). */
+  interpolation?: Interpolation;
+  /** With bilinear or nearest: tf's alignCorners (default: the sidecar's, else false). */
+  alignCorners?: boolean;
   /** Test-time augmentation smoothing. */
   augSmooth?: boolean;
   /** A comparison sheet PNG per image (default: when several methods run). */
   sheet?: boolean;
+  /** Overlays, heatmaps and sheets: format (default png) and quality (jpeg/webp, default 90). */
+  format?: ImageFormat;
+  quality?: number;
+  /** Longest side of overlays and heatmaps in pixels (default: the image's own size). */
+  maxSize?: number;
+  /**
+   * Run long per-image work (Score-CAM, Ablation-CAM, Smooth Grad-CAM++, many classes) in a worker thread even for
+   * one image, so that this thread stays free to answer Ctrl-C at once (the methods are synchronous and can run for
+   * minutes). The CLI sets it; library callers keep the work in their own thread unless they ask.
+   */
+  isolateLongWork?: boolean;
+  /** Set for a worker that runs one image at a time: threads for Score-CAM's/Ablation-CAM's channels. */
+  channelThreads?: number;
   /** Worker threads for folders (default: the number of cores; 1 runs in this thread). */
   jobs?: number;
   /** Return each image's maps as arrays in the result. */
   returnMaps?: boolean;
-  /** After each image; `resumed`: done by an earlier run and skipped (--resume). */
+  /** After each image, in input order; `resumed`: done by an earlier run and skipped (--resume). */
   onImage?: (done: number, total: number, image: ReportImage, resumed?: boolean) => void;
   /** Stop after the image in flight when aborted. */
   signal?: AbortSignal;
@@ -88,16 +110,32 @@ function slug(s: string): string {
   return s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || 'class';
 }
 
+/** A method's name in file names: `gradcam++` -> `gradcam-pp`, `smoothgradcam++` -> `smoothgradcam-pp`. */
+export function methodSlug(method: string): string {
+  return method.replace(/\+\+/g, '-pp').replace(/[^a-z0-9-]+/gi, '-');
+}
+
 function stemOf(rel: string): string {
   return rel.slice(0, rel.length - path.extname(rel).length);
 }
 
 const round = (v: number, d = 3) => Math.round(v * 10 ** d) / 10 ** d;
 
-export async function prepareInput(session: Session, img: DecodedImage): Promise<{ x: tf.Tensor4D; place: Placement; pixels: Uint8Array }> {
+export interface Resampling {
+  interpolation?: Interpolation;
+  alignCorners?: boolean;
+}
+
+/** The resampling to use: the options (flags), else the sidecar's `preprocess`, else bilinear without aligned corners. */
+export function resamplingOf(session: Session, given: Resampling = {}): Required<Resampling> {
+  const side = session.model.sidecar?.preprocess;
+  return { interpolation: given.interpolation ?? side?.interpolation ?? 'bilinear', alignCorners: given.alignCorners ?? side?.alignCorners ?? false };
+}
+
+export async function prepareInput(session: Session, img: DecodedImage, resampling?: Resampling): Promise<{ x: tf.Tensor4D; place: Placement; pixels: Uint8Array }> {
   const [h, w, c] = session.model.classifier.inputShape;
   const place = placement(img.width, img.height, w, h, session.preprocess.resize);
-  const pixels = await resizeForModel(img, place, { grayscale: session.grayscale });
+  const pixels = await resizeForModel(img, place, { grayscale: session.grayscale, ...resamplingOf(session, resampling) });
   return { x: toInputTensor(pixels, h, w, c, session.preprocess), place, pixels };
 }
 
@@ -107,6 +145,21 @@ interface Prepared {
   x: tf.Tensor4D;
   place: Placement;
   decodeMs: number;
+}
+
+/**
+ * Why a map is flat, for the image's warnings. Every method ends with a ReLU: a raw map that is zero everywhere
+ * means the weighted sum of the channels was <= 0 everywhere. Score-CAM's weights (a softmax) are positive, so
+ * then the target layer's activations themselves are <= 0: a layer before its activation function.
+ */
+export function whyFlat(m: { method: string; raw: { data: Float32Array }[] }, label: string): string {
+  const what = `the ${m.method} map of '${label}' is flat`;
+  const zero = m.raw.every((r) => r.data.every((v) => v === 0));
+  if (!zero) return `${what}: it has no contrast (the same value everywhere)`;
+  if (m.method === 'scorecam') {
+    return `${what}: the weighted sum of the channels is <= 0 everywhere, so the ReLU leaves nothing; Score-CAM's weights are positive, so the target layer's activations are <= 0 there: choose a layer after its activation function (e.g. a ReLU) with --layer`;
+  }
+  return `${what}: the weighted sum of the channels is <= 0 everywhere, so the ReLU leaves nothing (the class has no positive evidence at this layer)`;
 }
 
 /** Per-run settings shared by every image: the session plus the options that shape each image's work. */
@@ -122,7 +175,7 @@ export class ImagePipeline {
   async prepare(job: ImageJob): Promise<Prepared> {
     const t0 = performance.now();
     const img = await decodeImage(job.file);
-    const { x, place } = await prepareInput(this.session, img);
+    const { x, place } = await prepareInput(this.session, img, this.opts);
     return { job, img, x, place, decodeMs: performance.now() - t0 };
   }
 
@@ -147,7 +200,7 @@ export class ImagePipeline {
     const t1 = performance.now();
     const { session, opts } = this;
     const [inputH, inputW, channels] = session.model.classifier.inputShape;
-    const stem = stemOf(p.job.rel);
+    const stem = p.job.stem ?? stemOf(p.job.rel);
     const files: RenderedImage['files'] = [];
     const file = (rel: string, data: Uint8Array) => (files.push({ rel, data }), rel);
     const img = p.img;
@@ -166,15 +219,19 @@ export class ImagePipeline {
       entry.warnings = ["the model's scores are not finite numbers (NaN or infinity): check its weights; the maps are empty"];
     }
     if (this.writeFiles && opts.saveInput) {
-      const again = await prepareInput(session, img);
+      const again = await prepareInput(session, img, opts);
       const data = again.x.dataSync() as Float32Array;
       again.x.dispose();
       entry.files = { input: file(`${stem}.input.npy`, encodeNpy(data, [1, inputH, inputW, channels])) };
     }
     const sheetCells: SheetCell[] | null = this.writeFiles && (opts.sheet ?? session.methods.length > 1) ? [] : null;
+    let flatWarnings: string[] | undefined;
+    const format = opts.format ?? 'png';
+    const ext = FORMAT_EXT[format];
+    let shown: { img: DecodedImage; place: Placement } | undefined;
     for (const m of ex.maps) {
       const label = session.labels[m.classIndex];
-      const base = `${stem}.${m.method.replace(/\+/g, 'pp')}.${m.classIndex}-${slug(label)}`;
+      const base = `${stem}.${methodSlug(m.method)}.${m.classIndex}-${slug(label)}`;
       const peakIn = peakOf(m.map, inputW);
       const peak = toSource(p.place, peakIn.x, peakIn.y);
       const rm: ReportMap = {
@@ -182,25 +239,29 @@ export class ImagePipeline {
         method: m.method,
         layers: session.layers,
         files: {},
-        peak: { x: round(peak.x, 1), y: round(peak.y, 1) },
+        // A flat map has no maximum: any pixel would do, so none is reported.
+        peak: m.flat ? null : { x: round(peak.x, 1), y: round(peak.y, 1) },
         topMassShare: round(topMassShare(m.map), 4),
         flat: m.flat,
       };
       if (this.writeFiles) {
-        const rendered = await renderOverlay(img, m.map, inputW, inputH, p.place, { colormap: opts.colormap ?? 'jet', alpha: opts.alpha ?? 0.5 });
-        rm.files.overlay = file(`${base}.png`, rendered.overlay);
+        shown ??= await shrinkForOutput(img, p.place, opts.maxSize);
+        const rendered = await renderOverlay(shown.img, m.map, inputW, inputH, shown.place, { colormap: opts.colormap ?? 'jet', alpha: opts.alpha ?? 0.5, format, quality: opts.quality });
+        rm.files.overlay = file(`${base}.${ext}`, rendered.overlay);
         sheetCells?.push({ image: rendered.overlay, row: session.methods.find((x) => x.name === m.method)!.title, col: label });
-        if (opts.heatmap) rm.files.heatmap = file(`${base}.heatmap.png`, rendered.heatmap);
+        if (opts.heatmap) rm.files.heatmap = file(`${base}.heatmap.${ext}`, rendered.heatmap);
         if (opts.saveRaw) {
           rm.files.raw = m.raw.map((r) => file(`${base}${m.raw.length > 1 ? `.${slug(r.layer)}` : ''}.raw.npy`, encodeNpy(r.data, [r.height, r.width])));
         }
       }
       entry.maps!.push(rm);
+      if (m.flat && !entry.warnings) (flatWarnings ??= []).push(whyFlat(m, label));
     }
+    if (flatWarnings) entry.warnings = [...(entry.warnings ?? []), ...flatWarnings];
     if (sheetCells?.length) {
       // rows: methods in the order run; columns: classes
       const rows = session.methods.map((meth) => sheetCells.filter((c) => c.row === meth.title));
-      entry.files = { ...entry.files, sheet: file(`${stem}.sheet.png`, await comparisonSheet(rows)) };
+      entry.files = { ...entry.files, sheet: file(`${stem}.sheet.${ext}`, await comparisonSheet(rows, { format, quality: opts.quality })) };
     }
     entry.timings = {
       decodeMs: round(p.decodeMs, 1),
@@ -260,6 +321,9 @@ export class ImagePipeline {
   }
 }
 
+/** More classes than this per image make a long backward pass and many overlays: isolated like Score-CAM. */
+const LONG_CLASS_COUNT = 16;
+
 /** Model-level errors are the same for every image: they stop the run instead of failing each image. */
 export function isFatal(e: unknown): boolean {
   return e instanceof UserError && e.name === 'ModelError';
@@ -294,8 +358,8 @@ export function baseReport(session: Session, opts: ExplainOptions, outDir: strin
     ...(opts.methodOptions?.eigenSmooth ? { eigenSmooth: true } : {}),
     layers: session.layers,
     score: session.score,
-    preprocessing: { ...session.preprocess, grayscale: session.grayscale },
-    output: { dir: outDir, colormap: opts.colormap ?? 'jet', alpha: opts.alpha ?? 0.5 },
+    preprocessing: { ...session.preprocess, grayscale: session.grayscale, ...resamplingOf(session, opts) },
+    output: { dir: outDir, colormap: opts.colormap ?? 'jet', alpha: opts.alpha ?? 0.5, format: opts.format ?? 'png', ...(opts.format && opts.format !== 'png' ? { quality: opts.quality ?? 90 } : {}), maxSize: opts.maxSize ?? null },
     images: [],
     summary: { images: 0, succeeded: 0, failed: 0 },
   };
@@ -318,25 +382,67 @@ async function writeRendered(r: RenderedImage, outDir: string | null, force: boo
   }
 }
 
+/**
+ * `--out` equal to an input folder that holds images would mix outputs with the images (and a second run would
+ * explain its own overlays): refused. An output folder inside an input folder is skipped by the walk instead.
+ */
+function refuseOutputAsInput(inputs: string[], outDir: string): void {
+  for (const input of inputs) {
+    if (path.resolve(input) !== outDir) continue;
+    if (collectImages([input], { exclude: null }).jobs.length) {
+      throw new UsageError(`${outDir}: the output folder is an input folder that holds images; choose another --out (e.g. ${path.join(input, 'cam-out')})`);
+    }
+  }
+}
+
 /** Explains every image found in `inputs` (files or folders, recursively). */
 export async function explain(inputs: string[], opts: ExplainOptions): Promise<ExplainResult> {
-  const t0 = performance.now();
-  const session = await openSession(opts);
-  let openJournal: RunJournal | null = null;
   try {
+    const remote = await resolveRemoteModel(opts);
+    return await explainRun(inputs, remote.opts, remote.model);
+  } catch (e) {
+    throw withFileContext(e, opts.model, opts.labels);
+  }
+}
+
+/** `preloaded`: a URL model already loaded with its sidecar; opts.model stays the URL (for worker threads). */
+async function explainRun(inputs: string[], opts: ExplainOptions, preloaded?: LoadedModel): Promise<ExplainResult> {
+  const t0 = performance.now();
+  const session = await openSession(preloaded ? { ...opts, model: preloaded } : opts);
+  let openJournal: RunJournal | null = null;
+  let lock: { release(): void } | null = null;
+  try {
+    checkNormalisationCounts(session, opts.preprocess);
     const outDir = opts.out === null ? null : path.resolve(opts.out ?? 'cam-out');
-    const classes = opts.classes?.length ? opts.classes.map((c) => session.classIndex(c)) : undefined;
-    const { jobs, problems } = collectImages(inputs);
+    // The same class asked for twice (by index and by label) is explained once: one file per (image, method, class).
+    const classes = opts.classes?.length ? [...new Set(opts.classes.map((c) => session.classIndex(c)))] : undefined;
+    if (outDir) refuseOutputAsInput(inputs, outDir);
+    const { jobs, problems } = collectImages(inputs, { exclude: outDir });
     const report = baseReport(session, opts, outDir);
     const total = jobs.length + problems.length;
     const entries: ReportImage[] = [];
     const mapsByFile = new Map<string, ImageMaps>();
-    const record = (entry: ReportImage, resumed = false) => {
+    // onImage in input order, whatever order images finish in (workers, a slow image): each outcome waits for
+    // those before it, so the console lists images as they were given.
+    const position = new Map(jobs.map((j, i) => [j.file, problems.length + i]));
+    const waiting = new Map<number, { entry: ReportImage; resumed: boolean }>();
+    let nextOut = 0;
+    const record = (entry: ReportImage, resumed = false, at = position.get(entry.file) ?? -1) => {
       entries.push(entry);
-      opts.onImage?.(entries.length, total, entry, resumed);
+      if (at < 0) return opts.onImage?.(nextOut, total, entry, resumed);
+      waiting.set(at, { entry, resumed });
+      for (let w = waiting.get(nextOut); w; w = waiting.get(nextOut)) {
+        waiting.delete(nextOut++);
+        opts.onImage?.(nextOut, total, w.entry, w.resumed);
+      }
     };
-    for (const p of problems) record({ file: p.input, status: 'error', error: p.message });
-    if (outDir && jobs.length) await ensureDir(outDir);
+    problems.forEach((p, i) => record({ file: p.input, status: 'error', error: p.message }, false, i));
+    if (outDir && jobs.length) {
+      await ensureDir(outDir);
+      lock = lockOutputDir(outDir);
+      // What a killed run (SIGKILL, power cut) could not remove: never left to pile up, and --resume starts clean.
+      removeStrayTempFiles(outDir);
+    }
     // Refuses to replace an earlier run's report unless --force/--resume; with --resume, skips what is done.
     const journal = (openJournal = outDir && jobs.length ? RunJournal.open(outDir, report, opts) : null);
     const want: WantedOutputs = { methods: report.methods, classes, topK: opts.topK ?? 3, numClasses: session.model.classifier.numClasses, heatmap: !!opts.heatmap, saveRaw: !!opts.saveRaw, saveInput: !!opts.saveInput };
@@ -365,9 +471,15 @@ export async function explain(inputs: string[], opts: ExplainOptions): Promise<E
       }
     };
     const workers = Math.min(opts.jobs ?? 1, todo.length);
-    if (workers > 1 && typeof opts.model === 'string') {
+    const classCount = classes?.length ?? Math.min(opts.topK ?? 3, session.model.classifier.numClasses);
+    const longWork = session.methods.some((m) => !!m.channelScores || m.name === 'smoothgradcam++') || classCount > LONG_CLASS_COUNT;
+    const isolate = !!opts.isolateLongWork && longWork && todo.length > 0;
+    if ((workers > 1 || isolate) && typeof opts.model === 'string') {
       const { runInWorkers } = await import('../batch/pool');
-      await runInWorkers(todo, workers, { ...opts, signal }, onRendered);
+      // One worker for the long work of few images: it spreads channels over the other threads itself.
+      const threads = Math.max(1, workers);
+      const channelThreads = threads === 1 ? Math.min(opts.jobs ?? 1, 64) - 1 : 0;
+      await runInWorkers(todo, threads, { ...opts, classes, signal, channelThreads }, onRendered);
     } else {
       // Fewer images than threads: spread Score-CAM's and Ablation-CAM's channels over the spare threads instead.
       const spare = Math.min(opts.jobs ?? 1, 64) - 1;
@@ -388,7 +500,10 @@ export async function explain(inputs: string[], opts: ExplainOptions): Promise<E
     report.summary = { images: report.images.length, succeeded: ok.length, failed: report.images.length - ok.length };
     if (opts.timings !== false) {
       const totalMs = performance.now() - t0;
-      report.timings = { loadMs: round(session.loadMs, 1), totalMs: round(totalMs, 1), perImageMs: round(ok.length ? ok.reduce((a, i) => a + (i.timings?.totalMs ?? 0), 0) / ok.length : 0, 1) };
+      // Wall time per image of this run: images overlap (decode, compute, render; workers), so averaging their own
+      // totalMs double-counted. Model loading is left out; images done by an earlier run (--resume) are not counted.
+      const worked = todo.length + problems.length;
+      report.timings = { loadMs: round(session.loadMs, 1), totalMs: round(totalMs, 1), perImageMs: round(worked ? (totalMs - session.loadMs) / worked : 0, 1) };
     } else {
       for (const i of report.images) delete i.timings;
     }
@@ -403,6 +518,7 @@ export async function explain(inputs: string[], opts: ExplainOptions): Promise<E
     openJournal?.abandon();
     throw e;
   } finally {
+    lock?.release();
     if (typeof opts.model === 'string') session.model.dispose();
   }
 }

@@ -38,7 +38,9 @@ export function runSettings(report: ExplainReport): Record<string, unknown> {
   // Where labels and preprocessing came from is provenance, not content: the values themselves are compared.
   const { images: _i, summary: _s, timings: _t, backend: _b, model, output, labelsSource: _l, preprocessing, ...rest } = report;
   const { sources: _p, ...settings } = preprocessing ?? ({} as ExplainReport['preprocessing']);
-  return { ...rest, preprocessing: settings, model: { sha256: model?.sha256, inputSize: model?.inputSize }, output: { colormap: output?.colormap, alpha: output?.alpha } };
+  // Format, quality and size of the images decide their files too (absent in reports older than these options).
+  const look = { format: output?.format ?? 'png', quality: output?.quality ?? null, maxSize: output?.maxSize ?? null };
+  return { ...rest, preprocessing: settings, model: { sha256: model?.sha256, inputSize: model?.inputSize }, output: { colormap: output?.colormap, alpha: output?.alpha, ...look } };
 }
 
 function sorted(v: unknown): unknown {

@@ -106,11 +106,18 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
       if (i < 0 || i >= c.numClasses) throw new UsageError(`class ${i} is out of range: the model has ${c.numClasses} classes (0..${c.numClasses - 1})`);
       return i;
     }
-    const exact = labels.indexOf(cls);
-    if (exact >= 0) return exact;
+    // A label shared by several classes (ImageNet has two 'crane's and two 'maillot's) is refused with every
+    // index, rather than one of them picked silently.
+    const pick = (found: number[]): number | null => {
+      if (found.length === 1) return found[0];
+      if (found.length > 1) throw new UsageError(`class '${cls}' is ambiguous: ${found.length} classes have that label (${found.map((i) => `${i} '${labels[i]}'`).join(', ')}); give the index instead`);
+      return null;
+    };
+    const exact = pick(labels.flatMap((l, i) => (l === cls ? [i] : [])));
+    if (exact != null) return exact;
     const lower = cls.toLowerCase();
-    const loose = labels.findIndex((l) => l.toLowerCase() === lower || l.toLowerCase().split(/,\s*/).includes(lower));
-    if (loose >= 0) return loose;
+    const loose = pick(labels.flatMap((l, i) => (l.toLowerCase() === lower || l.toLowerCase().split(/,\s*/).includes(lower) ? [i] : [])));
+    if (loose != null) return loose;
     const near = closestNames(cls, labels);
     throw new UsageError(`no class labelled '${cls}'${near.length ? ` (did you mean ${near.map((n) => `'${n}'`).join(', ')}?)` : ''}`);
   };

@@ -110,10 +110,45 @@ export async function encodePng(rgb: Uint8Array, width: number, height: number, 
   return pipeline.png({ compressionLevel: 6, adaptiveFiltering: false, palette: false }).toBuffer();
 }
 
+export type ImageFormat = 'png' | 'jpeg' | 'webp';
+export const IMAGE_FORMATS: ImageFormat[] = ['png', 'jpeg', 'webp'];
+/** File extension of each output format. */
+export const FORMAT_EXT: Record<ImageFormat, string> = { png: 'png', jpeg: 'jpg', webp: 'webp' };
+
 export interface RenderOptions {
   colormap: ColormapName;
   /** Weight of the heatmap in the overlay, 0..1. */
   alpha: number;
+  /** Output format (default png); quality 1..100 for jpeg and webp (default 90). */
+  format?: ImageFormat;
+  quality?: number;
+}
+
+/** Raw RGB pixels in the chosen format. Deterministic: same pixels, same bytes (no timestamps, no metadata). */
+export async function encodeImage(rgb: Uint8Array, width: number, height: number, format: ImageFormat = 'png', quality = 90): Promise<Buffer> {
+  if (format === 'png') return encodePng(rgb, width, height);
+  if (rgb.length !== width * height * 3) throw new RangeError(`pixel buffer has ${rgb.length} bytes, expected ${width}x${height}x3`);
+  const pipeline = sharp(rgb, { raw: { width, height, channels: 3 } });
+  return format === 'jpeg' ? pipeline.jpeg({ quality, mozjpeg: false, chromaSubsampling: '4:2:0' }).toBuffer() : pipeline.webp({ quality, effort: 4 }).toBuffer();
+}
+
+/**
+ * The image scaled down so that its longest side is at most maxSide (never enlarged), and the placement
+ * carried over to it: overlays of big photos are drawn at that size, the map sampled at the small image's pixels.
+ */
+export async function shrinkForOutput(img: DecodedImage, p: Placement, maxSide: number | undefined): Promise<{ img: DecodedImage; place: Placement }> {
+  const longest = Math.max(img.width, img.height);
+  if (!maxSide || longest <= maxSide) return { img, place: p };
+  const f = maxSide / longest;
+  const w = Math.max(1, Math.round(img.width * f));
+  const h = Math.max(1, Math.round(img.height * f));
+  const data = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } }).resize(w, h, { fit: 'fill', kernel: 'lanczos3' }).raw().toBuffer();
+  const fx = w / img.width;
+  const fy = h / img.height;
+  return {
+    img: { ...img, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: w, height: h },
+    place: { ...p, srcWidth: w, srcHeight: h, scaleX: p.scaleX / fx, scaleY: p.scaleY / fy },
+  };
 }
 
 /**
@@ -134,8 +169,8 @@ export async function renderOverlay(
   const heat = applyColormap(values, opts.colormap);
   const composite = overlay(img.data, heat, opts.alpha);
   const [overlayPng, heatmapPng] = await Promise.all([
-    encodePng(composite, img.width, img.height),
-    encodePng(heat, img.width, img.height),
+    encodeImage(composite, img.width, img.height, opts.format, opts.quality),
+    encodeImage(heat, img.width, img.height, opts.format, opts.quality),
   ]);
   return { overlay: overlayPng, heatmap: heatmapPng };
 }

@@ -1,4 +1,5 @@
-// A labelled grid of overlays (rows = methods, columns = classes) in one PNG, for eyeballing methods side by side.
+// A grid of labelled overlays (each method's classes side by side, methods wrapped into a grid that fits a screen)
+// in one image, for eyeballing methods side by side.
 import sharp, { type OverlayOptions } from 'sharp';
 
 export interface SheetCell {
@@ -9,64 +10,108 @@ export interface SheetCell {
 }
 
 export interface SheetOptions {
-  /** Each cell is fitted (aspect kept, letterboxed in white) into a square of this many pixels; default 224. */
+  /**
+   * Each cell is fitted (aspect kept, letterboxed in white) into a square of this many pixels. Default: the largest
+   * (at most 224, at least 64) that lets the whole sheet fit a 1920 x 1080 screen.
+   */
   cellSize?: number;
+  /** Output format (default png) and quality for jpeg/webp. */
+  format?: 'png' | 'jpeg' | 'webp';
+  quality?: number;
 }
 
-const GAP = 4;
-const FONT_SIZE = 14;
-const HEADER_H = 28;
-const ROW_LABEL_W = 150;
+export const SHEET_GAP = 4;
+/** Space between one method's block of classes and the next. */
+export const SHEET_BLOCK_GAP = 12;
+/** Two caption lines above each cell: the method, then the class. */
+export const SHEET_CAPTION_H = 34;
+const SCREEN_W = 1920;
+const SCREEN_H = 1080;
 const WHITE = { r: 255, g: 255, b: 255 };
-// Roughly the advance of an average DejaVu Sans character, to shorten labels before they overflow their box.
-const CHAR_W = 0.6 * FONT_SIZE;
+
+export interface SheetLayout {
+  /** Method blocks per grid row. */
+  blocks: number;
+  cell: number;
+  width: number;
+  height: number;
+}
+
+/**
+ * Where everything goes: n methods (rows of the input), each a block of k cells, `blocks` blocks per grid row.
+ * Without a fixed cell size, the layout with the largest cells that still fits the screen wins; with one, the
+ * layout closest to the screen's 16:9.
+ */
+export function sheetLayout(n: number, k: number, fixedCell?: number): SheetLayout {
+  let best: (SheetLayout & { score: number }) | null = null;
+  for (let b = 1; b <= n; b++) {
+    const rows = Math.ceil(n / b);
+    const blockW = (c: number) => k * (c + SHEET_GAP);
+    const fit = Math.min(Math.floor((SCREEN_W - (b - 1) * SHEET_BLOCK_GAP) / (b * k)) - SHEET_GAP, Math.floor(SCREEN_H / rows) - SHEET_CAPTION_H - SHEET_GAP);
+    const cell = fixedCell ?? Math.max(64, Math.min(224, fit));
+    const width = b * blockW(cell) + (b - 1) * SHEET_BLOCK_GAP;
+    const height = rows * (cell + SHEET_CAPTION_H + SHEET_GAP);
+    const aspectOff = Math.abs(Math.log(width / height / (16 / 9)));
+    const score = fixedCell ? -aspectOff : cell * 1000 - aspectOff;
+    if (!best || score > best.score + 1e-9) best = { blocks: b, cell, width, height, score };
+  }
+  const { score: _s, ...layout } = best!;
+  return layout;
+}
 
 export async function comparisonSheet(cells: SheetCell[][], opts: SheetOptions = {}): Promise<Buffer> {
-  const cellSize = opts.cellSize ?? 224;
-  if (!Number.isInteger(cellSize) || cellSize < 16) throw new RangeError(`cellSize must be an integer >= 16, got ${cellSize}`);
-  const rows = cells.length;
-  const cols = Math.max(0, ...cells.map((r) => r.length));
-  if (rows === 0 || cols === 0) throw new RangeError('comparison sheet needs at least one cell');
-
-  const colLabels = Array.from({ length: cols }, (_, c) => cells.find((r) => r[c] !== undefined)?.[c]?.col ?? '');
-  const x0 = ROW_LABEL_W + GAP;
-  const y0 = HEADER_H + GAP;
-  const pitch = cellSize + GAP;
-  const width = x0 + cols * pitch;
-  const height = y0 + rows * pitch;
+  if (opts.cellSize !== undefined && (!Number.isInteger(opts.cellSize) || opts.cellSize < 16)) throw new RangeError(`cellSize must be an integer >= 16, got ${opts.cellSize}`);
+  const n = cells.length;
+  const k = Math.max(0, ...cells.map((r) => r.length));
+  if (n === 0 || k === 0) throw new RangeError('comparison sheet needs at least one cell');
+  const { blocks, cell: cellSize, width, height } = sheetLayout(n, k, opts.cellSize);
+  const pitch = cellSize + SHEET_GAP;
 
   const layers: OverlayOptions[] = [];
-  for (let c = 0; c < cols; c++) {
-    layers.push({ input: labelSvg(colLabels[c], cellSize, HEADER_H, 'middle'), left: x0 + c * pitch, top: 0 });
-  }
-  for (let r = 0; r < rows; r++) {
-    layers.push({ input: labelSvg(cells[r][0]?.row ?? cells[r].find(Boolean)?.row ?? '', ROW_LABEL_W, cellSize, 'start'), left: 0, top: y0 + r * pitch });
+  for (let r = 0; r < n; r++) {
+    const top = Math.floor(r / blocks) * (cellSize + SHEET_CAPTION_H + SHEET_GAP);
+    const blockLeft = (r % blocks) * (k * pitch + SHEET_BLOCK_GAP);
     for (let c = 0; c < cells[r].length; c++) {
       const cell = cells[r][c];
       if (!cell) continue;
+      const left = blockLeft + c * pitch;
+      layers.push({ input: captionSvg(cell.row, cell.col, cellSize, SHEET_CAPTION_H), left, top });
       // Resized in its own pipeline: sharp may run resize and composite in an order that breaks the composite.
       const input = await sharp(cell.image)
         .resize(cellSize, cellSize, { fit: 'contain', background: WHITE, kernel: 'lanczos3' })
         .flatten({ background: WHITE })
         .png({ compressionLevel: 1 })
         .toBuffer();
-      layers.push({ input, left: x0 + c * pitch, top: y0 + r * pitch });
+      layers.push({ input, left, top: top + SHEET_CAPTION_H });
     }
   }
-  return sharp({ create: { width, height, channels: 3, background: WHITE } })
-    .composite(layers)
-    .png({ compressionLevel: 6 })
-    .toBuffer();
+  const sheet = sharp({ create: { width, height, channels: 3, background: WHITE } }).composite(layers);
+  const q = opts.quality ?? 90;
+  if (opts.format === 'jpeg') return sheet.jpeg({ quality: q }).toBuffer();
+  if (opts.format === 'webp') return sheet.webp({ quality: q }).toBuffer();
+  return sheet.png({ compressionLevel: 6 }).toBuffer();
 }
 
-/** One line of text in a box, as SVG that sharp renders through librsvg. */
-function labelSvg(text: string, w: number, h: number, anchor: 'start' | 'middle'): Buffer {
-  const x = anchor === 'middle' ? w / 2 : 4;
-  const body = escapeXml(shorten(text, Math.floor((w - 8) / CHAR_W)));
+/** Roughly the advance of an average DejaVu Sans character at size 1. */
+const CHAR_EM = 0.6;
+
+/** The font size (at most `max`, at least 7) at which text fits w pixels; the text is shortened only below that. */
+export function fitText(text: string, w: number, max: number): { size: number; text: string } {
+  const chars = Array.from(text.replace(/\s+/g, ' ').trim()).length;
+  const size = Math.max(7, Math.min(max, Math.floor((w - 6) / (CHAR_EM * Math.max(1, chars)))));
+  return { size, text: shorten(text, Math.floor((w - 6) / (CHAR_EM * size))) };
+}
+
+/** Method (bold) over class, centred, as SVG that sharp renders through librsvg. */
+function captionSvg(method: string, label: string, w: number, h: number): Buffer {
+  const a = fitText(method, w, 14);
+  const b = fitText(label, w, 12);
   const svg =
     `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}">` +
-    `<text x="${x}" y="${h / 2}" dominant-baseline="central" text-anchor="${anchor}" ` +
-    `font-family="DejaVu Sans, Arial, sans-serif" font-size="${FONT_SIZE}" fill="#000">${body}</text></svg>`;
+    `<text x="${w / 2}" y="${h * 0.3}" dominant-baseline="central" text-anchor="middle" font-weight="bold" ` +
+    `font-family="DejaVu Sans, Arial, sans-serif" font-size="${a.size}" fill="#000">${escapeXml(a.text)}</text>` +
+    `<text x="${w / 2}" y="${h * 0.75}" dominant-baseline="central" text-anchor="middle" ` +
+    `font-family="DejaVu Sans, Arial, sans-serif" font-size="${b.size}" fill="#333">${escapeXml(b.text)}</text></svg>`;
   return Buffer.from(svg);
 }
 

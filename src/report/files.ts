@@ -109,18 +109,45 @@ export function removePendingTempFiles(): void {
  */
 export async function ensureDir(dir: string): Promise<void> {
   try {
-    await fsp.mkdir(dir, { recursive: true });
+    await makeDirs(dir);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EEXIST' || code === 'ENOTDIR') throw new OutputError(`output folder ${dir}: a file of that name (or of a parent) is in the way`);
-    throw new OutputError(`cannot create output folder ${dir}: ${describe(err)}`, RUN_LEVEL.has(code ?? ''));
+    // mkdir answers ENOENT under an existing parent where the file system allows no folders (/proc).
+    const why = code === 'ENOENT' ? 'the file system does not allow creating it' : describe(err);
+    throw new OutputError(`cannot create output folder ${dir}: ${why}`, RUN_LEVEL.has(code ?? ''));
   }
   const st = await fsp.stat(dir);
-  if (!st.isDirectory()) throw new OutputError(`output folder ${dir} is not a folder`);
+  if (!st.isDirectory()) throw new OutputError(`output folder ${dir}: a file of that name (or of a parent) is in the way`);
   try {
     await fsp.access(dir, fs.constants.W_OK | fs.constants.X_OK);
   } catch (err) {
     throw new OutputError(`output folder ${dir} is not writable: ${describe(err)}`);
+  }
+}
+
+/**
+ * mkdir -p, one level at a time. Node's `mkdir(dir, {recursive: true})` never returns where mkdir fails with
+ * ENOENT on an existing parent (`/proc/foo`: it loops at 100% CPU); here every failure is an error at once.
+ */
+export async function makeDirs(dir: string): Promise<void> {
+  const target = path.resolve(dir);
+  const missing: string[] = [];
+  for (let d = target; ; d = path.dirname(d)) {
+    try {
+      await fsp.stat(d);
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || path.dirname(d) === d) throw err;
+      missing.push(d);
+    }
+  }
+  for (const d of missing.reverse()) {
+    try {
+      await fsp.mkdir(d);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err; // made meanwhile by someone else: fine
+    }
   }
 }
 
@@ -136,4 +163,46 @@ function describe(err: unknown): string {
     ENAMETOOLONG: 'name too long',
   };
   return (e.code && reasons[e.code]) ?? e.code ?? String(err);
+}
+
+/** `.<name>.<pid>.<12 hex>.tmp`, as writeFileAtomic names its temp files. */
+const TEMP_NAME = /^\..+\.(\d+)\.[0-9a-f]{12}\.tmp$/;
+
+function alive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes temp files that a killed run left in dir's tree (a power cut, SIGKILL: nothing could remove them then).
+ * Only names writeFileAtomic makes, and only those of processes that are gone; returns how many were removed.
+ */
+export function removeStrayTempFiles(dir: string): number {
+  let removed = 0;
+  const walk = (d: string) => {
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const full = path.join(d, e.name);
+      if (e.isDirectory()) walk(full);
+      else if (e.isFile()) {
+        const m = TEMP_NAME.exec(e.name);
+        if (m && !alive(Number(m[1]))) {
+          fs.rmSync(full, { force: true });
+          removed++;
+        }
+      }
+    }
+  };
+  walk(dir);
+  return removed;
 }

@@ -10,7 +10,7 @@ import type { EvaluateReport } from '../pipeline/evaluate';
 import { promises as fsp } from 'fs';
 import * as path from 'path';
 import sharp from 'sharp';
-import { writeFileAtomic } from './files';
+import { makeDirs, writeFileAtomic } from './files';
 import type { ExplainReport } from './schema';
 
 export type HtmlStatus = 'pass' | 'fail' | 'error' | 'ok';
@@ -189,8 +189,15 @@ async function thumbnail(file: string, size: number): Promise<{ uri: string; sma
     const buf = await fsp.readFile(file);
     const img = sharp(buf);
     const meta = await img.metadata();
-    const png = await img.resize(size, size, { fit: 'inside', withoutEnlargement: true }).png({ compressionLevel: 9 }).toBuffer();
-    return { uri: `data:image/png;base64,${png.toString('base64')}`, small: Math.max(meta.width, meta.height) < 96 };
+    const small = Math.max(meta.width, meta.height) < 96;
+    const fitted = img.resize(size, size, { fit: 'inside', withoutEnlargement: true });
+    // Small images (digits, icons) stay PNG so their pixels stay sharp. Otherwise the smaller of PNG and JPEG:
+    // photos become JPEGs of a few kB (instead of ~100 kB of PNG), charts and flat pictures (where JPEG saves less than 4x) stay crisp PNGs. The
+    // page stays light and links the full-size files.
+    const png = await fitted.clone().png({ compressionLevel: 9 }).toBuffer();
+    if (small) return { uri: `data:image/png;base64,${png.toString('base64')}`, small };
+    const jpg = await fitted.clone().flatten({ background: '#ffffff' }).jpeg({ quality: 75 }).toBuffer();
+    return jpg.length * 4 < png.length ? { uri: `data:image/jpeg;base64,${jpg.toString('base64')}`, small } : { uri: `data:image/png;base64,${png.toString('base64')}`, small };
   } catch {
     return null;
   }
@@ -217,7 +224,7 @@ export async function writeHtmlReport(file: string, r: HtmlReport, opts: WriteHt
     }
     report = { ...r, rows };
   }
-  await fsp.mkdir(dir, { recursive: true });
+  await makeDirs(dir);
   await writeFileAtomic(file, renderHtmlReport(report), { overwrite: opts.overwrite ?? true });
 }
 

@@ -17,8 +17,8 @@ export interface ReportMap {
   layers: string[];
   /** Files written for this map, relative to the output folder. */
   files: { overlay?: string; heatmap?: string; raw?: string[] };
-  /** Position of the map's maximum in original-image pixels (x right, y down, pixel centres at +0.5). */
-  peak: { x: number; y: number };
+  /** Position of the map's maximum in original-image pixels (x right, y down, pixel centres at +0.5); null for a flat map. */
+  peak: { x: number; y: number } | null;
   /** Share of the map's total mass in its 20% highest pixels (0.2 = spread evenly, 1 = one spot). */
   topMassShare: number;
   /** True when the map has no contrast (all equal, e.g. all zero): nothing to show. */
@@ -69,8 +69,8 @@ export interface ExplainReport {
   layers: string[];
   score: 'logit' | 'probability';
   /** `sources`: where each setting came from ('flags', 'tfjs-cam.json', 'Teachable Machine metadata.json', 'default'). */
-  preprocessing: { scale: [number, number]; mean: number[]; std: number[]; bgr: boolean; resize: string; grayscale: boolean; sources?: Record<string, string> };
-  output: { dir: string | null; colormap: string; alpha: number };
+  preprocessing: { scale: [number, number]; mean: number[]; std: number[]; bgr: boolean; resize: string; grayscale: boolean; interpolation?: string; alignCorners?: boolean; sources?: Record<string, string> };
+  output: { dir: string | null; colormap: string; alpha: number; format?: string; quality?: number; maxSize?: number | null };
   images: ReportImage[];
   summary: { images: number; succeeded: number; failed: number };
   timings?: { loadMs: number; totalMs: number; perImageMs: number };

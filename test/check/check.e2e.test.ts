@@ -241,3 +241,24 @@ test('spec errors: exit 2, every problem with file, line and field', () => {
   expect(missing.code).toBe(2);
   expect(missing.stderr).toMatch(/no such spec file/);
 });
+
+test('a region outside the image says so under stretch; under crop a region cut off by the crop blames the crop', async () => {
+  const { check } = await import('../../src/check/run');
+  await saveColourModel(path.join(dir, 'models', 'colour-crop'), { preprocess: { resize: 'crop' } });
+  const spec = path.join(dir, 'unseen.json');
+  fs.writeFileSync(
+    spec,
+    JSON.stringify({
+      cases: [
+        { name: 'off the image, stretch', model: 'models/colour', images: 'images/a.png', class: 'red', expect: { region: { boxes: [{ x: 70, y: 0, width: 10, height: 10 }] }, pointingGame: true } },
+        // a.png is 64x48: crop keeps x 8..56; x 0..6 is in the image but cut off.
+        { name: 'cut by the crop', model: 'models/colour-crop', images: 'images/a.png', class: 'red', expect: { region: { boxes: [{ x: 0, y: 0, width: 6, height: 10 }] }, pointingGame: true } },
+      ],
+    }),
+  );
+  const report = await check(spec, { out: null, backend: 'wasm', timings: false });
+  expect(report.results.map((r) => r.failures.map((f) => f.message))).toEqual([
+    ['the region lies outside the image (64x48 pixels)'],
+    ['the region lies outside the part of the image the model sees (resize: crop)'],
+  ]);
+});

@@ -38,14 +38,14 @@ maybe.each([
     const dog = img.maps!.find((m) => m.class.index === BULL_MASTIFF)!;
     const cat = img.maps!.find((m) => m.class.index === TIGER_CAT)!;
     // both.png is 224x224: the dog stands in the upper half, the cat lies in the lower half.
-    expect(dog.peak.y).toBeLessThan(112);
-    expect(cat.peak.y).toBeGreaterThan(130);
+    expect(dog.peak!.y).toBeLessThan(112);
+    expect(cat.peak!.y).toBeGreaterThan(130);
     expect(dog.flat || cat.flat).toBe(false);
     // The returned arrays agree with the report.
     const m = maps![0].maps.find((x) => x.classIndex === TIGER_CAT)!;
     expect(m.map.length).toBe(224 * 224);
     let best = 0;
     m.map.forEach((v, i) => (v > m.map[best] ? (best = i) : 0));
-    expect(Math.floor(best / 224) + 0.5).toBeCloseTo(cat.peak.y, 0);
+    expect(Math.floor(best / 224) + 0.5).toBeCloseTo(cat.peak!.y, 0);
   });
 });

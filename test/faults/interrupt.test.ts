@@ -105,3 +105,44 @@ test('SIGINT mid-run: exit 130 within a second, no temp or partial files; --resu
   expect(a).toEqual(b);
   expect(a.summary).toEqual({ images: N, succeeded: N, failed: 0 });
 }, 120_000);
+
+test('Ctrl-C during a long Score-CAM on one image stops at once (the synchronous work runs off the main thread)', async () => {
+  const tf = await import('@tensorflow/tfjs');
+  const init = (seed: number) => tf.initializers.glorotUniform({ seed });
+  // 256 channels at 96 x 96: Score-CAM needs 256 forward passes, about a minute on WASM.
+  const slow = tf.sequential({
+    layers: [
+      tf.layers.conv2d({ inputShape: [96, 96, 3], filters: 64, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: init(1), name: 'c1' }),
+      tf.layers.conv2d({ filters: 256, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: init(2), name: 'feat' }),
+      tf.layers.globalAveragePooling2d({}),
+      tf.layers.dense({ units: 4, kernelInitializer: init(3), name: 'fc' }),
+    ],
+  });
+  const slowModel = await saveModel(slow, path.join(dir, 'slow'));
+  slow.dispose();
+  const out = path.join(dir, 'out-slow');
+  const r = await new Promise<{ code: number | null; stopMs: number; stderr: string }>((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'tfjs-cam'), 'explain', path.join(inDir, 'p00.png'), '-m', slowModel, '-o', out, '--method', 'scorecam', '-k', '1', '-j', '1'], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' } });
+    let stderr = '';
+    let sentAt = 0;
+    child.stderr.on('data', (d) => (stderr += d));
+    child.stdout.resume();
+    // By then the model is loaded and Score-CAM's passes are running.
+    const send = setTimeout(() => {
+      sentAt = Date.now();
+      child.kill('SIGINT');
+    }, 2500);
+    const giveUp = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      clearTimeout(send);
+      clearTimeout(giveUp);
+      resolve({ code, stopMs: sentAt ? Date.now() - sentAt : -1, stderr });
+    });
+  });
+  expect(r.stopMs).toBeGreaterThanOrEqual(0); // it was still running when interrupted
+  expect(r.code).toBe(130);
+  expect(r.stopMs).toBeLessThan(2000); // it used to finish every pass first (a minute here)
+  expect(r.stderr).toMatch(/interrupted: finished outputs were kept/);
+  expect(listFiles(out).filter((f) => f.endsWith('.tmp') || f.endsWith('.png'))).toEqual([]);
+});

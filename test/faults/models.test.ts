@@ -163,7 +163,7 @@ test('NaN and infinite weights: no crash, the maps are flagged flat, the report 
     if (image.top.some((t: { logit: number | null }) => t.logit === null)) {
       expect(image.warnings).toEqual(["the model's scores are not finite numbers (NaN or infinity): check its weights; the maps are empty"]);
       const plain = explainWith(m).r; // the line printed per image says it too
-      expect(plain.stdout).toMatch(/^ok .*a\.png: 0 \[flat map\] \[the model's scores are not finite numbers \(NaN or infinity\): check its weights; the maps are empty\]$/m);
+      expect(plain.stdout).toMatch(/^ok .*a\.png: 0 \[flat gradcam map\] \[the model's scores are not finite numbers \(NaN or infinity\): check its weights; the maps are empty\]$/m);
     }
   }
   // NaN weights give NaN scores (ReLU turns an infinite kernel's NaNs into zeros: flat, but finite).

@@ -50,6 +50,14 @@ test('an output folder that cannot be made (a file is in the way): one line, exi
   expect(fs.readFileSync(blocker, 'utf8')).toBe('keep me');
 });
 
+const procTest = fs.existsSync('/proc/self') ? test : test.skip;
+procTest('an output folder the file system will not create (/proc/foo): one line, exit 2, within seconds (no mkdir loop)', () => {
+  const t0 = Date.now();
+  const r = runCli(['explain', inDir, '-m', model, '-o', '/proc/tfjs-cam-out/sub'], { timeoutMs: 20_000 });
+  expectRunError(r, 2, /^tfjs-cam: error: cannot create output folder \/proc\/tfjs-cam-out\/sub: the file system does not allow creating it$/);
+  expect(Date.now() - t0).toBeLessThan(15_000); // before the fix it never returned (100% CPU)
+});
+
 test('a write that fails half way (file size limit: EFBIG) stops the run with one line and leaves no partial file', async () => {
   const out = path.join(dir, 'out-efbig');
   // 1 KiB per file: every overlay PNG (~10 kB) fails part way through; the journal's header line still fits.

@@ -1,3 +1,4 @@
+import * as tf from '@tensorflow/tfjs';
 import { bilinearBytes } from '../../src/image/bilinear';
 import type { DecodedImage } from '../../src/image/decode';
 import { contentBox, placement, RESIZE_MODES, toSource } from '../../src/image/geometry';
@@ -14,11 +15,12 @@ function image(w: number, h: number, f: (x: number, y: number) => [number, numbe
 // sampling position off by half a source pixel would be off by 1.5 levels in R and 1 in G.
 const ramp = image(85, 120, (x, y) => [3 * x, 2 * y, 100]);
 
-test('the resize samples exactly where the placement says, in every mode, shrinking and enlarging', async () => {
-  for (const [dw, dh] of [[40, 50], [224, 224], [64, 160], [113, 90], [85, 120]]) {
+test('area: the resize samples exactly where the placement says, in every mode, shrinking', async () => {
+  // Shrinking only: enlarged, a box filter repeats pixels (as tf's and OpenCV's area resize do).
+  for (const [dw, dh] of [[40, 50], [60, 80], [40, 40], [50, 70], [85, 120]]) {
     for (const mode of RESIZE_MODES) {
       const p = placement(ramp.width, ramp.height, dw, dh, mode);
-      const out = await resizeForModel(ramp, p, { grayscale: false });
+      const out = await resizeForModel(ramp, p, { grayscale: false, interpolation: 'area' });
       expect(out.length).toBe(dw * dh * 3);
       const box = contentBox(p);
       // Stay a few pixels inside the content so that border handling does not matter.
@@ -46,8 +48,7 @@ test('the resize samples exactly where the placement says, in every mode, shrink
       biasR /= checked;
       biasG /= checked;
       // Within rounding and no systematic offset: sampling half a source pixel off would show as a bias of 1.5
-      // levels in R, 1 in G. (Measured: at most 0.71 / 0.6 levels, biases at most 0.11 levels = 0.04 px, from
-      // libvips' integer pre-shrink when shrinking more than 2x; enlarging is exact to rounding.)
+      // levels in R, 1 in G. (A box filter reproduces a linear ramp exactly at each output pixel's centre.)
       const ok = { errR: errR <= 0.75, errG: errG <= 0.75, biasR: Math.abs(biasR) < 0.15, biasG: Math.abs(biasG) < 0.15 };
       expect({ mode, dw, dh, ...ok, blueOff }).toEqual({ mode, dw, dh, errR: true, errG: true, biasR: true, biasG: true, blueOff: 0 });
       expect(checked).toBeGreaterThan(500);
@@ -116,4 +117,68 @@ test('a placement for another image size is refused', async () => {
   const img = image(10, 10, () => [0, 0, 0]);
   await expect(resizeForModel(img, placement(11, 10, 5, 5, 'stretch'), { grayscale: false })).rejects.toThrow(/11x10/);
   await expect(resizeForModel(img, placement(10, 10, 5, 5, 'pad'), { grayscale: false, padColor: 300 })).rejects.toThrow(/padColor/);
+});
+
+function noisy(w: number, h: number, seed: number): DecodedImage {
+  let a = seed >>> 0;
+  const next = () => ((a = (a * 1664525 + 1013904223) >>> 0) >>> 24);
+  return image(w, h, () => [next(), next(), next()]);
+}
+
+beforeAll(async () => {
+  const { initBackend } = await import('../../src/backend');
+  await initBackend('wasm');
+});
+
+test('bilinear is tf.image.resizeBilinear (default arguments) to within one grey level; nearest is resizeNearestNeighbor exactly', async () => {
+  for (const [sw, sh, dw, dh] of [[37, 23, 16, 16], [7, 5, 16, 12], [120, 90, 64, 64], [300, 200, 224, 224], [50, 50, 9, 31]]) {
+    const img = noisy(sw, sh, sw * 31 + dh);
+    const p = placement(sw, sh, dw, dh, 'stretch');
+    const x = tf.tensor4d(Float32Array.from(img.data), [1, sh, sw, 3]);
+    const bil = tf.image.resizeBilinear(x, [dh, dw]);
+    const near = tf.image.resizeNearestNeighbor(x, [dh, dw]);
+    const ref = bil.dataSync();
+    const refNear = near.dataSync();
+    tf.dispose([x, bil, near]);
+    const ours = await resizeForModel(img, p, { grayscale: false });
+    let worst = 0;
+    for (let i = 0; i < ours.length; i++) worst = Math.max(worst, Math.abs(ours[i] - ref[i]));
+    expect({ sw, sh, dw, dh, worst: worst <= 1 }).toEqual({ sw, sh, dw, dh, worst: true });
+    const nearest = await resizeForModel(img, p, { grayscale: false, interpolation: 'nearest' });
+    // alignCorners = true, as ml5 calls it.
+    const xa = tf.tensor4d(Float32Array.from(img.data), [1, sh, sw, 3]);
+    const bilA = tf.image.resizeBilinear(xa, [dh, dw], true);
+    const nearA = tf.image.resizeNearestNeighbor(xa, [dh, dw], true);
+    const refA = bilA.dataSync();
+    const refNearA = nearA.dataSync();
+    tf.dispose([xa, bilA, nearA]);
+    const oursA = await resizeForModel(img, p, { grayscale: false, alignCorners: true });
+    let worstA = 0;
+    for (let i = 0; i < oursA.length; i++) worstA = Math.max(worstA, Math.abs(oursA[i] - refA[i]));
+    expect({ sw, sh, dw, dh, worstA: worstA <= 1 }).toEqual({ sw, sh, dw, dh, worstA: true });
+    const nearestA = await resizeForModel(img, p, { grayscale: false, interpolation: 'nearest', alignCorners: true });
+    expect(Array.from(nearestA).findIndex((v, i) => v !== refNearA[i])).toBe(-1);
+    const firstOff = Array.from(nearest).findIndex((v, i) => v !== refNear[i]);
+    expect({ sw, sh, dw, dh, firstOff }).toEqual({ sw, sh, dw, dh, firstOff: -1 });
+  }
+});
+
+test('area averages the pixels under each output pixel; lanczos differs from both on a noisy image', async () => {
+  const img = noisy(8, 6, 5);
+  const out = await resizeForModel(img, placement(8, 6, 4, 3, 'stretch'), { grayscale: false, interpolation: 'area' });
+  for (let y = 0; y < 3; y++) {
+    for (let x = 0; x < 4; x++) {
+      for (let k = 0; k < 3; k++) {
+        const at = (xx: number, yy: number) => img.data[(yy * 8 + xx) * 3 + k];
+        const mean = (at(2 * x, 2 * y) + at(2 * x + 1, 2 * y) + at(2 * x, 2 * y + 1) + at(2 * x + 1, 2 * y + 1)) / 4;
+        expect(Math.abs(out[(y * 4 + x) * 3 + k] - mean)).toBeLessThanOrEqual(0.5);
+      }
+    }
+  }
+  const big = noisy(90, 60, 9);
+  const p = placement(90, 60, 32, 32, 'stretch');
+  const lz = await resizeForModel(big, p, { grayscale: false, interpolation: 'lanczos' });
+  const bl = await resizeForModel(big, p, { grayscale: false, interpolation: 'bilinear' });
+  expect(lz.length).toBe(32 * 32 * 3);
+  expect(Buffer.from(lz).equals(Buffer.from(bl))).toBe(false);
 });

@@ -57,3 +57,39 @@ test('a model URL gives the same model, hash and logits as its folder', async ()
 test('a missing model URL fails with the HTTP status', async () => {
   await expect(loadModel(`${base}/nothing/model.json`)).rejects.toThrow(/model\.json answered HTTP 404/);
 });
+
+test("a URL model's sidecar (and the labels file it names) come from the same URL folder; flags still win", async () => {
+  const { explain } = await import('../../src');
+  const m = gapDenseModel(8, 4);
+  await saveLayersModel(m, path.join(dir, 'side'));
+  m.dispose();
+  fs.writeFileSync(path.join(dir, 'side', 'tfjs-cam.json'), JSON.stringify({ labels: 'names.txt', preprocess: { scale: [-1, 1], resize: 'pad' } }));
+  fs.writeFileSync(path.join(dir, 'side', 'names.txt'), 'ant\nbee\ncat\ndog\n');
+  const image = path.join(dir, 'a.png');
+  const sharp = (await import('sharp')).default;
+  fs.writeFileSync(image, await sharp({ create: { width: 12, height: 8, channels: 3, background: { r: 200, g: 30, b: 30 } } }).png().toBuffer());
+  requested.length = 0;
+  const { report } = await explain([image], { model: `${base}/side/`, out: null, topK: 4, preprocess: { resize: 'crop' } });
+  expect(requested).toEqual(expect.arrayContaining(['/side/tfjs-cam.json', '/side/names.txt']));
+  expect(report.images[0].top!.map((t) => t.label).sort()).toEqual(['ant', 'bee', 'cat', 'dog']);
+  expect(report.preprocessing).toMatchObject({ scale: [-1, 1], resize: 'crop' });
+  // A labels file outside the model's URL folder is refused, as a weight path would be.
+  fs.writeFileSync(path.join(dir, 'side', 'tfjs-cam.json'), JSON.stringify({ labels: '../m/model.json' }));
+  await expect(explain([image], { model: `${base}/side/`, out: null })).rejects.toThrow(`${base}/side/tfjs-cam.json: field 'labels' names '../m/model.json', outside the model's URL folder (refused)`);
+  // No sidecar at all (404) is fine.
+  const { report: plain } = await explain([image], { model: `${base}/m/`, out: null, topK: 1 });
+  expect(plain.images[0].status).toBe('ok');
+});
+
+test("loadModel and inspect of a URL model use its sidecar's layer", async () => {
+  const { inspect } = await import('../../src/pipeline/inspect');
+  const m = gapDenseModel(8, 4);
+  await saveLayersModel(m, path.join(dir, 'side2'));
+  m.dispose();
+  fs.writeFileSync(path.join(dir, 'side2', 'tfjs-cam.json'), JSON.stringify({ layer: 'c1', labels: ['a', 'b', 'c', 'd'] }));
+  const loaded = await loadModel(`${base}/side2/`);
+  expect(loaded.sidecar).toEqual({ layer: 'c1', labels: ['a', 'b', 'c', 'd'] });
+  const r = await inspect(loaded, 'wasm');
+  expect(r.defaultLayer).toBe('c1');
+  loaded.dispose();
+});

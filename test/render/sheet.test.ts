@@ -1,14 +1,13 @@
 import sharp from 'sharp';
-import { comparisonSheet, escapeXml } from '../../src/render/sheet';
+import { comparisonSheet, escapeXml, fitText, sheetLayout, SHEET_CAPTION_H } from '../../src/render/sheet';
 
 const solid = (r: number, g: number, b: number, w = 60, h = 40) =>
   sharp({ create: { width: w, height: h, channels: 3, background: { r, g, b } } }).png().toBuffer();
 
-// Layout constants of sheet.ts: row labels 150 px wide, header 28 px high, 4 px gaps.
-const X0 = 154;
-const Y0 = 32;
+const CAP = SHEET_CAPTION_H;
+const P = 104; // 100 px cells + 4 px gap
 
-test('a 2 x 3 grid: size, cell contents, labels drawn', async () => {
+test('a 2 x 3 sheet: each method a block of its classes, captions above every cell', async () => {
   const colours = [
     [[255, 0, 0], [0, 255, 0], [0, 0, 255]],
     [[255, 255, 0], [0, 255, 255], [255, 0, 255]],
@@ -20,22 +19,49 @@ test('a 2 x 3 grid: size, cell contents, labels drawn', async () => {
   );
   const png = await comparisonSheet(cells, { cellSize: 100 });
   const { data, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
-  expect([info.width, info.height]).toEqual([X0 + 3 * 104, Y0 + 2 * 104]);
+  // One block per grid row here (closest to 16:9): 3 cells wide, 2 blocks high.
+  expect([info.width, info.height]).toEqual([3 * P, 2 * (100 + CAP + 4)]);
   const at = (x: number, y: number) => Array.from(data.subarray((y * info.width + x) * info.channels, (y * info.width + x) * info.channels + 3));
   for (let r = 0; r < 2; r++) {
-    for (let c = 0; c < 3; c++) expect(at(X0 + c * 104 + 50, Y0 + r * 104 + 50)).toEqual(colours[r][c]);
+    const top = r * (100 + CAP + 4) + CAP;
+    for (let c = 0; c < 3; c++) expect(at(c * P + 50, top + 50)).toEqual(colours[r][c]);
     // 60x40 fitted into 100x100 keeps its aspect: white bands above and below.
-    expect(at(X0 + 50, Y0 + r * 104 + 5)).toEqual([255, 255, 255]);
+    expect(at(50, top + 5)).toEqual([255, 255, 255]);
   }
-  // Labels: dark pixels in the header over each column and in the label column of each row.
   const darkIn = (x0: number, y0: number, w: number, h: number) => {
     let n = 0;
     for (let y = y0; y < y0 + h; y++) for (let x = x0; x < x0 + w; x++) if (at(x, y)[0] < 100) n++;
     return n;
   };
-  for (let c = 0; c < 3; c++) expect(darkIn(X0 + c * 104, 0, 100, 28)).toBeGreaterThan(10);
-  for (let r = 0; r < 2; r++) expect(darkIn(0, Y0 + r * 104, 150, 100)).toBeGreaterThan(10);
-  expect(darkIn(0, 0, 150, 28)).toBe(0); // the corner stays empty
+  for (let r = 0; r < 2; r++) for (let c = 0; c < 3; c++) expect(darkIn(c * P, r * (100 + CAP + 4), 100, CAP)).toBeGreaterThan(10);
+});
+
+test('a JPEG or WebP sheet shows the same picture as the PNG one', async () => {
+  const cells = [[{ image: await solid(200, 30, 30), row: 'Grad-CAM', col: 'a' }, { image: await solid(30, 30, 200), row: 'Grad-CAM', col: 'b' }]];
+  const png = await sharp(await comparisonSheet(cells, { cellSize: 100 })).removeAlpha().raw().toBuffer();
+  for (const format of ['jpeg', 'webp'] as const) {
+    const other = await sharp(await comparisonSheet(cells, { cellSize: 100, format, quality: 90 })).raw().toBuffer({ resolveWithObject: true });
+    expect(other.info.channels).toBe(3);
+    expect(other.data.length).toBe(png.length);
+    let diff = 0;
+    for (let i = 0; i < png.length; i++) diff += Math.abs(png[i] - other.data[i]);
+    expect(diff / png.length).toBeLessThan(4);
+  }
+});
+
+test('long method names are never cut: the font shrinks to fit the cell', () => {
+  expect(fitText('Smooth Grad-CAM++', 100, 14)).toEqual({ size: 9, text: 'Smooth Grad-CAM++' });
+  expect(fitText('Smooth Grad-CAM++', 224, 14)).toEqual({ size: 14, text: 'Smooth Grad-CAM++' });
+  expect(fitText('x'.repeat(200), 64, 14).text.endsWith('\u2026')).toBe(true); // only absurd lengths are shortened
+});
+
+test('eleven methods x 3 classes: a grid that fits a 1920 x 1080 screen, not a tall strip', () => {
+  const l = sheetLayout(11, 3);
+  expect(l.width).toBeLessThanOrEqual(1920);
+  expect(l.height).toBeLessThanOrEqual(1080);
+  expect(l.blocks).toBeGreaterThan(1);
+  expect(l.cell).toBeGreaterThanOrEqual(150);
+  expect(sheetLayout(1, 1).cell).toBe(224);
 });
 
 test('labels with XML specials, control characters and great length render; ragged rows are allowed', async () => {
@@ -46,7 +72,8 @@ test('labels with XML specials, control characters and great length render; ragg
   ];
   const png = await comparisonSheet(cells, { cellSize: 64 });
   const meta = await sharp(png).metadata();
-  expect([meta.width, meta.height]).toEqual([X0 + 2 * 68, Y0 + 2 * 68]);
+  const l = sheetLayout(2, 2, 64);
+  expect([meta.width, meta.height]).toEqual([l.width, l.height]);
 });
 
 test('escapeXml', () => {

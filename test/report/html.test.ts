@@ -39,7 +39,7 @@ test('writeHtmlReport embeds thumbnails (never enlarged) that link to the full-s
     fs.mkdirSync(path.dirname(file));
     await writeHtmlReport(file, { title: 't', rows: [{ title: 'r', images: [{ src: '../big.png' }, { src: '../small.png' }, { src: '../missing.png' }] }] });
     const html = fs.readFileSync(file, 'utf8');
-    const uris = [...html.matchAll(/<img(?: class="small")? src="data:image\/png;base64,([^"]+)"/g)].map((m) => Buffer.from(m[1], 'base64'));
+    const uris = [...html.matchAll(/<img(?: class="small")? src="data:image\/(?:png|jpeg);base64,([^"]+)"/g)].map((m) => Buffer.from(m[1], 'base64'));
     expect(uris).toHaveLength(2);
     expect(await sharp(uris[0]).metadata()).toMatchObject({ width: 192, height: 96 });
     expect(await sharp(uris[1]).metadata()).toMatchObject({ width: 20, height: 10 });
