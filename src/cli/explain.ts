@@ -140,6 +140,7 @@ export async function runExplain(images: string[], o: Record<string, unknown>): 
       await writeHtmlReport(path.join(report.output.dir, 'index.html'), explainHtml(report), { overwrite: !!o.force || !!o.resume });
     }
     if (json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+    for (const note of report.notes ?? []) process.stderr.write(`note: ${note}\n`);
     const s = report.summary;
     const secs = report.timings ? ` in ${(report.timings.totalMs / 1000).toFixed(1)} s` : '';
     const where = report.output.dir && s.succeeded ? `; outputs in ${report.output.dir}` : '';

@@ -60,6 +60,8 @@ export interface ExplainTensorOptions {
   methodOptions?: Partial<MethodOptions>;
   /** Test-time augmentation: horizontal flip x brightness 0.9/1.0/1.1, maps de-augmented and averaged. */
   augSmooth?: boolean;
+  /** Classes per backward pass (default: from the activation's size, see classChunkSize); results do not depend on it. */
+  classChunk?: number;
   /** Worker threads that share Score-CAM's and Ablation-CAM's channels with this thread. */
   channelPool?: ChannelPool | null;
 }
@@ -92,6 +94,22 @@ interface RawResult {
   methodMs: number;
 }
 
+/**
+ * Tiled rows per backward pass: the head runs on [rows, h, w, K] activations, and its widest tensors grow with
+ * the rows. Bounded so that -k 1000 on a 1000-class model runs in chunks instead of exhausting WASM's 4 GB
+ * (2M values per tiled activation: 80 rows of darknet_tiny's 14x14x128, 32 of MobileNetV2's 7x7x1280).
+ */
+const MAX_TILED_VALUES = 2_000_000;
+
+export function classChunkSize(activationShape: number[], override?: number): number {
+  if (override != null) return Math.max(1, Math.floor(override));
+  const perRow = activationShape.slice(1).reduce((a, b) => a * b, 1);
+  return Math.max(1, Math.floor(MAX_TILED_VALUES / Math.max(1, perRow)));
+}
+
+/** Methods whose cost does not grow with the classes (their forward passes score every class at once) run once. */
+const perClassWork = (m: CamMethod) => m.needs.some((n) => n === 'gradients' || n === 'noisy-gradients' || n === 'cam-head');
+
 /** The methods' raw maps for one (possibly augmented) input, given its forward pass. */
 function rawMaps(model: Classifier, x: tf.Tensor4D, fp: ForwardPass, opts: ExplainTensorOptions, classes: number[], camHeads: CamHead[], options: MethodOptions): RawResult {
   const raw = new Map<string, RawMap[]>(opts.methods.map((m) => [m.name, []]));
@@ -99,48 +117,75 @@ function rawMaps(model: Classifier, x: tf.Tensor4D, fp: ForwardPass, opts: Expla
   let backwardMs = 0;
   let methodMs = 0;
   for (let li = 0; li < opts.layers.length; li++) {
-    let t0 = performance.now();
-    const grads = needs(opts.methods, 'gradients') ? classGradients(fp, li, classes, opts.score, model.numClasses, opts.layers[li], model.head.kind) : undefined;
-    if (grads) grads.dataSync(); // finish the backward pass here so the timings split honestly
-    backwardMs += performance.now() - t0;
-    t0 = performance.now();
-    try {
-      for (const method of opts.methods) {
-        const maps = tf.tidy(() => {
-          const selector = classSelector(classes, model.numClasses);
-          const inputs: MethodInputs = {
-            activations: fp.activations[li],
-            classes,
-            gradients: grads,
-            cam: method.needs.includes('cam-head') ? camInputs(camHeads[li], classes) : undefined,
-            input: x,
-            scoreInputs: (xs) => tf.matMul(model.predict(xs), selector, false, true) as tf.Tensor2D,
-            scoreActivations: (a) => tf.matMul(fp.head(li, a), selector, false, true) as tf.Tensor2D,
-            shareChannels: opts.channelPool
-              ? (name, channels, local) =>
-                  opts.channelPool!.share(name, channels, local, { id: xId, x: x.dataSync() as Float32Array, xShape: x.shape, layer: opts.layers[li], classes, options: { batchSize: options.batchSize }, score: opts.score })
-              : undefined,
-            gradientsAt: (xs) => {
-              const other = model.forward(xs, [opts.layers[li]]);
-              try {
-                return classGradients(other, 0, classes, opts.score, model.numClasses, opts.layers[li], model.head.kind);
-              } finally {
-                other.dispose();
-              }
-            },
-            options,
-          };
-          return method.compute(inputs);
-        });
-        raw.get(method.name)!.push({ layer: opts.layers[li], data: maps.dataSync() as Float32Array, height: maps.shape[1], width: maps.shape[2] });
-        maps.dispose();
+    const chunk = classChunkSize(fp.activations[li].shape, opts.classChunk);
+    const parts = new Map<string, { data: Float32Array[]; height: number; width: number }>();
+    const run = (method: CamMethod, part: number[], grads: tf.Tensor4D | undefined) => {
+      const maps = tf.tidy(() => {
+        const selector = classSelector(part, model.numClasses);
+        const inputs: MethodInputs = {
+          activations: fp.activations[li],
+          classes: part,
+          gradients: grads,
+          cam: method.needs.includes('cam-head') ? camInputs(camHeads[li], part) : undefined,
+          input: x,
+          scoreInputs: (xs) => tf.matMul(model.predict(xs), selector, false, true) as tf.Tensor2D,
+          scoreActivations: (a) => tf.matMul(fp.head(li, a), selector, false, true) as tf.Tensor2D,
+          shareChannels: opts.channelPool
+            ? (name, channels, local) =>
+                opts.channelPool!.share(name, channels, local, { id: xId, x: x.dataSync() as Float32Array, xShape: x.shape, layer: opts.layers[li], classes: part, options: { batchSize: options.batchSize }, score: opts.score })
+            : undefined,
+          gradientsAt: (xs) => {
+            const other = model.forward(xs, [opts.layers[li]]);
+            try {
+              return classGradients(other, 0, part, opts.score, model.numClasses, opts.layers[li], model.head.kind);
+            } finally {
+              other.dispose();
+            }
+          },
+          options,
+        };
+        return method.compute(inputs);
+      });
+      const p = parts.get(method.name) ?? { data: [], height: maps.shape[1], width: maps.shape[2] };
+      p.data.push(maps.dataSync() as Float32Array);
+      parts.set(method.name, p);
+      maps.dispose();
+    };
+    const chunked = opts.methods.filter(perClassWork);
+    for (let start = 0; start < classes.length; start += chunk) {
+      const part = classes.slice(start, start + chunk);
+      let t0 = performance.now();
+      const grads = needs(chunked, 'gradients') ? classGradients(fp, li, part, opts.score, model.numClasses, opts.layers[li], model.head.kind) : undefined;
+      if (grads) grads.dataSync(); // finish the backward pass here so the timings split honestly
+      backwardMs += performance.now() - t0;
+      t0 = performance.now();
+      try {
+        for (const method of chunked) run(method, part, grads);
+      } finally {
+        grads?.dispose();
       }
-    } finally {
-      grads?.dispose();
+      methodMs += performance.now() - t0;
     }
+    const t0 = performance.now();
+    for (const method of opts.methods) if (!perClassWork(method)) run(method, classes, undefined);
     methodMs += performance.now() - t0;
+    for (const method of opts.methods) {
+      const p = parts.get(method.name)!;
+      const data = p.data.length === 1 ? p.data[0] : concatFloat32(p.data);
+      raw.get(method.name)!.push({ layer: opts.layers[li], data, height: p.height, width: p.width });
+    }
   }
   return { raw, backwardMs, methodMs };
+}
+
+function concatFloat32(parts: Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
 
 function classSlice(layers: RawMap[], ci: number): RawMap[] {

@@ -360,9 +360,16 @@ export function baseReport(session: Session, opts: ExplainOptions, outDir: strin
     score: session.score,
     preprocessing: { ...session.preprocess, grayscale: session.grayscale, ...resamplingOf(session, opts) },
     output: { dir: outDir, colormap: opts.colormap ?? 'jet', alpha: opts.alpha ?? 0.5, format: opts.format ?? 'png', ...(opts.format && opts.format !== 'png' ? { quality: opts.quality ?? 90 } : {}), maxSize: opts.maxSize ?? null },
+    ...topKNotes(opts.classes?.length ? null : opts.topK ?? 3, c.numClasses),
     images: [],
     summary: { images: 0, succeeded: 0, failed: 0 },
   };
+}
+
+/** -k above the class count is clamped, not refused (a script may pass -k 5 to any model): said once, in the report and on stderr. */
+function topKNotes(topK: number | null, numClasses: number): { notes?: string[] } {
+  if (topK == null || topK <= numClasses) return {};
+  return { notes: [`--top-k ${topK} is more than the model's ${numClasses} classes: all ${numClasses} are explained`] };
 }
 
 /** Writes an image's files (main thread only); a file that cannot be written fails that image. */
