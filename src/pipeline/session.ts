@@ -62,7 +62,7 @@ function resolveLabels(flag: string | string[] | undefined, side: string | strin
     return { labels: check(fit(readLabels(flag)), flag), source: flag };
   }
   if (side != null) {
-    if (Array.isArray(side)) return { labels: check(fit(side), SIDECAR_NAME), source: SIDECAR_NAME };
+    if (Array.isArray(side)) return { labels: check(fit(side), path.join(baseDir, SIDECAR_NAME)), source: SIDECAR_NAME };
     const file = path.resolve(baseDir, side);
     return { labels: check(fit(readLabels(file)), file), source: file };
   }
