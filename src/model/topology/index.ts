@@ -8,6 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ModelError } from '../../util/errors';
 import { flattenTopology } from './flatten';
+import { expandKeepdimsPooling } from './keepdims';
 import { isKeras3Topology, keras3ToKeras2, keras3WeightSpecs } from './keras3';
 import { FunctionalConfig, JsonObject, MODEL_CLASSES, describeValue, isObject, layerNameOf, validateFunctionalTopology } from './validate';
 
@@ -107,8 +108,10 @@ export function normalizeLayersTopology(modelTopology: object, weightSpecs: tf.i
   const flat = flattenTopology(translated.model_config, specs, where);
   // The flat graph is new: check it as tfjs will read it, so a flattening mistake cannot become an endless build.
   validateFunctionalTopology(flat.topology.config, where);
+  const pooled = expandKeepdimsPooling(flat.topology.config, where);
+  validateFunctionalTopology(pooled.config, where);
   return {
-    modelTopology: { ...translated, model_config: flat.topology },
+    modelTopology: { ...translated, model_config: { ...flat.topology, config: pooled.config } },
     weightSpecs: flat.weightSpecs,
     qualifiedNames: flat.qualifiedNames,
     notes: { keras3, flattened: flat.flattened },

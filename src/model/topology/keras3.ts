@@ -177,10 +177,10 @@ function translateLayer(l: Json, i: number, parent: Ctx, path: string[], models:
 
 /**
  * Keras 3 options that tfjs-layers 4.22 does not have and would silently ignore, giving other outputs than Keras.
- * Each entry: the option and the value(s) that mean "not used".
+ * Each entry: the option and the value(s) that mean "not used". (Global pooling's keepdims has an exact
+ * equivalent, a Reshape after it: keepdims.ts rewrites it.)
  */
 const UNSUPPORTED: readonly { classes: RegExp; key: string; neutral: readonly Json[] }[] = [
-  { classes: /^Global(Average|Max)Pooling[123]D$/, key: 'keepdims', neutral: [false] },
   { classes: /^Conv[123]D$/, key: 'groups', neutral: [1] },
   { classes: /^ReLU$/, key: 'negative_slope', neutral: [0] },
   { classes: /^ReLU$/, key: 'threshold', neutral: [0] },

@@ -188,7 +188,7 @@ describe('what Keras 2 form cannot express is refused, naming the layer', () => 
   test('keyword arguments tfjs does not take, quantized dtype policies, options tfjs would ignore', () => {
     expectRefused((t) => (layer(t, 'c1').inbound_nodes[0].kwargs.scale = 2), /layer 'c1': inbound node 0 is called with scale=2, which tfjs-layers does not take/);
     expectRefused((t) => (layer(t, 'c1').config.dtype = { module: 'keras', class_name: 'QuantizedDTypePolicy', config: { name: 'int8_from_float32' }, registered_name: null }), /layer 'c1': it uses the quantized dtype policy 'int8_from_float32'/);
-    expectRefused((t) => (layer(t, 'gap').config.keepdims = true), /layer 'gap': GlobalAveragePooling2D option keepdims=true has no equivalent in tfjs-layers/);
+    expectRefused((t) => (layer(t, 'c1').config.groups = 2), /layer 'c1': Conv2D option groups=2 has no equivalent in tfjs-layers/);
     expectRefused((t) => (t.model_config.config.input_layers = { image: ['image', 0, 0] }), /input_layers is an object; Keras 2 form needs a list/);
   });
 
