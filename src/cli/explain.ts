@@ -19,6 +19,7 @@ export function methodOptionsFromFlags(o: Record<string, unknown>, progress: boo
     seed: parseIntFlag(o.seed, '--seed', 0),
     batchSize: parseIntFlag(o.batchSize, '--batch-size', 1),
     maxChannels: parseIntFlag(o.maxChannels, '--max-channels', 0),
+    igSteps: parseIntFlag(o.igSteps ?? 32, '--ig-steps', 1),
     onProgress: progress ? methodProgress() : undefined,
   };
 }
@@ -119,6 +120,7 @@ export async function runExplain(images: string[], o: Record<string, unknown>): 
       resume: !!o.resume,
       jobs: parseIntFlag(o.jobs, '--jobs', 1),
       augSmooth: !!o.augSmooth,
+      baselineImage: typeof o.baseline === 'string' ? path.resolve(o.baseline) : undefined,
       sheet: o.sheet === false ? false : undefined,
       methodOptions: methodOptionsFromFlags(o, process.stderr.isTTY && !json),
       // Ctrl-C must stop a long Score-CAM at once: its synchronous work runs in a worker, this thread listens.

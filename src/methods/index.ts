@@ -9,11 +9,13 @@ import { hirescam, gradcamElementwise, layercam } from './elementwise';
 import { eigencam, eigengradcam } from './eigencam';
 import { scorecam } from './scorecam';
 import { ablationcam } from './ablationcam';
+import { saliency, smoothgrad, integratedGradients } from './pixel';
+import { guidedBackprop, guidedGradcam } from './guided';
 import { UsageError } from '../util/errors';
 
 export * from './types';
 
-const ALL: CamMethod[] = [cam, gradcam, gradcamPlusPlus, smoothGradcamPlusPlus, xgradcam, layercam, hirescam, gradcamElementwise, scorecam, ablationcam, eigencam, eigengradcam];
+const ALL: CamMethod[] = [cam, gradcam, gradcamPlusPlus, smoothGradcamPlusPlus, xgradcam, layercam, hirescam, gradcamElementwise, scorecam, ablationcam, eigencam, eigengradcam, saliency, smoothgrad, integratedGradients, guidedBackprop, guidedGradcam];
 
 export { METHOD_NAMES } from './names';
 import { METHOD_NAMES } from './names';

@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Classifier, CamHead, ForwardPass } from '../model/classifier';
 import { CamMethod, DEFAULT_METHOD_OPTIONS, MethodInputs, MethodOptions } from '../methods';
 import { classGradients, classSelector, ScoreKind } from '../capture/gradients';
+import { inputGradients } from '../capture/input-gradients';
 import { ModelError } from '../util/errors';
 import { probabilitiesOfArray } from '../model/head';
 import { toInputResolution } from './maps';
@@ -32,8 +33,13 @@ export interface ClassMap {
   /** Normalised map at the model's input resolution (inputH * inputW, row-major). */
   map: Float32Array;
   flat: boolean;
-  /** The method's raw low-resolution map per target layer, before any normalisation (un-augmented image). */
+  /**
+   * The method's raw low-resolution map per target layer, before any normalisation (un-augmented image). A
+   * pixel-level method has one, layer 'input', at the input resolution.
+   */
   raw: RawMap[];
+  /** Integrated Gradients: sum(attribution) - (f(x) - f(baseline)) for this class (un-augmented image). */
+  completenessError?: number;
 }
 
 export interface TensorExplanation {
@@ -45,6 +51,8 @@ export interface TensorExplanation {
   top: Prediction[];
   /** One map per method and class, methods in the order given, classes in order within each. */
   maps: ClassMap[];
+  /** What the user should know about these maps (e.g. guided backprop met activations that are not ReLUs). */
+  warnings: string[];
   timings: { forwardMs: number; backwardMs: number; methodMs: number };
 }
 
@@ -85,9 +93,15 @@ function camInputs(head: CamHead, classes: number[]): MethodInputs['cam'] {
 
 const needs = (methods: CamMethod[], what: CamMethod['needs'][number]) => methods.some((m) => m.needs.includes(what));
 
+/** The layer name of a pixel-level method's raw map. */
+export const INPUT_LAYER = 'input';
+
 interface RawResult {
   /** per method, per layer: [k, h, w] maps flattened */
   raw: Map<string, RawMap[]>;
+  /** per method: per-class numbers the method noted */
+  notes: Map<string, number[]>;
+  warnings: string[];
   backwardMs: number;
   methodMs: number;
 }
@@ -95,52 +109,82 @@ interface RawResult {
 /** The methods' raw maps for one (possibly augmented) input, given its forward pass. */
 function rawMaps(model: Classifier, x: tf.Tensor4D, fp: ForwardPass, opts: ExplainTensorOptions, classes: number[], camHeads: CamHead[], options: MethodOptions): RawResult {
   const raw = new Map<string, RawMap[]>(opts.methods.map((m) => [m.name, []]));
+  const notes = new Map<string, number[]>();
+  const warnings = new Set<string>();
   const xId = ++inputIds; // lets channel workers reuse their forward pass of this input across methods
   let backwardMs = 0;
   let methodMs = 0;
-  for (let li = 0; li < opts.layers.length; li++) {
-    let t0 = performance.now();
-    const grads = needs(opts.methods, 'gradients') ? classGradients(fp, li, classes, opts.score, model.numClasses, opts.layers[li], model.head.kind) : undefined;
-    if (grads) grads.dataSync(); // finish the backward pass here so the timings split honestly
-    backwardMs += performance.now() - t0;
-    t0 = performance.now();
-    try {
-      for (const method of opts.methods) {
-        const maps = tf.tidy(() => {
-          const selector = classSelector(classes, model.numClasses);
-          const inputs: MethodInputs = {
-            activations: fp.activations[li],
-            classes,
-            gradients: grads,
-            cam: method.needs.includes('cam-head') ? camInputs(camHeads[li], classes) : undefined,
-            input: x,
-            scoreInputs: (xs) => tf.matMul(model.predict(xs), selector, false, true) as tf.Tensor2D,
-            scoreActivations: (a) => tf.matMul(fp.head(li, a), selector, false, true) as tf.Tensor2D,
-            shareChannels: opts.channelPool
-              ? (name, channels, local) =>
-                  opts.channelPool!.share(name, channels, local, { id: xId, x: x.dataSync() as Float32Array, xShape: x.shape, layer: opts.layers[li], classes, options: { batchSize: options.batchSize }, score: opts.score })
-              : undefined,
-            gradientsAt: (xs) => {
-              const other = model.forward(xs, [opts.layers[li]]);
-              try {
-                return classGradients(other, 0, classes, opts.score, model.numClasses, opts.layers[li], model.head.kind);
-              } finally {
-                other.dispose();
-              }
-            },
-            options,
-          };
-          return method.compute(inputs);
-        });
-        raw.get(method.name)!.push({ layer: opts.layers[li], data: maps.dataSync() as Float32Array, height: maps.shape[1], width: maps.shape[2] });
-        maps.dispose();
-      }
-    } finally {
-      grads?.dispose();
+  // The guided gradient of this input serves guided backprop and Guided Grad-CAM at every layer: computed once.
+  let guidedHere: { gradients: tf.Tensor5D; scores: tf.Tensor2D } | null = null;
+  const pixelGradients = (xs: tf.Tensor4D, guided = false) => {
+    if (guided && xs === x && guidedHere) return guidedHere;
+    const r = inputGradients(model, xs, classes, opts.score, guided);
+    if (r.otherActivations.length) {
+      warnings.add(`guided backprop guides only the model's ReLUs; its other activation functions (${r.otherActivations.join(', ')}) pass their ordinary gradients`);
     }
+    if (guided && xs === x) {
+      guidedHere = { gradients: tf.keep(r.gradients), scores: tf.keep(r.scores) };
+      return guidedHere;
+    }
+    return r;
+  };
+  const run = (method: CamMethod, li: number, grads: tf.Tensor4D | undefined, layer: string) => {
+    const maps = tf.tidy(() => {
+      const selector = classSelector(classes, model.numClasses);
+      const inputs: MethodInputs = {
+        activations: fp.activations[li],
+        classes,
+        gradients: grads,
+        cam: method.needs.includes('cam-head') ? camInputs(camHeads[li], classes) : undefined,
+        input: x,
+        scoreInputs: (xs) => tf.matMul(model.predict(xs), selector, false, true) as tf.Tensor2D,
+        scoreActivations: (a) => tf.matMul(fp.head(li, a), selector, false, true) as tf.Tensor2D,
+        shareChannels: opts.channelPool
+          ? (name, channels, local) =>
+              opts.channelPool!.share(name, channels, local, { id: xId, x: x.dataSync() as Float32Array, xShape: x.shape, layer: opts.layers[li], classes, options: { batchSize: options.batchSize }, score: opts.score })
+          : undefined,
+        gradientsAt: (xs) => {
+          const other = model.forward(xs, [opts.layers[li]]);
+          try {
+            return classGradients(other, 0, classes, opts.score, model.numClasses, opts.layers[li], model.head.kind);
+          } finally {
+            other.dispose();
+          }
+        },
+        inputGradients: pixelGradients,
+        note: (name, perClass) => notes.set(method.name, perClass),
+        warn: (message) => warnings.add(message),
+        options,
+      };
+      return method.compute(inputs);
+    });
+    raw.get(method.name)!.push({ layer, data: maps.dataSync() as Float32Array, height: maps.shape[1], width: maps.shape[2] });
+    maps.dispose();
+  };
+  try {
+    const layerMethods = opts.methods.filter((m) => m.level !== 'pixel');
+    for (let li = 0; li < opts.layers.length && layerMethods.length; li++) {
+      let t0 = performance.now();
+      const grads = needs(layerMethods, 'gradients') ? classGradients(fp, li, classes, opts.score, model.numClasses, opts.layers[li], model.head.kind) : undefined;
+      if (grads) grads.dataSync(); // finish the backward pass here so the timings split honestly
+      backwardMs += performance.now() - t0;
+      t0 = performance.now();
+      try {
+        for (const method of layerMethods) run(method, li, grads, opts.layers[li]);
+      } finally {
+        grads?.dispose();
+      }
+      methodMs += performance.now() - t0;
+    }
+    // Pixel-level methods: no target layer, once per input.
+    const t0 = performance.now();
+    for (const method of opts.methods) if (method.level === 'pixel') run(method, 0, undefined, INPUT_LAYER);
     methodMs += performance.now() - t0;
+  } finally {
+    const kept = guidedHere as { gradients: tf.Tensor5D; scores: tf.Tensor2D } | null;
+    if (kept) tf.dispose([kept.gradients, kept.scores]);
   }
-  return { raw, backwardMs, methodMs };
+  return { raw, notes, warnings: [...warnings], backwardMs, methodMs };
 }
 
 function classSlice(layers: RawMap[], ci: number): RawMap[] {
@@ -183,6 +227,7 @@ export function explainTensor(model: Classifier, x: tf.Tensor4D, opts: ExplainTe
     const probabilities = probabilitiesOfArray(logits, model.head.kind);
     const top = topIndices(logits, Math.max(opts.topK, opts.reportTop ?? 0)).map((index) => ({ index, logit: logits[index], probability: probabilities[index] }));
     let { backwardMs, methodMs } = first;
+    const warnings = new Set(first.warnings);
     const t1 = performance.now();
     const maps: ClassMap[] = [];
     for (const method of opts.methods) {
@@ -190,7 +235,8 @@ export function explainTensor(model: Classifier, x: tf.Tensor4D, opts: ExplainTe
       classes.forEach((classIndex, ci) => {
         const raw = classSlice(layers, ci);
         const m = toInputResolution(raw, inputH, inputW);
-        maps.push({ method: method.name, classIndex, map: m.map, flat: m.flat, raw });
+        const note = first.notes.get(method.name);
+        maps.push({ method: method.name, classIndex, map: m.map, flat: m.flat, raw, ...(note ? { completenessError: note[ci] } : {}) });
       });
     }
     methodMs += performance.now() - t1;
@@ -205,6 +251,7 @@ export function explainTensor(model: Classifier, x: tf.Tensor4D, opts: ExplainTe
           const r = rawMaps(model, xa, fpa, opts, classes, camHeads, options);
           backwardMs += r.backwardMs;
           methodMs += r.methodMs;
+          r.warnings.forEach((w) => warnings.add(w));
           let i = 0;
           for (const method of opts.methods) {
             const layers = r.raw.get(method.name)!;
@@ -226,7 +273,7 @@ export function explainTensor(model: Classifier, x: tf.Tensor4D, opts: ExplainTe
         m.flat = m.flat || n.flat;
       });
     }
-    return { logits, probabilities, classes, top, maps, timings: { forwardMs, backwardMs, methodMs } };
+    return { logits, probabilities, classes, top, maps, warnings: [...warnings], timings: { forwardMs, backwardMs, methodMs } };
   } finally {
     for (const h of camHeads) if (h.kind === 'weights') h.weights.dispose();
   }

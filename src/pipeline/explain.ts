@@ -19,10 +19,10 @@ import { MethodOptions } from '../methods';
 import { encodeNpy } from '../report/npy';
 import { ensureDir, removeStrayTempFiles, writeFileAtomic } from '../report/files';
 import { ExplainReport, REPORT_SCHEMA, ReportImage, ReportMap } from '../report/schema';
-import { toInputTensor } from '../model/preprocess';
+import { preprocessPixels, toInputTensor } from '../model/preprocess';
 import { collectImages, ImageJob } from '../batch/walk';
 import { ChannelPool } from '../batch/channel-pool';
-import { explainTensor, TensorExplanation } from './explain-tensor';
+import { explainTensor, INPUT_LAYER, TensorExplanation } from './explain-tensor';
 import { peakOf, topMassShare } from './maps';
 import { openSession, Session, SessionOptions } from './session';
 import { errorMessage, OutputError, UsageError, UserError } from '../util/errors';
@@ -63,6 +63,8 @@ export interface ExplainOptions extends SessionOptions {
   alignCorners?: boolean;
   /** Test-time augmentation smoothing. */
   augSmooth?: boolean;
+  /** Integrated Gradients: baseline image file, fitted and preprocessed like the inputs (default: black). */
+  baselineImage?: string;
   /** A comparison sheet PNG per image (default: when several methods run). */
   sheet?: boolean;
   /** Overlays, heatmaps and sheets: format (default png) and quality (jpeg/webp, default 90). */
@@ -152,14 +154,43 @@ interface Prepared {
  * means the weighted sum of the channels was <= 0 everywhere. Score-CAM's weights (a softmax) are positive, so
  * then the target layer's activations themselves are <= 0: a layer before its activation function.
  */
-export function whyFlat(m: { method: string; raw: { data: Float32Array }[] }, label: string): string {
+export function whyFlat(m: { method: string; raw: { data: Float32Array; layer?: string }[] }, label: string): string {
   const what = `the ${m.method} map of '${label}' is flat`;
   const zero = m.raw.every((r) => r.data.every((v) => v === 0));
   if (!zero) return `${what}: it has no contrast (the same value everywhere)`;
+  if (m.method === 'guided-backprop' || m.method === 'guided-gradcam') {
+    return `${what}: guided backprop lets only positive gradients through the ReLUs and none reaches the input (near the logits every path lowers this class's score, e.g. all its weights there are negative)`;
+  }
+  if (m.raw.every((r) => r.layer === INPUT_LAYER)) {
+    return `${what}: the class score's gradient with respect to the input is zero everywhere (nothing in the image changes the score locally, e.g. every ReLU on the way is off)`;
+  }
   if (m.method === 'scorecam') {
     return `${what}: the weighted sum of the channels is <= 0 everywhere, so the ReLU leaves nothing; Score-CAM's weights are positive, so the target layer's activations are <= 0 there: choose a layer after its activation function (e.g. a ReLU) with --layer`;
   }
   return `${what}: the weighted sum of the channels is <= 0 everywhere, so the ReLU leaves nothing (the class has no positive evidence at this layer)`;
+}
+
+const usesBaseline = (session: Session) => session.methods.some((m) => m.name === 'integrated-gradients');
+
+/**
+ * Integrated Gradients' baseline in model-input values: the given image fitted and preprocessed like the inputs,
+ * else the black image (every pixel 0) preprocessed: zeros only where the scale starts at 0 with no mean.
+ */
+export async function baselineOf(session: Session, opts: { baselineImage?: string } & Resampling): Promise<Float32Array> {
+  const [h, w, c] = session.model.classifier.inputShape;
+  if (!opts.baselineImage) return preprocessPixels(new Uint8Array(h * w * c), h, w, c, session.preprocess);
+  let img: DecodedImage;
+  try {
+    img = await decodeImage(opts.baselineImage);
+  } catch (e) {
+    throw new UsageError(`--baseline ${opts.baselineImage}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  const { x } = await prepareInput(session, img, opts);
+  try {
+    return Float32Array.from(x.dataSync());
+  } finally {
+    x.dispose();
+  }
 }
 
 /** Per-run settings shared by every image: the session plus the options that shape each image's work. */
@@ -170,7 +201,13 @@ export class ImagePipeline {
     readonly classes: number[] | undefined,
     readonly writeFiles: boolean,
     readonly channelPool: ChannelPool | null = null,
-  ) {}
+  ) {
+    const [h, w, c] = session.model.classifier.inputShape;
+    if (usesBaseline(session) && !opts.methodOptions?.baseline) this.black = preprocessPixels(new Uint8Array(h * w * c), h, w, c, session.preprocess);
+  }
+
+  /** Integrated Gradients' default baseline: the black image, preprocessed. */
+  private readonly black?: Float32Array;
 
   async prepare(job: ImageJob): Promise<Prepared> {
     const t0 = performance.now();
@@ -187,7 +224,7 @@ export class ImagePipeline {
         classes: this.classes,
         topK: this.opts.topK ?? 3,
         score: this.session.score,
-        methodOptions: this.opts.methodOptions,
+        methodOptions: this.black ? { ...this.opts.methodOptions, baseline: this.black } : this.opts.methodOptions,
         augSmooth: this.opts.augSmooth,
         channelPool: this.channelPool,
       });
@@ -237,12 +274,14 @@ export class ImagePipeline {
       const rm: ReportMap = {
         class: { index: m.classIndex, label },
         method: m.method,
-        layers: session.layers,
+        // A pixel-level method uses no target layer.
+        layers: m.raw.every((r) => r.layer === INPUT_LAYER) ? [] : session.layers,
         files: {},
         // A flat map has no maximum: any pixel would do, so none is reported.
         peak: m.flat ? null : { x: round(peak.x, 1), y: round(peak.y, 1) },
         topMassShare: round(topMassShare(m.map), 4),
         flat: m.flat,
+        ...(m.completenessError !== undefined ? { completenessError: round(m.completenessError, 6) } : {}),
       };
       if (this.writeFiles) {
         shown ??= await shrinkForOutput(img, p.place, opts.maxSize);
@@ -258,6 +297,7 @@ export class ImagePipeline {
       if (m.flat && !entry.warnings) (flatWarnings ??= []).push(whyFlat(m, label));
     }
     if (flatWarnings) entry.warnings = [...(entry.warnings ?? []), ...flatWarnings];
+    if (ex.warnings.length) entry.warnings = [...(entry.warnings ?? []), ...ex.warnings];
     if (sheetCells?.length) {
       // rows: methods in the order run; columns: classes
       const rows = session.methods.map((meth) => sheetCells.filter((c) => c.row === meth.title));
@@ -406,9 +446,12 @@ export async function explain(inputs: string[], opts: ExplainOptions): Promise<E
 }
 
 /** `preloaded`: a URL model already loaded with its sidecar; opts.model stays the URL (for worker threads). */
-async function explainRun(inputs: string[], opts: ExplainOptions, preloaded?: LoadedModel): Promise<ExplainResult> {
+async function explainRun(inputs: string[], given: ExplainOptions, preloaded?: LoadedModel): Promise<ExplainResult> {
   const t0 = performance.now();
-  const session = await openSession(preloaded ? { ...opts, model: preloaded } : opts);
+  const session = await openSession(preloaded ? { ...given, model: preloaded } : given);
+  // A baseline image is read once, before any image (an unreadable one stops the run), and travels to the workers.
+  const baseline = given.baselineImage && usesBaseline(session) ? await baselineOf(session, given) : undefined;
+  const opts: ExplainOptions = baseline ? { ...given, methodOptions: { ...given.methodOptions, baseline } } : given;
   let openJournal: RunJournal | null = null;
   let lock: { release(): void } | null = null;
   try {
@@ -472,7 +515,7 @@ async function explainRun(inputs: string[], opts: ExplainOptions, preloaded?: Lo
     };
     const workers = Math.min(opts.jobs ?? 1, todo.length);
     const classCount = classes?.length ?? Math.min(opts.topK ?? 3, session.model.classifier.numClasses);
-    const longWork = session.methods.some((m) => !!m.channelScores || m.name === 'smoothgradcam++') || classCount > LONG_CLASS_COUNT;
+    const longWork = session.methods.some((m) => !!m.channelScores || ['smoothgradcam++', 'smoothgrad', 'integrated-gradients'].includes(m.name)) || classCount > LONG_CLASS_COUNT;
     const isolate = !!opts.isolateLongWork && longWork && todo.length > 0;
     if ((workers > 1 || isolate) && typeof opts.model === 'string') {
       const { runInWorkers } = await import('../batch/pool');

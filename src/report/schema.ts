@@ -23,6 +23,8 @@ export interface ReportMap {
   topMassShare: number;
   /** True when the map has no contrast (all equal, e.g. all zero): nothing to show. */
   flat: boolean;
+  /** Integrated Gradients: sum(attribution) - (f(image) - f(baseline)), f the class score (logit or probability); near 0 when the steps suffice. */
+  completenessError?: number;
 }
 
 export interface ReportImage {

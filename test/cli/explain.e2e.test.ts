@@ -126,6 +126,7 @@ test('usage and model errors: one line, exit 2, no stack trace', () => {
     [['--method', 'cam'], /CAM is not possible at layer 'target'/],
     [['--class', 'zebra'], /no class labelled 'zebra'/],
     [['--layer', 'gap'], /not a spatial map/],
+    [['--method', 'integrated-gradients', '--baseline', path.join(dir, 'no-such.png')], /--baseline .*no-such\.png: file not found/],
   ];
   for (const [extra, re] of cases) {
     const r = runCli(['explain', img, '-m', path.join(dir, 'resnet'), '-o', path.join(dir, 'out6'), ...extra]);
@@ -153,23 +154,46 @@ test('inspect marks the default target and explains why CAM is refused', () => {
 
 test('--method all: every method (CAM left out where impossible) in one run, a comparison sheet, no NaN', async () => {
   const out = path.join(dir, 'out-all');
-  const r = runCli(['explain', path.join(dir, 'in', 'a.png'), '-m', path.join(dir, 'resnet'), '-o', out, '-k', '2', '--method', 'all', '--max-channels', '3', '--noise-samples', '2', '--json']);
+  const r = runCli(['explain', path.join(dir, 'in', 'a.png'), '-m', path.join(dir, 'resnet'), '-o', out, '-k', '2', '--method', 'all', '--max-channels', '3', '--noise-samples', '2', '--ig-steps', '4', '--json']);
   expect(r.code).toBe(0);
   const rep = JSON.parse(r.stdout);
-  const expected = ['gradcam', 'gradcam++', 'smoothgradcam++', 'xgradcam', 'layercam', 'hirescam', 'gradcam-elementwise', 'scorecam', 'ablationcam', 'eigencam', 'eigengradcam'];
+  const pixel = ['saliency', 'smoothgrad', 'integrated-gradients', 'guided-backprop'];
+  const expected = ['gradcam', 'gradcam++', 'smoothgradcam++', 'xgradcam', 'layercam', 'hirescam', 'gradcam-elementwise', 'scorecam', 'ablationcam', 'eigencam', 'eigengradcam', ...pixel, 'guided-gradcam'];
   expect(rep.methods).toEqual(expected);
   const maps = rep.images[0].maps;
   expect(maps).toHaveLength(expected.length * 2);
   for (const m of maps) {
     expect(Number.isFinite(m.topMassShare)).toBe(true);
-    expect(Number.isFinite(m.peak.x) && Number.isFinite(m.peak.y)).toBe(true);
+    // 'eel' has only negative weights in the dense layer: no positive gradient survives guided backprop
+    const guidedFlat = m.class.label === 'eel' && ['guided-backprop', 'guided-gradcam'].includes(m.method);
+    expect(m.flat).toBe(guidedFlat);
+    if (guidedFlat) expect(rep.images[0].warnings).toContain(`the ${m.method} map of 'eel' is flat: guided backprop lets only positive gradients through the ReLUs and none reaches the input (near the logits every path lowers this class's score, e.g. all its weights there are negative)`);
+    else expect(Number.isFinite(m.peak.x) && Number.isFinite(m.peak.y)).toBe(true);
     expect(fs.existsSync(path.join(out, m.files.overlay))).toBe(true);
+    // pixel-level methods name no target layer; Integrated Gradients reports its completeness error
+    expect(m.layers).toEqual(pixel.includes(m.method) ? [] : rep.layers);
+    expect(Number.isFinite(m.completenessError)).toBe(m.method === 'integrated-gradients');
   }
   const sheet = await sharp(path.join(out, rep.images[0].files.sheet)).metadata();
-  // 11 methods x 2 classes as a grid that fits a 1920 x 1080 screen (it used to be an 11-row strip)
+  // 16 methods x 2 classes as a grid that fits a 1920 x 1080 screen (it used to be an 11-row strip)
   expect(sheet.width).toBeGreaterThan(2 * 100);
   expect(sheet.width).toBeLessThanOrEqual(1920);
   expect(sheet.height).toBeLessThanOrEqual(1080);
+});
+
+test('--baseline: Integrated Gradients from the image itself attributes nothing (flat map, completeness error 0); from black it does', () => {
+  const img = path.join(dir, 'in', 'a.png');
+  const run = (extra: string[]) => {
+    const r = runCli(['explain', img, '-m', path.join(dir, 'resnet'), '-o', path.join(dir, `out-ig${extra.length}`), '-k', '1', '--method', 'integrated-gradients', '--ig-steps', '8', '--json', ...extra]);
+    expect(r.code).toBe(0);
+    return JSON.parse(r.stdout).images[0];
+  };
+  const same = run(['--baseline', img]);
+  expect(same.maps[0].flat).toBe(true);
+  expect(same.maps[0].completenessError).toBe(0);
+  const black = run([]);
+  expect(black.maps[0].flat).toBe(false);
+  expect(Number.isFinite(black.maps[0].completenessError)).toBe(true);
 });
 
 test('--jobs 2 gives the same files, bytes and report order as --jobs 1', () => {
