@@ -8,10 +8,11 @@ import * as tf from '@tensorflow/tfjs';
 import { Classifier } from '../model/classifier';
 import { withUnfusedOps } from '../backend/gradient-mode';
 import { recordActivations, withGuidedRelu } from '../backend/guided-relu';
-import { classSelector, noGradientError, ScoreKind, scoresOf } from './gradients';
+import { noGradientError, ScoreKind } from './gradients';
+import { TargetLike, targetScores } from './targets';
 
 export interface InputGradients {
-  /** [k, n, H, W, C]: row i, j = d score(classes[i]) / d xs[j]. */
+  /** [k, n, H, W, C]: row i, j = d score(classes[i]) / d xs[j] (a class or any target). */
   gradients: tf.Tensor5D;
   /** [k, n]: score(classes[i]) at xs[j]. */
   scores: tf.Tensor2D;
@@ -19,15 +20,14 @@ export interface InputGradients {
   otherActivations: string[];
 }
 
-export function inputGradients(model: Classifier, xs: tf.Tensor4D, classes: number[], score: ScoreKind, guided = false): InputGradients {
+export function inputGradients(model: Classifier, xs: tf.Tensor4D, classes: TargetLike[], score: ScoreKind, guided = false): InputGradients {
   const [n, H, W, C] = xs.shape;
   const k = classes.length;
   const run = () =>
     withUnfusedOps(() =>
       tf.tidy(() => {
         const tiled = k === 1 ? xs : (tf.concat(Array.from({ length: k }, () => xs), 0) as tf.Tensor4D);
-        const selector = classSelector(classes.flatMap((c) => Array<number>(n).fill(c)), model.numClasses);
-        const f = (x: tf.Tensor) => scoresOf(recordActivations(() => model.predict(x as tf.Tensor4D)), selector, score, model.head.kind);
+        const f = (x: tf.Tensor) => targetScores(recordActivations(() => model.predict(x as tf.Tensor4D)), classes, n, score, model.head.kind);
         let scores: tf.Tensor1D | null = null;
         const g = tf.grad((x: tf.Tensor) => {
           const s = f(x);

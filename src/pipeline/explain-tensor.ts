@@ -6,7 +6,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { Classifier, CamHead, ForwardPass } from '../model/classifier';
 import { CamMethod, DEFAULT_METHOD_OPTIONS, MethodInputs, MethodOptions } from '../methods';
-import { classGradients, classSelector, ScoreKind } from '../capture/gradients';
+import { classGradients, ScoreKind } from '../capture/gradients';
+import { asTarget, Target, targetClasses, TargetLike, targetMatrix, targetScoreMatrix } from '../capture/targets';
 import { inputGradients } from '../capture/input-gradients';
 import { ModelError } from '../util/errors';
 import { probabilitiesOfArray } from '../model/head';
@@ -29,7 +30,10 @@ export interface RawMap {
 
 export interface ClassMap {
   method: string;
+  /** The class explained; for another target its first class (-1 for a function target). */
   classIndex: number;
+  /** What the map explains (a class target for plain classes). */
+  target: Target;
   /** Normalised map at the model's input resolution (inputH * inputW, row-major). */
   map: Float32Array;
   flat: boolean;
@@ -45,8 +49,10 @@ export interface ClassMap {
 export interface TensorExplanation {
   logits: Float32Array;
   probabilities: Float32Array;
-  /** Classes explained, in order. */
+  /** Classes explained, in order (for other targets, each target's first class, -1 for a function). */
   classes: number[];
+  /** Targets explained, in order (class targets for plain classes). */
+  targets: Target[];
   /** Top classes by logit (at least as many as asked with topK). */
   top: Prediction[];
   /** One map per method and class, methods in the order given, classes in order within each. */
@@ -61,6 +67,11 @@ export interface ExplainTensorOptions {
   layers: string[];
   /** Explicit classes; when absent, the top-k classes by score. */
   classes?: number[];
+  /**
+   * What to explain instead of classes: class, logit-diff, sum or function targets (src/capture/targets.ts).
+   * Overrides classes and topK.
+   */
+  targets?: TargetLike[];
   topK: number;
   score: ScoreKind;
   /** How many top predictions to report even when classes are explicit. */
@@ -85,9 +96,17 @@ export function topIndices(values: Float32Array, k: number): number[] {
   return idx.slice(0, Math.min(k, values.length));
 }
 
-function camInputs(head: CamHead, classes: number[]): MethodInputs['cam'] {
-  if (head.kind === 'channels') return { channels: classes };
-  if (head.kind === 'weights') return { weights: tf.gather(head.weights, classes, 1) as tf.Tensor2D };
+function camInputs(head: CamHead, targets: Target[], numClasses: number): MethodInputs['cam'] {
+  if (targets.every((t) => t.kind === 'class')) {
+    const classes = targets.map((t) => targetClasses(t)[0]);
+    if (head.kind === 'channels') return { channels: classes };
+    if (head.kind === 'weights') return { weights: tf.gather(head.weights, classes, 1) as tf.Tensor2D };
+  }
+  // A linear target's CAM weights are the same combination of the classes' weights: W t.
+  const m = head.kind === 'none' ? null : targetMatrix(targets, numClasses); // [k, classes]
+  if (head.kind !== 'none' && !m) throw new ModelError('CAM needs targets that are linear in the logits (class, logit-diff, sum), not a function; use --method gradcam');
+  if (head.kind === 'channels') return { weights: tf.transpose(m!) as tf.Tensor2D };
+  if (head.kind === 'weights') return { weights: tf.matMul(head.weights, m!, false, true) as tf.Tensor2D };
   throw new ModelError(`CAM is not possible for this model: ${head.reason}; use --method gradcam`);
 }
 
@@ -107,7 +126,11 @@ interface RawResult {
 }
 
 /** The methods' raw maps for one (possibly augmented) input, given its forward pass. */
-function rawMaps(model: Classifier, x: tf.Tensor4D, fp: ForwardPass, opts: ExplainTensorOptions, classes: number[], camHeads: CamHead[], options: MethodOptions): RawResult {
+function rawMaps(model: Classifier, x: tf.Tensor4D, fp: ForwardPass, opts: ExplainTensorOptions, targets: Target[], camHeads: CamHead[], options: MethodOptions): RawResult {
+  const classes = targets.map((t) => targetClasses(t)[0] ?? -1);
+  // Plain classes go to the score functions as before; other targets as they are.
+  const scored: TargetLike[] = targets.every((t) => t.kind === 'class') ? classes : targets;
+  const linear = targets.every((t) => t.kind !== 'function');
   const raw = new Map<string, RawMap[]>(opts.methods.map((m) => [m.name, []]));
   const notes = new Map<string, number[]>();
   const warnings = new Set<string>();
@@ -118,7 +141,7 @@ function rawMaps(model: Classifier, x: tf.Tensor4D, fp: ForwardPass, opts: Expla
   let guidedHere: { gradients: tf.Tensor5D; scores: tf.Tensor2D } | null = null;
   const pixelGradients = (xs: tf.Tensor4D, guided = false) => {
     if (guided && xs === x && guidedHere) return guidedHere;
-    const r = inputGradients(model, xs, classes, opts.score, guided);
+    const r = inputGradients(model, xs, scored, opts.score, guided);
     if (r.otherActivations.length) {
       warnings.add(`guided backprop guides only the model's ReLUs; its other activation functions (${r.otherActivations.join(', ')}) pass their ordinary gradients`);
     }
@@ -130,23 +153,22 @@ function rawMaps(model: Classifier, x: tf.Tensor4D, fp: ForwardPass, opts: Expla
   };
   const run = (method: CamMethod, li: number, grads: tf.Tensor4D | undefined, layer: string) => {
     const maps = tf.tidy(() => {
-      const selector = classSelector(classes, model.numClasses);
       const inputs: MethodInputs = {
         activations: fp.activations[li],
         classes,
         gradients: grads,
-        cam: method.needs.includes('cam-head') ? camInputs(camHeads[li], classes) : undefined,
+        cam: method.needs.includes('cam-head') ? camInputs(camHeads[li], targets, model.numClasses) : undefined,
         input: x,
-        scoreInputs: (xs) => tf.matMul(model.predict(xs), selector, false, true) as tf.Tensor2D,
-        scoreActivations: (a) => tf.matMul(fp.head(li, a), selector, false, true) as tf.Tensor2D,
-        shareChannels: opts.channelPool
+        scoreInputs: (xs) => targetScoreMatrix(model.predict(xs), scored),
+        scoreActivations: (a) => targetScoreMatrix(fp.head(li, a), scored),
+        shareChannels: opts.channelPool && linear
           ? (name, channels, local) =>
-              opts.channelPool!.share(name, channels, local, { id: xId, x: x.dataSync() as Float32Array, xShape: x.shape, layer: opts.layers[li], classes, options: { batchSize: options.batchSize }, score: opts.score })
+              opts.channelPool!.share(name, channels, local, { id: xId, x: x.dataSync() as Float32Array, xShape: x.shape, layer: opts.layers[li], targets: scored, options: { batchSize: options.batchSize }, score: opts.score })
           : undefined,
         gradientsAt: (xs) => {
           const other = model.forward(xs, [opts.layers[li]]);
           try {
-            return classGradients(other, 0, classes, opts.score, model.numClasses, opts.layers[li], model.head.kind);
+            return classGradients(other, 0, scored, opts.score, model.numClasses, opts.layers[li], model.head.kind);
           } finally {
             other.dispose();
           }
@@ -165,7 +187,7 @@ function rawMaps(model: Classifier, x: tf.Tensor4D, fp: ForwardPass, opts: Expla
     const layerMethods = opts.methods.filter((m) => m.level !== 'pixel');
     for (let li = 0; li < opts.layers.length && layerMethods.length; li++) {
       let t0 = performance.now();
-      const grads = needs(layerMethods, 'gradients') ? classGradients(fp, li, classes, opts.score, model.numClasses, opts.layers[li], model.head.kind) : undefined;
+      const grads = needs(layerMethods, 'gradients') ? classGradients(fp, li, scored, opts.score, model.numClasses, opts.layers[li], model.head.kind) : undefined;
       if (grads) grads.dataSync(); // finish the backward pass here so the timings split honestly
       backwardMs += performance.now() - t0;
       t0 = performance.now();
@@ -211,19 +233,20 @@ export function explainTensor(model: Classifier, x: tf.Tensor4D, opts: ExplainTe
     const fp = model.forward(x, opts.layers);
     let logits: Float32Array;
     let forwardMs: number;
-    let classes: number[];
+    let targets: Target[];
     let first: RawResult;
     try {
       logits = fp.logits.dataSync() as Float32Array;
       forwardMs = performance.now() - t0;
-      for (const c of opts.classes ?? []) {
+      for (const c of [...(opts.classes ?? []), ...(opts.targets ?? []).flatMap(targetClasses)]) {
         if (!Number.isInteger(c) || c < 0 || c >= model.numClasses) throw new ModelError(`class ${c} is out of range: the model has ${model.numClasses} classes`);
       }
-      classes = opts.classes ?? topIndices(logits, opts.topK);
-      first = rawMaps(model, x, fp, opts, classes, camHeads, options);
+      targets = (opts.targets ?? opts.classes ?? topIndices(logits, opts.topK)).map(asTarget);
+      first = rawMaps(model, x, fp, opts, targets, camHeads, options);
     } finally {
       fp.dispose();
     }
+    const classes = targets.map((t) => targetClasses(t)[0] ?? -1);
     const probabilities = probabilitiesOfArray(logits, model.head.kind);
     const top = topIndices(logits, Math.max(opts.topK, opts.reportTop ?? 0)).map((index) => ({ index, logit: logits[index], probability: probabilities[index] }));
     let { backwardMs, methodMs } = first;
@@ -236,7 +259,7 @@ export function explainTensor(model: Classifier, x: tf.Tensor4D, opts: ExplainTe
         const raw = classSlice(layers, ci);
         const m = toInputResolution(raw, inputH, inputW);
         const note = first.notes.get(method.name);
-        maps.push({ method: method.name, classIndex, map: m.map, flat: m.flat, raw, ...(note ? { completenessError: note[ci] } : {}) });
+        maps.push({ method: method.name, classIndex, target: targets[ci], map: m.map, flat: m.flat, raw, ...(note ? { completenessError: note[ci] } : {}) });
       });
     }
     methodMs += performance.now() - t1;
@@ -248,7 +271,7 @@ export function explainTensor(model: Classifier, x: tf.Tensor4D, opts: ExplainTe
         const xa = tf.tidy(() => tf.mul(aug.flip ? tf.reverse(x, 2) : x, aug.brightness) as tf.Tensor4D);
         const fpa = model.forward(xa, opts.layers);
         try {
-          const r = rawMaps(model, xa, fpa, opts, classes, camHeads, options);
+          const r = rawMaps(model, xa, fpa, opts, targets, camHeads, options);
           backwardMs += r.backwardMs;
           methodMs += r.methodMs;
           r.warnings.forEach((w) => warnings.add(w));
@@ -273,7 +296,7 @@ export function explainTensor(model: Classifier, x: tf.Tensor4D, opts: ExplainTe
         m.flat = m.flat || n.flat;
       });
     }
-    return { logits, probabilities, classes, top, maps, warnings: [...warnings], timings: { forwardMs, backwardMs, methodMs } };
+    return { logits, probabilities, classes, targets, top, maps, warnings: [...warnings], timings: { forwardMs, backwardMs, methodMs } };
   } finally {
     for (const h of camHeads) if (h.kind === 'weights') h.weights.dispose();
   }
