@@ -69,12 +69,14 @@ export function preprocessFromFlags(o: Record<string, unknown>): Partial<Preproc
 function describe(img: ReportImage): string {
   if (img.status === 'error') return `${err.red('FAIL')} ${img.file}: ${img.error}`;
   const maps = img.maps ?? [];
-  const order = [...new Set(maps.map((m) => m.class.index))];
-  const classes = order.map((index) => {
-    const mine = maps.filter((m) => m.class.index === index);
-    const p = img.top?.find((t) => t.index === index)?.probability;
+  const key = (m: (typeof maps)[number]) => m.target?.spec ?? `class:${m.class?.index}`;
+  const order = [...new Set(maps.map(key))];
+  const classes = order.map((k) => {
+    const mine = maps.filter((m) => key(m) === k);
+    const index = mine[0].class?.index;
+    const p = index === undefined ? undefined : img.top?.find((t) => t.index === index)?.probability;
     const flat = mine.filter((m) => m.flat).map((m) => ` [flat ${m.method} map]`).join('');
-    return `${mine[0].class.label}${p != null && Number.isFinite(p) ? ` (${(p * 100).toFixed(1)}%)` : ''}${flat}`;
+    return `${mine[0].class?.label ?? mine[0].target?.label}${p != null && Number.isFinite(p) ? ` (${(p * 100).toFixed(1)}%)` : ''}${flat}`;
   });
   return `${out.green('ok')}   ${img.file}: ${classes.join(', ')}${(img.warnings ?? []).map((w) => ` [${w}]`).join('')}`;
 }
@@ -102,6 +104,7 @@ export async function runExplain(images: string[], o: Record<string, unknown>): 
       layers: o.layer as string[] | undefined,
       topK: parseIntFlag(o.topK, '--top-k', 1),
       classes: o.class as string[] | undefined,
+      targets: o.target as string[] | undefined,
       score: o.score as ExplainOptions['score'],
       labels: o.labels as string | undefined,
       preprocess: preprocessFromFlags(o),

@@ -70,6 +70,7 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .option('--no-sheet', 'with several methods, skip the comparison sheet PNG per image')
     .option('-k, --top-k <n>', 'explain the top n classes', '3')
     .option('-c, --class <class>', 'explain this class, by index or label (repeatable; overrides --top-k)', collect)
+    .option('--target <spec>', 'explain a target: class:<c>, logit-diff:<c1>,<c2> (why c1 and not c2), sum:<c1>,<c2>,... (repeatable; with --class, overrides --top-k)', collect)
     .option('-o, --out <dir>', 'output folder', 'cam-out')
     .option('--baseline <image>', 'Integrated Gradients: baseline image, fitted and preprocessed like the inputs (default: black)')
     .addOption(new Option('--colormap <name>', 'colour map for heatmaps').choices(['jet', 'turbo', 'viridis', 'inferno']).default('jet'))
@@ -91,6 +92,7 @@ export function buildProgram(setCode: (code: number) => void): Command {
       'tfjs-cam explain photo.jpg -m ./my-model                       # top-3 classes, Grad-CAM, ./cam-out/',
       'tfjs-cam explain photos/ -m ./my-model --method gradcam,scorecam --max-size 1024 --format jpeg -o out/',
       'tfjs-cam explain cat.png -m ./my-model --class "tabby cat" --json > report.json',
+      'tfjs-cam explain cat.png -m ./my-model --target logit-diff:"tabby cat",dog --method gradcam,integrated-gradients   # why cat and not dog',
     ]))
     .action(async (images: string[], o: Record<string, unknown>) => {
       const { runExplain } = await import('./explain');

@@ -23,6 +23,7 @@ import { preprocessPixels, toInputTensor } from '../model/preprocess';
 import { collectImages, ImageJob } from '../batch/walk';
 import { ChannelPool } from '../batch/channel-pool';
 import { explainTensor, INPUT_LAYER, TensorExplanation } from './explain-tensor';
+import { parseTarget, Target, targetLabel, targetSpec } from '../capture/targets';
 import { peakOf, topMassShare } from './maps';
 import { openSession, Session, SessionOptions } from './session';
 import { errorMessage, OutputError, UsageError, UserError } from '../util/errors';
@@ -40,6 +41,12 @@ export interface ExplainOptions extends SessionOptions {
   topK?: number;
   /** Classes by index or label; overrides topK. */
   classes?: (number | string)[];
+  /**
+   * What to explain beyond classes: `class:<c>`, `logit-diff:<c1>,<c2>`, `sum:<c1>,<c2>,...` (classes by index or
+   * label), or Target objects, including `{kind: 'function', name, score: (logits) => scores}`. After --class's
+   * classes; together they override topK. Function targets run in this thread (no worker threads).
+   */
+  targets?: (string | Target)[];
   colormap?: ColormapName;
   alpha?: number;
   /** Also write the heatmap alone as PNG. */
@@ -93,7 +100,8 @@ export interface ExplainOptions extends SessionOptions {
 export interface ImageMaps {
   file: string;
   /** Maps at the model's input resolution, row-major, values in [0, 1]. */
-  maps: { method: string; classIndex: number; label: string; map: Float32Array; width: number; height: number; flat: boolean }[];
+  /** `label`: the class's, or the target's ('cat - dog'); `target`: its spec ('class:3', 'logit-diff:3,5'). */
+  maps: { method: string; classIndex: number; label: string; target: string; map: Float32Array; width: number; height: number; flat: boolean }[];
 }
 
 export interface ExplainResult {
@@ -193,12 +201,33 @@ export async function baselineOf(session: Session, opts: { baselineImage?: strin
   }
 }
 
+/**
+ * --class's classes, then --target's targets, resolved against the model's labels; a target given twice is
+ * explained once. Undefined: the top-k classes.
+ */
+export function resolveTargets(session: Session, opts: { classes?: (number | string)[]; targets?: (string | Target)[] }): Target[] | undefined {
+  const all: Target[] = [
+    ...(opts.classes ?? []).map((c): Target => ({ kind: 'class', index: session.classIndex(c) })),
+    ...(opts.targets ?? []).map((t) => (typeof t === 'string' ? parseTarget(t, (c) => session.classIndex(c)) : t)),
+  ];
+  if (!all.length) return undefined;
+  const seen = new Set<string>();
+  return all.filter((t) => !seen.has(targetSpec(t)) && !!seen.add(targetSpec(t)));
+}
+
+/** A target in file names: '<index>-<label>' for a class (as always), else 'logit-diff-3-5', 'sum-1-2', 'fn-<name>'. */
+function targetSlug(t: Target, labels: string[]): string {
+  if (t.kind === 'class') return `${t.index}-${slug(labels[t.index])}`;
+  if (t.kind === 'function') return `fn-${slug(t.name)}`;
+  return `${t.kind}-${t.classes.join('-')}`;
+}
+
 /** Per-run settings shared by every image: the session plus the options that shape each image's work. */
 export class ImagePipeline {
   constructor(
     readonly session: Session,
     readonly opts: ExplainOptions,
-    readonly classes: number[] | undefined,
+    readonly targets: Target[] | undefined,
     readonly writeFiles: boolean,
     readonly channelPool: ChannelPool | null = null,
   ) {
@@ -221,7 +250,7 @@ export class ImagePipeline {
       return explainTensor(this.session.model.classifier, p.x, {
         methods: this.session.methods,
         layers: this.session.layers,
-        classes: this.classes,
+        targets: this.targets,
         topK: this.opts.topK ?? 3,
         score: this.session.score,
         methodOptions: this.black ? { ...this.opts.methodOptions, baseline: this.black } : this.opts.methodOptions,
@@ -267,12 +296,14 @@ export class ImagePipeline {
     const ext = FORMAT_EXT[format];
     let shown: { img: DecodedImage; place: Placement } | undefined;
     for (const m of ex.maps) {
-      const label = session.labels[m.classIndex];
-      const base = `${stem}.${methodSlug(m.method)}.${m.classIndex}-${slug(label)}`;
+      const isClass = m.target.kind === 'class';
+      const label = isClass ? session.labels[m.classIndex] : targetLabel(m.target, session.labels);
+      const base = `${stem}.${methodSlug(m.method)}.${targetSlug(m.target, session.labels)}`;
       const peakIn = peakOf(m.map, inputW);
       const peak = toSource(p.place, peakIn.x, peakIn.y);
       const rm: ReportMap = {
-        class: { index: m.classIndex, label },
+        // A class target names its class; any other target says what it is instead.
+        ...(isClass ? { class: { index: m.classIndex, label } } : { target: { spec: targetSpec(m.target), label } }),
         method: m.method,
         // A pixel-level method uses no target layer.
         layers: m.raw.every((r) => r.layer === INPUT_LAYER) ? [] : session.layers,
@@ -312,7 +343,7 @@ export class ImagePipeline {
       totalMs: 0,
     };
     const maps = opts.returnMaps
-      ? { file: p.job.file, maps: ex.maps.map((m) => ({ method: m.method, classIndex: m.classIndex, label: session.labels[m.classIndex], map: m.map, width: inputW, height: inputH, flat: m.flat })) }
+      ? { file: p.job.file, maps: ex.maps.map((m) => ({ method: m.method, classIndex: m.classIndex, label: m.target.kind === 'class' ? session.labels[m.classIndex] : targetLabel(m.target, session.labels), target: targetSpec(m.target), map: m.map, width: inputW, height: inputH, flat: m.flat })) }
       : undefined;
     return { entry, files, maps };
   }
@@ -458,7 +489,10 @@ async function explainRun(inputs: string[], given: ExplainOptions, preloaded?: L
     checkNormalisationCounts(session, opts.preprocess);
     const outDir = opts.out === null ? null : path.resolve(opts.out ?? 'cam-out');
     // The same class asked for twice (by index and by label) is explained once: one file per (image, method, class).
-    const classes = opts.classes?.length ? [...new Set(opts.classes.map((c) => session.classIndex(c)))] : undefined;
+    const targets = resolveTargets(session, opts);
+    const classes = targets?.every((t) => t.kind === 'class') ? targets.map((t) => (t as { index: number }).index) : undefined;
+    // A function target cannot travel to a worker thread: such a run stays in this thread.
+    const local = !!targets?.some((t) => t.kind === 'function');
     if (outDir) refuseOutputAsInput(inputs, outDir);
     const { jobs, problems } = collectImages(inputs, { exclude: outDir });
     const report = baseReport(session, opts, outDir);
@@ -488,7 +522,7 @@ async function explainRun(inputs: string[], given: ExplainOptions, preloaded?: L
     }
     // Refuses to replace an earlier run's report unless --force/--resume; with --resume, skips what is done.
     const journal = (openJournal = outDir && jobs.length ? RunJournal.open(outDir, report, opts) : null);
-    const want: WantedOutputs = { methods: report.methods, classes, topK: opts.topK ?? 3, numClasses: session.model.classifier.numClasses, heatmap: !!opts.heatmap, saveRaw: !!opts.saveRaw, saveInput: !!opts.saveInput };
+    const want: WantedOutputs = { methods: report.methods, classes, targets: targets && !classes ? targets.map(targetSpec) : undefined, topK: opts.topK ?? 3, numClasses: session.model.classifier.numClasses, heatmap: !!opts.heatmap, saveRaw: !!opts.saveRaw, saveInput: !!opts.saveInput };
     const carried = journal && opts.resume ? journal.others(new Set(jobs.map((j) => j.file)), want) : [];
     const todo = journal && opts.resume ? jobs.filter((j) => {
       const earlier = journal.done(j.file, want);
@@ -517,17 +551,17 @@ async function explainRun(inputs: string[], given: ExplainOptions, preloaded?: L
     const classCount = classes?.length ?? Math.min(opts.topK ?? 3, session.model.classifier.numClasses);
     const longWork = session.methods.some((m) => !!m.channelScores || ['smoothgradcam++', 'smoothgrad', 'integrated-gradients'].includes(m.name)) || classCount > LONG_CLASS_COUNT;
     const isolate = !!opts.isolateLongWork && longWork && todo.length > 0;
-    if ((workers > 1 || isolate) && typeof opts.model === 'string') {
+    if ((workers > 1 || isolate) && typeof opts.model === 'string' && !local) {
       const { runInWorkers } = await import('../batch/pool');
       // One worker for the long work of few images: it spreads channels over the other threads itself.
       const threads = Math.max(1, workers);
       const channelThreads = threads === 1 ? Math.min(opts.jobs ?? 1, 64) - 1 : 0;
-      await runInWorkers(todo, threads, { ...opts, classes, signal, channelThreads }, onRendered);
+      await runInWorkers(todo, threads, { ...opts, classes: undefined, targets, signal, channelThreads }, onRendered);
     } else {
       // Fewer images than threads: spread Score-CAM's and Ablation-CAM's channels over the spare threads instead.
       const spare = Math.min(opts.jobs ?? 1, 64) - 1;
       const pool = spare > 0 && session.methods.some((m) => m.channelScores) ? await ChannelPool.start(spare, opts) : null;
-      const pipeline = new ImagePipeline(session, opts, classes, outDir !== null, pool);
+      const pipeline = new ImagePipeline(session, opts, targets, outDir !== null, pool);
       let i = 0;
       try {
         await pipeline.runSequence(async () => (signal.aborted ? null : todo[i++] ?? null), onRendered);

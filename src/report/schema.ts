@@ -12,7 +12,10 @@ export interface ReportClass {
 }
 
 export interface ReportMap {
-  class: { index: number; label: string };
+  /** The class explained (absent for another target: see `target`). */
+  class?: { index: number; label: string };
+  /** A target other than a class: its spec ('logit-diff:3,5', 'sum:1,2', 'fn:<name>') and label ('cat - dog'). */
+  target?: { spec: string; label: string };
   method: string;
   layers: string[];
   /** Files written for this map, relative to the output folder. */

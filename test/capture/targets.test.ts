@@ -97,3 +97,16 @@ test('--target specs: class, logit-diff, sum, by index or label; bad ones are re
   expect(() => parseTarget('max:1,2', idx)).toThrow(/use class:<c>, logit-diff/);
   expect(() => parseTarget('class:1,2', idx)).toThrow(/one class/);
 });
+
+test('explain() with a function target and --jobs 2 runs in this thread (a function cannot go to a worker) and labels the maps', async () => {
+  const { explain } = await import('../../src/pipeline/explain');
+  const path = await import('path');
+  const root = path.resolve(__dirname, '..', '..');
+  const fn: Target = { kind: 'function', name: 'three minus mean', score: (l) => tf.sub(tf.reshape(col(l, 3), [-1]), tf.mean(l, 1)) as tf.Tensor1D };
+  const files = ['digit-00-0.png', 'digit-01-1.png'].map((f) => path.join(root, 'samples', f)).filter((f) => require('fs').existsSync(f));
+  expect(files.length).toBeGreaterThan(0);
+  const r = await explain(files, { model: path.join(root, 'models', 'gap-cnn'), method: 'gradcam', targets: [fn, 'logit-diff:3,8'], out: null, jobs: 2, returnMaps: true });
+  expect(r.report.summary.failed).toBe(0);
+  expect(r.maps![0].maps.map((m) => [m.target, m.label])).toEqual([['fn:three minus mean', 'three minus mean'], ['logit-diff:3,8', '3 - 8']]);
+  expect(r.report.images[0].maps!.map((m) => m.target?.spec)).toEqual(['fn:three minus mean', 'logit-diff:3,8']);
+});

@@ -196,6 +196,29 @@ test('--baseline: Integrated Gradients from the image itself attributes nothing 
   expect(Number.isFinite(black.maps[0].completenessError)).toBe(true);
 });
 
+test('--target: logit-diff and sum beside --class; file names, report fields, console; workers and --resume agree', () => {
+  const args = (out: string, extra: string[]) => ['explain', path.join(dir, 'in'), '-m', path.join(dir, 'resnet'), '-o', path.join(dir, out), '--method', 'gradcam,saliency', '-c', 'cat', '--target', 'logit-diff:ant,bee', '--target', 'sum:0,2', '--target', 'class:2', '--no-timings', ...extra];
+  const one = runCli(args('out-t1', ['--jobs', '1', '--json']));
+  expect(one.code).toBe(1); // the broken file
+  const rep = JSON.parse(one.stdout);
+  const img = rep.images.find((i: { status: string }) => i.status === 'ok');
+  // class:2 is 'cat', given twice: explained once
+  expect(img.maps.map((m: { method: string; class?: { label: string }; target?: { spec: string; label: string } }) => `${m.method} ${m.class?.label ?? ''}${m.target ? `${m.target.spec}=${m.target.label}` : ''}`)).toEqual([
+    'gradcam cat', 'gradcam logit-diff:0,1=ant - bee', 'gradcam sum:0,2=ant + cat',
+    'saliency cat', 'saliency logit-diff:0,1=ant - bee', 'saliency sum:0,2=ant + cat',
+  ]);
+  expect(img.maps[1].files.overlay).toMatch(/\.gradcam\.logit-diff-0-1\.png$/);
+  expect(img.maps[2].files.overlay).toMatch(/\.gradcam\.sum-0-2\.png$/);
+  const two = runCli(args('out-t2', ['--jobs', '2', '--json']));
+  expect(JSON.parse(two.stdout).images.map((i: { maps?: unknown }) => i.maps)).toEqual(rep.images.map((i: { maps?: unknown }) => i.maps));
+  const again = runCli(args('out-t1', ['--jobs', '1', '--resume']));
+  expect(again.code).toBe(1);
+  expect((again.stdout + again.stderr).match(/outputs from the earlier run kept/g)).toHaveLength(2); // same targets: nothing redone
+  const plain = runCli(args('out-t4', []));
+  expect(plain.stdout + plain.stderr).toMatch(/a\.png: cat \(\d+\.\d%\), ant - bee, ant \+ cat\n/);
+  expect(runCli(args('out-t3', ['--target', 'logit-diff:ant'])).stderr).toMatch(/bad --target 'logit-diff:ant': logit-diff: takes two classes/);
+});
+
 test('--jobs 2 gives the same files, bytes and report order as --jobs 1', () => {
   const run = (jobs: string) => {
     const out = path.join(dir, `out-jobs${jobs}`);
