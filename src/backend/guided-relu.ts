@@ -4,7 +4,8 @@
  * dy/dx = dy * [x > 0] * [dy > 0] (ReLU6: also x < 6). Like gradient-mode.ts routes the fused ops, while a guided
  * gradient is taken we route tfjs-core's `relu` and `relu6` (which tfjs-layers, the converter and our unfused
  * fused-op replacements all call through the core module's exports) to tf.customGrad versions with that rule.
- * Forward values are unchanged.
+ * Forward values are unchanged. tfjs-converter bundles its own copy of the ops, which this cannot reach: graph
+ * models are refused for guided methods (src/pipeline/explain-tensor.ts).
  *
  * Other activation functions (ELU, leaky ReLU, PReLU, sigmoid, tanh, softplus, SELU) keep their ordinary
  * gradients; each one met while recording is reported, so the caller can say that guided backprop only guided
@@ -22,6 +23,7 @@ let depth = 0;
 let saved: Record<string, unknown> | null = null;
 let recording = false;
 const met = new Set<string>();
+let guidedCalls = 0;
 
 function guided(original: Op, upper: number | null): Op {
   const f = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
@@ -36,16 +38,20 @@ function guided(original: Op, upper: number | null): Op {
       },
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
-  return (x: unknown) => f(x as tf.Tensor) as tf.Tensor;
+  return (x: unknown) => {
+    guidedCalls++;
+    return f(x as tf.Tensor) as tf.Tensor;
+  };
 }
 
 /**
  * Runs fn (which takes a gradient) with guided ReLUs. Returns its result and the names of the non-ReLU
  * activation functions met inside `record` calls. Re-entrant; not for concurrent use (tfjs is single-threaded).
  */
-export function withGuidedRelu<T>(fn: () => T): { value: T; otherActivations: string[] } {
+export function withGuidedRelu<T>(fn: () => T): { value: T; otherActivations: string[]; guidedReLUs: number } {
   if (depth === 0) {
     met.clear();
+    guidedCalls = 0;
     saved = { relu: core.relu, relu6: core.relu6 };
     const relu = core.relu as Op;
     core.relu = guided(relu, null);
@@ -62,7 +68,7 @@ export function withGuidedRelu<T>(fn: () => T): { value: T; otherActivations: st
   depth++;
   try {
     const value = fn();
-    return { value, otherActivations: [...met].sort() };
+    return { value, otherActivations: [...met].sort(), guidedReLUs: guidedCalls };
   } finally {
     depth--;
     if (depth === 0 && saved) {

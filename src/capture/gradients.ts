@@ -34,7 +34,7 @@ export function scoresOf(logits: tf.Tensor2D, selector: tf.Tensor2D, score: Scor
 export function noGradientError(e: unknown, layerName?: string): ModelError | null {
   const m = /gradient function not found for (\w+)/.exec(e instanceof Error ? e.message : String(e));
   if (!m) return null;
-  const free = METHOD_NAMES.filter((n) => !getMethod(n).needs.some((x) => x === 'gradients' || x === 'noisy-gradients' || x === 'input-gradients'));
+  const free = METHOD_NAMES.filter((n) => !getMethod(n).needs.some((x) => x === 'gradients' || x === 'noisy-gradients' || x === 'input-gradients' || x === 'full-gradients'));
   const after = layerName ? `after layer '${layerName}'` : 'after the target layer';
   return new ModelError(`the op '${m[1]}' ${after} has no gradient in TensorFlow.js; use a method that needs no gradients: --method ${free.join(', ')} (or a target layer after that op)`);
 }

@@ -18,6 +18,8 @@ export interface InputGradients {
   scores: tf.Tensor2D;
   /** Guided only: non-ReLU activation functions the guidance did not apply to (e.g. 'ELU'). */
   otherActivations: string[];
+  /** Guided only: how many ReLU / ReLU6 applications were guided (0: the map is the plain gradient). */
+  guidedReLUs: number;
 }
 
 export function inputGradients(model: Classifier, xs: tf.Tensor4D, classes: TargetLike[], score: ScoreKind, guided = false): InputGradients {
@@ -40,9 +42,9 @@ export function inputGradients(model: Classifier, xs: tf.Tensor4D, classes: Targ
       }),
     );
   try {
-    if (!guided) return { ...run(), otherActivations: [] };
+    if (!guided) return { ...run(), otherActivations: [], guidedReLUs: 0 };
     const r = withGuidedRelu(run);
-    return { ...r.value, otherActivations: r.otherActivations };
+    return { ...r.value, otherActivations: r.otherActivations, guidedReLUs: r.guidedReLUs };
   } catch (e) {
     throw noGradientError(e, undefined) ?? e;
   }

@@ -16,7 +16,7 @@ function guidedMap(inputs: MethodInputs, method: string): tf.Tensor3D {
 export const guidedBackprop: CamMethod = {
   name: 'guided-backprop',
   title: 'Guided Backprop',
-  needs: ['input-gradients'],
+  needs: ['input-gradients', 'guided-relu'],
   level: 'pixel',
   compute(inputs) {
     return guidedMap(inputs, 'Guided backprop');
@@ -33,7 +33,7 @@ export function normalizePerClass(m: tf.Tensor3D): tf.Tensor3D {
 export const guidedGradcam: CamMethod = {
   name: 'guided-gradcam',
   title: 'Guided Grad-CAM',
-  needs: ['gradients', 'input-gradients'],
+  needs: ['gradients', 'input-gradients', 'guided-relu'],
   compute(inputs) {
     const g = requireGradients(inputs, 'Guided Grad-CAM');
     const cam = mapFromWeights(inputs.activations, tf.mean(g, [1, 2]) as tf.Tensor2D, inputs.options); // [k, h, w]

@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { principalProjection } from './projection';
 
-export type MethodNeeds = 'gradients' | 'cam-head' | 'activations' | 'input-scores' | 'head-scores' | 'noisy-gradients' | 'input-gradients';
+export type MethodNeeds = 'gradients' | 'cam-head' | 'activations' | 'input-scores' | 'head-scores' | 'noisy-gradients' | 'input-gradients' | 'full-gradients' | 'guided-relu';
 
 export interface MethodInputs {
   /** [1, h, w, K] activation of the target layer for one image. */
@@ -32,6 +32,11 @@ export interface MethodInputs {
    * ReLUs pass only positive gradients through positive activations (guided backpropagation).
    */
   inputGradients?: (xs: tf.Tensor4D, guided?: boolean) => { gradients: tf.Tensor5D; scores: tf.Tensor2D };
+  /**
+   * FullGrad's pieces for the input, one row per class: grad_x f * x [k, H, W, C] and, per layer with a bias, the
+   * bias-gradient grad_z f * b in that layer's output shape (k rows).
+   */
+  fullGradients?: () => { input: tf.Tensor4D; biases: tf.Tensor[] };
   /** Per-class numbers the method reports beside its maps (e.g. Integrated Gradients' completeness error). */
   note?: (name: 'completenessError', perClass: number[]) => void;
   /** Something the user should know about this image's map (it goes to the image's warnings). */

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Classifier, CamHead, ForwardPass } from '../model/classifier';
 import { CamMethod, DEFAULT_METHOD_OPTIONS, MethodInputs, MethodOptions } from '../methods';
 import { classGradients, ScoreKind } from '../capture/gradients';
-import { asTarget, Target, targetClasses, TargetLike, targetMatrix, targetScoreMatrix } from '../capture/targets';
+import { asTarget, Target, targetClasses, TargetLike, targetMatrix, targetScoreMatrix, targetScores } from '../capture/targets';
 import { inputGradients } from '../capture/input-gradients';
 import { ModelError } from '../util/errors';
 import { probabilitiesOfArray } from '../model/head';
@@ -142,6 +142,7 @@ function rawMaps(model: Classifier, x: tf.Tensor4D, fp: ForwardPass, opts: Expla
   const pixelGradients = (xs: tf.Tensor4D, guided = false) => {
     if (guided && xs === x && guidedHere) return guidedHere;
     const r = inputGradients(model, xs, scored, opts.score, guided);
+    if (guided && r.guidedReLUs === 0) warnings.add("guided backprop met no ReLU in this model: its map is the plain input gradient (as saliency's)");
     if (r.otherActivations.length) {
       warnings.add(`guided backprop guides only the model's ReLUs; its other activation functions (${r.otherActivations.join(', ')}) pass their ordinary gradients`);
     }
@@ -174,6 +175,12 @@ function rawMaps(model: Classifier, x: tf.Tensor4D, fp: ForwardPass, opts: Expla
           }
         },
         inputGradients: pixelGradients,
+        fullGradients: () => {
+          const k = targets.length;
+          const tiled = k === 1 ? x : (tf.concat(Array.from({ length: k }, () => x), 0) as tf.Tensor4D);
+          const { input, biases } = model.fullGradPieces!(tiled, (logits) => targetScores(logits, scored, 1, opts.score, model.head.kind));
+          return { input: input as tf.Tensor4D, biases };
+        },
         note: (name, perClass) => notes.set(method.name, perClass),
         warn: (message) => warnings.add(message),
         options,
@@ -226,6 +233,13 @@ export function explainTensor(model: Classifier, x: tf.Tensor4D, opts: ExplainTe
   const options: MethodOptions = { ...DEFAULT_METHOD_OPTIONS, ...opts.methodOptions };
   const camHeads = needs(opts.methods, 'cam-head') ? opts.layers.map((l) => model.camHead(l)) : [];
   try {
+    if (needs(opts.methods, 'guided-relu') && model.format === 'graph-model') {
+      throw new ModelError("guided backprop and Guided Grad-CAM need a layers model: tfjs-converter runs a graph model with its own copy of the ops, out of reach of the guided ReLU; use --method saliency, smoothgrad or integrated-gradients");
+    }
+    if (needs(opts.methods, 'full-gradients')) {
+      const plan = model.fullGradPlan?.() ?? { kind: 'none' as const, reason: 'it is a graph model: FullGrad needs the layers (tfjs-layers format) to find their biases' };
+      if (plan.kind === 'none') throw new ModelError(`FullGrad is not possible for this model: ${plan.reason}; use --method integrated-gradients, smoothgrad or saliency`);
+    }
     for (const [i, h] of camHeads.entries()) {
       if (h.kind === 'none') throw new ModelError(`CAM is not possible at layer '${opts.layers[i]}': ${h.reason}; use --method gradcam`);
     }

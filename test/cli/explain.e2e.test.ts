@@ -157,8 +157,8 @@ test('--method all: every method (CAM left out where impossible) in one run, a c
   const r = runCli(['explain', path.join(dir, 'in', 'a.png'), '-m', path.join(dir, 'resnet'), '-o', out, '-k', '2', '--method', 'all', '--max-channels', '3', '--noise-samples', '2', '--ig-steps', '4', '--json']);
   expect(r.code).toBe(0);
   const rep = JSON.parse(r.stdout);
-  const pixel = ['saliency', 'smoothgrad', 'integrated-gradients', 'guided-backprop'];
-  const expected = ['gradcam', 'gradcam++', 'smoothgradcam++', 'xgradcam', 'layercam', 'hirescam', 'gradcam-elementwise', 'scorecam', 'ablationcam', 'eigencam', 'eigengradcam', ...pixel, 'guided-gradcam'];
+  const pixel = ['saliency', 'smoothgrad', 'integrated-gradients', 'guided-backprop', 'fullgrad'];
+  const expected = ['gradcam', 'gradcam++', 'smoothgradcam++', 'xgradcam', 'layercam', 'hirescam', 'gradcam-elementwise', 'scorecam', 'ablationcam', 'eigencam', 'eigengradcam', ...pixel.slice(0, 4), 'guided-gradcam', 'fullgrad'];
   expect(rep.methods).toEqual(expected);
   const maps = rep.images[0].maps;
   expect(maps).toHaveLength(expected.length * 2);
@@ -175,7 +175,7 @@ test('--method all: every method (CAM left out where impossible) in one run, a c
     expect(Number.isFinite(m.completenessError)).toBe(m.method === 'integrated-gradients');
   }
   const sheet = await sharp(path.join(out, rep.images[0].files.sheet)).metadata();
-  // 16 methods x 2 classes as a grid that fits a 1920 x 1080 screen (it used to be an 11-row strip)
+  // 17 methods x 2 classes as a grid that fits a 1920 x 1080 screen (it used to be an 11-row strip)
   expect(sheet.width).toBeGreaterThan(2 * 100);
   expect(sheet.width).toBeLessThanOrEqual(1920);
   expect(sheet.height).toBeLessThanOrEqual(1080);

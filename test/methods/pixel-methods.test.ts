@@ -178,10 +178,14 @@ test('guided backprop by hand: only positive gradients through positive ReLUs (R
   }
 });
 
-test('guided backprop on a model with ELU runs on its ReLUs and says so; the normal gradient is back afterwards', () => {
+test('guided backprop on a model with ELU says the guidance does not apply to it; the normal gradient is back afterwards', () => {
   const { model } = reluTiny('elu');
   const ex = explain(model, [-0.5, 0.2, 0.9, 2.5], [1, 2, 2, 1], 'guided-backprop', [0]);
-  expect(ex.warnings).toEqual(["guided backprop guides only the model's ReLUs; its other activation functions (ELU) pass their ordinary gradients"]);
+  // this one has no ReLU at all: both things are said
+  expect(ex.warnings).toEqual([
+    "guided backprop met no ReLU in this model: its map is the plain input gradient (as saliency's)",
+    "guided backprop guides only the model's ReLUs; its other activation functions (ELU) pass their ordinary gradients",
+  ]);
   // ReLU's gradient is restored: dy/dx of relu at x = 1 for a negative upstream gradient is -1, not 0
   const g = tf.tidy(() => tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.relu(t), -1)))(tf.tensor1d([1])).dataSync()[0]);
   expect(g).toBe(-1);
@@ -217,4 +221,27 @@ test('every pixel-level method releases its tensors', () => {
 test('the registry knows the pixel-level methods by their command-line names', () => {
   for (const n of ['saliency', 'smoothgrad', 'integrated-gradients', 'guided-backprop', 'guided-gradcam']) expect(getMethod(n).name).toBe(n);
   expect(parseMethods('all').map((m) => m.name)).toEqual(expect.arrayContaining(['saliency', 'smoothgrad', 'integrated-gradients', 'guided-backprop', 'guided-gradcam']));
+});
+
+test('guided backprop on a model with no ReLU says its map is the plain gradient', () => {
+  const model = tf.sequential({ layers: [tf.layers.conv2d({ inputShape: [4, 4, 1], filters: 2, kernelSize: 1, name: 'feat' }), tf.layers.globalAveragePooling2d({}), tf.layers.dense({ units: 2 })] });
+  const x = Array.from({ length: 16 }, (_, i) => i / 15);
+  const ex = explain(model, x, [1, 4, 4, 1], 'guided-backprop,saliency', [0]);
+  expect(ex.warnings).toEqual(["guided backprop met no ReLU in this model: its map is the plain input gradient (as saliency's)"]);
+  expect(Array.from(ex.maps[0].raw[0].data)).toEqual(Array.from(ex.maps[1].raw[0].data));
+  model.dispose();
+});
+
+test('graph models: guided methods and FullGrad are refused with the reason and left out of --method all', async () => {
+  const { explain: explainFiles } = await import('../../src/pipeline/explain');
+  const path = await import('path');
+  const root = path.resolve(__dirname, '..', '..');
+  const sample = path.join(root, 'samples', 'digit-00-0.png');
+  const model = path.join(root, 'models', 'resnet-bn-graph');
+  await expect(explainFiles([sample], { model, method: 'guided-backprop', out: null })).rejects.toThrow(/guided backprop and Guided Grad-CAM need a layers model: tfjs-converter runs a graph model with its own copy of the ops/);
+  await expect(explainFiles([sample], { model, method: 'fullgrad', out: null })).rejects.toThrow(/FullGrad is not possible for this model: it is a graph model/);
+  const all = await explainFiles([sample], { model, method: 'all', out: null, topK: 1, methodOptions: { noiseSamples: 1, igSteps: 2, maxChannels: 2 } });
+  expect(all.report.methods).toEqual(expect.arrayContaining(['saliency', 'smoothgrad', 'integrated-gradients']));
+  expect(all.report.methods).not.toEqual(expect.arrayContaining(['guided-backprop']));
+  expect(all.report.methods.filter((m: string) => ['guided-backprop', 'guided-gradcam', 'fullgrad'].includes(m))).toEqual([]);
 });
