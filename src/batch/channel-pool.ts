@@ -7,6 +7,7 @@
  * runs the same method code (CamMethod.channelScores) on its part. Used when there are fewer images than
  * --jobs (a folder already keeps every core busy with whole images).
  */
+import type { TargetLike } from '../capture/targets';
 import { MessageChannel, MessagePort, receiveMessageOnPort, Worker } from 'worker_threads';
 import * as path from 'path';
 import * as fs from 'fs';
@@ -19,7 +20,8 @@ export interface ChannelTask {
   layer: string;
   x: Float32Array;
   xShape: number[];
-  classes: number[];
+  /** Linear targets only (class, logit-diff, sum): they travel to the workers. */
+  targets: TargetLike[];
   channels: number[];
   /** Row of the shared result matrix where this part starts. */
   offset: number;
@@ -34,7 +36,7 @@ export interface ChannelContext {
   x: Float32Array;
   xShape: number[];
   layer: string;
-  classes: number[];
+  targets: TargetLike[];
   options: Partial<MethodOptions>;
   score: 'logit' | 'probability';
 }
@@ -80,7 +82,7 @@ export class ChannelPool {
   share(method: string, channels: number[], local: (part: number[]) => number[][], ctx: ChannelContext): number[][] {
     const parts = this.workers.length + 1;
     const per = Math.ceil(channels.length / parts);
-    const k = ctx.classes.length;
+    const k = ctx.targets.length;
     const results = new SharedArrayBuffer(channels.length * k * 4);
     const ctrl = new SharedArrayBuffer(8); // [workers still running, failed]
     const counter = new Int32Array(ctrl);

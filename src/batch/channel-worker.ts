@@ -3,7 +3,7 @@ import { MessagePort, parentPort, workerData } from 'worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { openSession, SessionOptions } from '../pipeline/session';
 import { getMethod, DEFAULT_METHOD_OPTIONS, MethodInputs } from '../methods';
-import { classSelector } from '../capture/gradients';
+import { targetClasses, targetMatrix } from '../capture/targets';
 import type { ForwardPass } from '../model/classifier';
 import type { ChannelTask } from './channel-pool';
 
@@ -38,10 +38,10 @@ async function main(): Promise<void> {
       }
       const { x, fp } = cached;
       const scores = tf.tidy(() => {
-        const selector = classSelector(t.classes, c.numClasses);
+        const selector = targetMatrix(t.targets, c.numClasses)!;
         const inputs: MethodInputs = {
           activations: fp.activations[0],
-          classes: t.classes,
+          classes: t.targets.map((x) => targetClasses(x)[0] ?? -1),
           input: x,
           scoreInputs: (xs) => tf.matMul(c.predict(xs), selector, false, true) as tf.Tensor2D,
           scoreActivations: (a) => tf.matMul(fp.head(0, a), selector, false, true) as tf.Tensor2D,
@@ -50,7 +50,7 @@ async function main(): Promise<void> {
         return getMethod(t.method).channelScores!(inputs, t.channels);
       });
       const out = new Float32Array(t.results);
-      const k = t.classes.length;
+      const k = t.targets.length;
       scores.forEach((row, i) => out.set(row, (t.offset + i) * k));
     } catch (e) {
       errors?.postMessage({ message: (e as Error).message });

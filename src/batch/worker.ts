@@ -2,7 +2,7 @@
 import { parentPort, workerData } from 'worker_threads';
 import sharp from 'sharp';
 import { openSession } from '../pipeline/session';
-import { ImagePipeline, ExplainOptions } from '../pipeline/explain';
+import { ImagePipeline, ExplainOptions, resolveTargets } from '../pipeline/explain';
 import { UserError } from '../util/errors';
 import { ChannelPool } from './channel-pool';
 import type { FromWorker, ToWorker } from './pool';
@@ -27,10 +27,10 @@ async function main(): Promise<void> {
   });
   try {
     const session = await openSession(opts);
-    const classes = opts.classes?.length ? opts.classes.map((c) => session.classIndex(c)) : undefined;
+    const targets = resolveTargets(session, opts);
     // A worker given few images (one, for Ctrl-C's sake) spreads Score-CAM's and Ablation-CAM's channels itself.
     const pool = opts.channelThreads && session.methods.some((m) => m.channelScores) ? await ChannelPool.start(opts.channelThreads, opts) : null;
-    const pipeline = new ImagePipeline(session, opts, classes, opts.out !== null, pool);
+    const pipeline = new ImagePipeline(session, opts, targets, opts.out !== null, pool);
     port.postMessage({ type: 'ready' } satisfies FromWorker);
     const next = () => (queue.length ? Promise.resolve(queue.shift()!) : new Promise<ImageJob | null>((r) => (waiting = r)));
     await pipeline.runSequence(next, (result) => {

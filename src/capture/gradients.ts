@@ -9,6 +9,7 @@ import { withUnfusedOps } from '../backend/gradient-mode';
 import { getMethod, METHOD_NAMES } from '../methods';
 import { ModelError } from '../util/errors';
 import { HeadKind, probabilitiesOf } from '../model/head';
+import { TargetLike, targetScores } from './targets';
 
 export type ScoreKind = 'logit' | 'probability';
 
@@ -33,19 +34,22 @@ export function scoresOf(logits: tf.Tensor2D, selector: tf.Tensor2D, score: Scor
 export function noGradientError(e: unknown, layerName?: string): ModelError | null {
   const m = /gradient function not found for (\w+)/.exec(e instanceof Error ? e.message : String(e));
   if (!m) return null;
-  const free = METHOD_NAMES.filter((n) => !getMethod(n).needs.some((x) => x === 'gradients' || x === 'noisy-gradients'));
+  const free = METHOD_NAMES.filter((n) => !getMethod(n).needs.some((x) => x === 'gradients' || x === 'noisy-gradients' || x === 'input-gradients' || x === 'full-gradients'));
   const after = layerName ? `after layer '${layerName}'` : 'after the target layer';
   return new ModelError(`the op '${m[1]}' ${after} has no gradient in TensorFlow.js; use a method that needs no gradients: --method ${free.join(', ')} (or a target layer after that op)`);
 }
 
-/** Returns [k, h, w, K] gradients, row i for classes[i]. `layerName` only makes error messages precise. */
-export function classGradients(fp: ForwardPass, layerIndex: number, classes: number[], score: ScoreKind, numClasses: number, layerName?: string, head: HeadKind = 'softmax'): tf.Tensor4D {
+/**
+ * Returns [k, h, w, K] gradients, row i for classes[i] (a class index or any target, src/capture/targets.ts).
+ * `layerName` only makes error messages precise. `numClasses` is kept for callers; the logits give it.
+ */
+export function classGradients(fp: ForwardPass, layerIndex: number, classes: TargetLike[], score: ScoreKind, numClasses: number, layerName?: string, head: HeadKind = 'softmax'): tf.Tensor4D {
+  void numClasses;
   try {
     return withUnfusedOps(() =>
       tf.tidy(() => {
         const a = tileBatch(fp.activations[layerIndex], classes.length);
-        const selector = classSelector(classes, numClasses);
-        const f = (x: tf.Tensor) => tf.sum(scoresOf(fp.head(layerIndex, x as tf.Tensor4D), selector, score, head));
+        const f = (x: tf.Tensor) => tf.sum(targetScores(fp.head(layerIndex, x as tf.Tensor4D), classes, 1, score, head));
         return tf.grad(f)(a) as tf.Tensor4D;
       }),
     );

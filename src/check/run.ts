@@ -9,7 +9,7 @@ import { BackendChoice, BackendName, initBackend } from '../backend';
 import { decodeImage, DecodedImage } from '../image/decode';
 import { toSource } from '../image/geometry';
 import { LoadedModel } from '../model/load';
-import { methodSlug, prepareInput } from '../pipeline/explain';
+import { baselineOf, methodSlug, prepareInput } from '../pipeline/explain';
 import { explainTensor, topIndices } from '../pipeline/explain-tensor';
 import { peakOf } from '../pipeline/maps';
 import { openSession, Session } from '../pipeline/session';
@@ -251,9 +251,11 @@ export async function check(specOrFile: string | CheckSpec, opts: CheckOptions =
             located(c.class !== undefined ? c.where.class : c.where.case, e);
           }
           const { x, place } = await prepareInput(session, img);
+          // Integrated Gradients' baseline: the black image, preprocessed.
+          const methodOptions = session.methods.some((m) => m.name === 'integrated-gradients') ? { baseline: await baselineOf(session, {}) } : undefined;
           let ex;
           try {
-            ex = explainTensor(model.classifier, x, { methods: session.methods, layers: session.layers, classes: classIndex === undefined ? undefined : [classIndex], topK: 1, reportTop: Math.max(3, c.expect.topK ?? 0), score: session.score });
+            ex = explainTensor(model.classifier, x, { methods: session.methods, layers: session.layers, classes: classIndex === undefined ? undefined : [classIndex], topK: 1, reportTop: Math.max(3, c.expect.topK ?? 0), score: session.score, methodOptions });
           } catch (e) {
             if (e instanceof UserError) located(c.where.method, e);
             throw e;

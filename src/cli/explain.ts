@@ -19,6 +19,7 @@ export function methodOptionsFromFlags(o: Record<string, unknown>, progress: boo
     seed: parseIntFlag(o.seed, '--seed', 0),
     batchSize: parseIntFlag(o.batchSize, '--batch-size', 1),
     maxChannels: parseIntFlag(o.maxChannels, '--max-channels', 0),
+    igSteps: parseIntFlag(o.igSteps ?? 32, '--ig-steps', 1),
     onProgress: progress ? methodProgress() : undefined,
   };
 }
@@ -68,12 +69,14 @@ export function preprocessFromFlags(o: Record<string, unknown>): Partial<Preproc
 function describe(img: ReportImage): string {
   if (img.status === 'error') return `${err.red('FAIL')} ${img.file}: ${img.error}`;
   const maps = img.maps ?? [];
-  const order = [...new Set(maps.map((m) => m.class.index))];
-  const classes = order.map((index) => {
-    const mine = maps.filter((m) => m.class.index === index);
-    const p = img.top?.find((t) => t.index === index)?.probability;
+  const key = (m: (typeof maps)[number]) => m.target?.spec ?? `class:${m.class?.index}`;
+  const order = [...new Set(maps.map(key))];
+  const classes = order.map((k) => {
+    const mine = maps.filter((m) => key(m) === k);
+    const index = mine[0].class?.index;
+    const p = index === undefined ? undefined : img.top?.find((t) => t.index === index)?.probability;
     const flat = mine.filter((m) => m.flat).map((m) => ` [flat ${m.method} map]`).join('');
-    return `${mine[0].class.label}${p != null && Number.isFinite(p) ? ` (${(p * 100).toFixed(1)}%)` : ''}${flat}`;
+    return `${mine[0].class?.label ?? mine[0].target?.label}${p != null && Number.isFinite(p) ? ` (${(p * 100).toFixed(1)}%)` : ''}${flat}`;
   });
   return `${out.green('ok')}   ${img.file}: ${classes.join(', ')}${(img.warnings ?? []).map((w) => ` [${w}]`).join('')}`;
 }
@@ -101,6 +104,7 @@ export async function runExplain(images: string[], o: Record<string, unknown>): 
       layers: o.layer as string[] | undefined,
       topK: parseIntFlag(o.topK, '--top-k', 1),
       classes: o.class as string[] | undefined,
+      targets: o.target as string[] | undefined,
       score: o.score as ExplainOptions['score'],
       labels: o.labels as string | undefined,
       preprocess: preprocessFromFlags(o),
@@ -119,6 +123,7 @@ export async function runExplain(images: string[], o: Record<string, unknown>): 
       resume: !!o.resume,
       jobs: parseIntFlag(o.jobs, '--jobs', 1),
       augSmooth: !!o.augSmooth,
+      baselineImage: typeof o.baseline === 'string' ? path.resolve(o.baseline) : undefined,
       sheet: o.sheet === false ? false : undefined,
       methodOptions: methodOptionsFromFlags(o, process.stderr.isTTY && !json),
       // Ctrl-C must stop a long Score-CAM at once: its synchronous work runs in a worker, this thread listens.

@@ -42,10 +42,11 @@ export function buildProgram(setCode: (code: number) => void): Command {
       .option('--method <names>', `method, several separated by commas, or all: ${METHOD_NAMES.join(', ')} (default: sidecar, else gradcam)`)
       .option('--aug-smooth', 'test-time augmentation: average maps over horizontal flip x brightness 0.9/1.0/1.1')
       .option('--eigen-smooth', 'use the first principal component of the weighted activations instead of their sum')
-      .option('--noise-samples <n>', 'Smooth Grad-CAM++: noisy copies', '8')
-      .option('--noise-level <x>', 'Smooth Grad-CAM++: noise sigma as a fraction of the input range', '0.15')
+      .option('--noise-samples <n>', 'Smooth Grad-CAM++ / SmoothGrad: noisy copies', '8')
+      .option('--noise-level <x>', 'Smooth Grad-CAM++ / SmoothGrad: noise sigma as a fraction of the input range', '0.15')
+      .option('--ig-steps <m>', 'Integrated Gradients: steps of the path from the baseline to the image', '32')
       .option('--seed <n>', 'seed of the noise (runs repeat exactly)', '0')
-      .option('--batch-size <n>', 'Score-CAM / Ablation-CAM: forward passes per batch', '32')
+      .option('--batch-size <n>', 'Score-CAM / Ablation-CAM: forward passes per batch; SmoothGrad / Integrated Gradients: rows per backward pass', '32')
       .option('--max-channels <n>', 'Score-CAM / Ablation-CAM: score only the n channels of highest spatial variance (0 = all)', '0')
       .addOption(new Option('--score <kind>', 'differentiate the class logit or its softmax probability').choices(['logit', 'probability']).default('logit'));
 
@@ -69,7 +70,9 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .option('--no-sheet', 'with several methods, skip the comparison sheet PNG per image')
     .option('-k, --top-k <n>', 'explain the top n classes', '3')
     .option('-c, --class <class>', 'explain this class, by index or label (repeatable; overrides --top-k)', collect)
+    .option('--target <spec>', 'explain a target: class:<c>, logit-diff:<c1>,<c2> (why c1 and not c2), sum:<c1>,<c2>,... (repeatable; with --class, overrides --top-k)', collect)
     .option('-o, --out <dir>', 'output folder', 'cam-out')
+    .option('--baseline <image>', 'Integrated Gradients: baseline image, fitted and preprocessed like the inputs (default: black)')
     .addOption(new Option('--colormap <name>', 'colour map for heatmaps').choices(['jet', 'turbo', 'viridis', 'inferno']).default('jet'))
     .option('--alpha <a>', 'heatmap opacity in the overlay (0..1)', '0.5')
     .option('--heatmap', 'also write the heatmap alone (same format as the overlays)')
@@ -89,6 +92,7 @@ export function buildProgram(setCode: (code: number) => void): Command {
       'tfjs-cam explain photo.jpg -m ./my-model                       # top-3 classes, Grad-CAM, ./cam-out/',
       'tfjs-cam explain photos/ -m ./my-model --method gradcam,scorecam --max-size 1024 --format jpeg -o out/',
       'tfjs-cam explain cat.png -m ./my-model --class "tabby cat" --json > report.json',
+      'tfjs-cam explain cat.png -m ./my-model --target logit-diff:"tabby cat",dog --method gradcam,integrated-gradients   # why cat and not dog',
     ]))
     .action(async (images: string[], o: Record<string, unknown>) => {
       const { runExplain } = await import('./explain');

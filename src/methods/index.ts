@@ -9,11 +9,14 @@ import { hirescam, gradcamElementwise, layercam } from './elementwise';
 import { eigencam, eigengradcam } from './eigencam';
 import { scorecam } from './scorecam';
 import { ablationcam } from './ablationcam';
+import { saliency, smoothgrad, integratedGradients } from './pixel';
+import { guidedBackprop, guidedGradcam } from './guided';
+import { fullgrad } from './fullgrad';
 import { UsageError } from '../util/errors';
 
 export * from './types';
 
-const ALL: CamMethod[] = [cam, gradcam, gradcamPlusPlus, smoothGradcamPlusPlus, xgradcam, layercam, hirescam, gradcamElementwise, scorecam, ablationcam, eigencam, eigengradcam];
+const ALL: CamMethod[] = [cam, gradcam, gradcamPlusPlus, smoothGradcamPlusPlus, xgradcam, layercam, hirescam, gradcamElementwise, scorecam, ablationcam, eigencam, eigengradcam, saliency, smoothgrad, integratedGradients, guidedBackprop, guidedGradcam, fullgrad];
 
 export { METHOD_NAMES } from './names';
 import { METHOD_NAMES } from './names';
@@ -27,10 +30,15 @@ export function getMethod(name: string): CamMethod {
   return m;
 }
 
-/** 'a,b,c' or 'all' -> methods, in the order given (duplicates dropped). 'all' leaves out CAM where the model cannot do it. */
-export function parseMethods(spec: string, camPossible = true): CamMethod[] {
+/**
+ * 'a,b,c' or 'all' -> methods, in the order given (duplicates dropped). 'all' leaves out CAM, FullGrad and the
+ * guided methods where the model cannot do them.
+ */
+export function parseMethods(spec: string, camPossible = true, fullGradPossible = true, guidedPossible = true): CamMethod[] {
   const names = spec.split(',').map((s) => s.trim()).filter(Boolean);
-  if (names.length === 1 && names[0].toLowerCase() === 'all') return ALL.filter((m) => camPossible || m !== cam);
+  if (names.length === 1 && names[0].toLowerCase() === 'all') {
+    return ALL.filter((m) => (camPossible || m !== cam) && (fullGradPossible || m !== fullgrad) && (guidedPossible || !m.needs.includes('guided-relu')));
+  }
   const out: CamMethod[] = [];
   for (const n of names) {
     const m = getMethod(n);

@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { principalProjection } from './projection';
 
-export type MethodNeeds = 'gradients' | 'cam-head' | 'activations' | 'input-scores' | 'head-scores' | 'noisy-gradients';
+export type MethodNeeds = 'gradients' | 'cam-head' | 'activations' | 'input-scores' | 'head-scores' | 'noisy-gradients' | 'input-gradients' | 'full-gradients' | 'guided-relu';
 
 export interface MethodInputs {
   /** [1, h, w, K] activation of the target layer for one image. */
@@ -26,6 +26,21 @@ export interface MethodInputs {
   scoreActivations?: (a: tf.Tensor4D) => tf.Tensor2D;
   /** Gradients [k, h, w, K] of the class scores at the target layer for another input [1, H, W, C]. */
   gradientsAt?: (x: tf.Tensor4D) => tf.Tensor4D;
+  /**
+   * Gradients of the class scores with respect to the input, for a batch of inputs [n, H, W, C]: gradients
+   * [k, n, H, W, C] and the scores [k, n] (same score as the gradients: logit or probability). With `guided`,
+   * ReLUs pass only positive gradients through positive activations (guided backpropagation).
+   */
+  inputGradients?: (xs: tf.Tensor4D, guided?: boolean) => { gradients: tf.Tensor5D; scores: tf.Tensor2D };
+  /**
+   * FullGrad's pieces for the input, one row per class: grad_x f * x [k, H, W, C] and, per layer with a bias, the
+   * bias-gradient grad_z f * b in that layer's output shape (k rows).
+   */
+  fullGradients?: () => { input: tf.Tensor4D; biases: tf.Tensor[] };
+  /** Per-class numbers the method reports beside its maps (e.g. Integrated Gradients' completeness error). */
+  note?: (name: 'completenessError', perClass: number[]) => void;
+  /** Something the user should know about this image's map (it goes to the image's warnings). */
+  warn?: (message: string) => void;
   options: MethodOptions;
   /**
    * Spreads a per-channel method's channels over other threads (Score-CAM, Ablation-CAM with --jobs): returns
@@ -45,11 +60,18 @@ export interface MethodOptions {
   noiseSamples: number;
   noiseLevel: number;
   seed: number;
+  /** Integrated Gradients: steps of the path integral (Riemann sum). */
+  igSteps: number;
+  /**
+   * Integrated Gradients: the preprocessed baseline image [H * W * C] (model-input values). Absent: all zeros in
+   * model-input space (the pipeline passes the preprocessed black image instead).
+   */
+  baseline?: Float32Array;
   /** Progress of long methods (channels done / total). */
   onProgress?: (done: number, total: number) => void;
 }
 
-export const DEFAULT_METHOD_OPTIONS: MethodOptions = { eigenSmooth: false, batchSize: 32, maxChannels: 0, noiseSamples: 8, noiseLevel: 0.15, seed: 0 };
+export const DEFAULT_METHOD_OPTIONS: MethodOptions = { eigenSmooth: false, batchSize: 32, maxChannels: 0, noiseSamples: 8, noiseLevel: 0.15, seed: 0, igSteps: 32 };
 
 export interface CamMethod {
   /** Name used on the command line. */
@@ -57,6 +79,11 @@ export interface CamMethod {
   /** Human-readable name. */
   title: string;
   needs: MethodNeeds[];
+  /**
+   * 'pixel': a pixel-level attribution, computed once per image from input gradients (no target layer); its maps
+   * are at the input resolution. Absent: computed at each target layer.
+   */
+  level?: 'pixel';
   /** Returns [k, h, w] maps (not normalised). Runs inside the caller's tidy scope. */
   compute(inputs: MethodInputs): tf.Tensor3D;
   /** Per-channel methods: the [channels, k] scores of some channels (what other threads compute for shareChannels). */

@@ -9,6 +9,7 @@ import { mulberry32 } from '../util/random';
 import { binaryChannelWeights, CamRule, HeadInfo, presentCamWeights } from './head';
 import { ModelError } from '../util/errors';
 import { closestNames } from '../util/suggest';
+import type { FullGradPieces, FullGradPlan } from './fullgrad';
 
 export type ModelFormat = 'layers-model' | 'graph-model';
 
@@ -60,6 +61,10 @@ export interface Classifier {
    */
   defaultTargetLayer(): string;
   camHead(layer: string): CamHead;
+  /** FullGrad: the layers with a bias on the way to the logits, or why the decomposition does not hold. Absent: not supported (graph models). */
+  fullGradPlan?(): FullGradPlan;
+  /** FullGrad's pieces for rows x [n, H, W, C] and per-row scores of the logits (see src/model/fullgrad.ts). */
+  fullGradPieces?(x: tf.Tensor4D, score: (logits: tf.Tensor2D) => tf.Tensor1D): FullGradPieces;
   /** Logits for a batch [n, h, w, c]. */
   predict(x: tf.Tensor4D): tf.Tensor2D;
   forward(x: tf.Tensor4D, layers: string[]): ForwardPass;

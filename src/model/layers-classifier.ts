@@ -11,6 +11,8 @@ import * as tf from '@tensorflow/tfjs';
 import { CamHead, camHeadFromRule, Classifier, ForwardPass, LayerInfo, resolveLayerName, shuffledValues, tileBatch } from './classifier';
 import { camRule, HeadInfo, HeadStep, isClassVector, presentLogits } from './head';
 import { ModelError } from '../util/errors';
+import { FullGradPieces, fullGradPieces, FullGradPlan, fullGradPlan } from './fullgrad';
+import { withUnfusedOps } from '../backend/gradient-mode';
 
 // tfjs-layers does not export its SymbolicTensor type; this is the part we use.
 interface Sym {
@@ -321,6 +323,17 @@ export class LayersClassifier implements Classifier {
     const channels = target.shape[target.shape.length - 1] ?? 0;
     const raw = this.logitsSym.shape[this.logitsSym.shape.length - 1]!;
     return camHeadFromRule(camRule(this.shown(target), steps, channels, raw), this.head);
+  }
+
+  fullGradPlan(): FullGradPlan {
+    const layers = [...new Set(this.topo([this.logitsSym], new Set()).map((t) => t.sourceLayer))];
+    return fullGradPlan(layers, this.qualified);
+  }
+
+  fullGradPieces(x: tf.Tensor4D, score: (logits: tf.Tensor2D) => tf.Tensor1D): FullGradPieces {
+    const plan = this.fullGradPlan();
+    if (plan.kind === 'none') throw new ModelError(`FullGrad is not possible for this model: ${plan.reason}`);
+    return withUnfusedOps(() => fullGradPieces(plan.layers, (n) => this.model.getLayer(n), x, (t) => this.predict(t), score));
   }
 
   predict(x: tf.Tensor4D): tf.Tensor2D {

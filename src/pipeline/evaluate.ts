@@ -18,7 +18,7 @@ import { readBoxes } from '../metrics/boxes';
 import { Box, energyInBoxes, localisationHit, pointingGameHit } from '../metrics/localisation';
 import { auc, averageDropAndIncrease, deletionInsertion, maskedProbability, ProbabilityFn } from '../metrics/faithfulness';
 import { explainTensor } from './explain-tensor';
-import { isFatal, prepareInput } from './explain';
+import { baselineOf, isFatal, prepareInput } from './explain';
 import type { Interpolation } from '../image/resize';
 import { openSession, SessionOptions } from './session';
 import { MethodOptions } from '../methods';
@@ -102,6 +102,8 @@ export async function evaluate(inputs: string[], opts: EvaluateOptions): Promise
 
 async function evaluateRun(inputs: string[], opts: EvaluateOptions, preloaded?: LoadedModel): Promise<EvaluateReport> {
   const session = await openSession(preloaded ? { ...opts, model: preloaded } : opts);
+  // Integrated Gradients' baseline: the black image, preprocessed.
+  const methodOptions = session.methods.some((m) => m.name === 'integrated-gradients') ? { ...opts.methodOptions, baseline: await baselineOf(session, {}) } : opts.methodOptions;
   try {
     checkNormalisationCounts(session, opts.preprocess);
     const c = session.model.classifier;
@@ -127,7 +129,7 @@ async function evaluateRun(inputs: string[], opts: EvaluateOptions, preloaded?: 
         const img = await decodeImage(job.file);
         const { x, place } = await prepareInput(session, img, opts);
         try {
-          const ex = explainTensor(c, x, { methods: session.methods, layers: session.layers, classes: [cls], topK: 1, score: session.score, methodOptions: opts.methodOptions });
+          const ex = explainTensor(c, x, { methods: session.methods, layers: session.layers, classes: [cls], topK: 1, score: session.score, methodOptions });
           const top1 = ex.top[0].index === cls;
           if (top1) correct++;
           const boxes: Box[] = gt.boxes.map((b) => {

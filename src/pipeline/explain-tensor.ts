@@ -6,7 +6,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { Classifier, CamHead, ForwardPass } from '../model/classifier';
 import { CamMethod, DEFAULT_METHOD_OPTIONS, MethodInputs, MethodOptions } from '../methods';
-import { classGradients, classSelector, ScoreKind } from '../capture/gradients';
+import { classGradients, ScoreKind } from '../capture/gradients';
+import { asTarget, Target, targetClasses, TargetLike, targetMatrix, targetScoreMatrix, targetScores } from '../capture/targets';
+import { inputGradients } from '../capture/input-gradients';
 import { ModelError } from '../util/errors';
 import { probabilitiesOfArray } from '../model/head';
 import { toInputResolution } from './maps';
@@ -28,23 +30,35 @@ export interface RawMap {
 
 export interface ClassMap {
   method: string;
+  /** The class explained; for another target its first class (-1 for a function target). */
   classIndex: number;
+  /** What the map explains (a class target for plain classes). */
+  target: Target;
   /** Normalised map at the model's input resolution (inputH * inputW, row-major). */
   map: Float32Array;
   flat: boolean;
-  /** The method's raw low-resolution map per target layer, before any normalisation (un-augmented image). */
+  /**
+   * The method's raw low-resolution map per target layer, before any normalisation (un-augmented image). A
+   * pixel-level method has one, layer 'input', at the input resolution.
+   */
   raw: RawMap[];
+  /** Integrated Gradients: sum(attribution) - (f(x) - f(baseline)) for this class (un-augmented image). */
+  completenessError?: number;
 }
 
 export interface TensorExplanation {
   logits: Float32Array;
   probabilities: Float32Array;
-  /** Classes explained, in order. */
+  /** Classes explained, in order (for other targets, each target's first class, -1 for a function). */
   classes: number[];
+  /** Targets explained, in order (class targets for plain classes). */
+  targets: Target[];
   /** Top classes by logit (at least as many as asked with topK). */
   top: Prediction[];
   /** One map per method and class, methods in the order given, classes in order within each. */
   maps: ClassMap[];
+  /** What the user should know about these maps (e.g. guided backprop met activations that are not ReLUs). */
+  warnings: string[];
   timings: { forwardMs: number; backwardMs: number; methodMs: number };
 }
 
@@ -53,6 +67,11 @@ export interface ExplainTensorOptions {
   layers: string[];
   /** Explicit classes; when absent, the top-k classes by score. */
   classes?: number[];
+  /**
+   * What to explain instead of classes: class, logit-diff, sum or function targets (src/capture/targets.ts).
+   * Overrides classes and topK.
+   */
+  targets?: TargetLike[];
   topK: number;
   score: ScoreKind;
   /** How many top predictions to report even when classes are explicit. */
@@ -79,17 +98,31 @@ export function topIndices(values: Float32Array, k: number): number[] {
   return idx.slice(0, Math.min(k, values.length));
 }
 
-function camInputs(head: CamHead, classes: number[]): MethodInputs['cam'] {
-  if (head.kind === 'channels') return { channels: classes };
-  if (head.kind === 'weights') return { weights: tf.gather(head.weights, classes, 1) as tf.Tensor2D };
+function camInputs(head: CamHead, targets: Target[], numClasses: number): MethodInputs['cam'] {
+  if (targets.every((t) => t.kind === 'class')) {
+    const classes = targets.map((t) => targetClasses(t)[0]);
+    if (head.kind === 'channels') return { channels: classes };
+    if (head.kind === 'weights') return { weights: tf.gather(head.weights, classes, 1) as tf.Tensor2D };
+  }
+  // A linear target's CAM weights are the same combination of the classes' weights: W t.
+  const m = head.kind === 'none' ? null : targetMatrix(targets, numClasses); // [k, classes]
+  if (head.kind !== 'none' && !m) throw new ModelError('CAM needs targets that are linear in the logits (class, logit-diff, sum), not a function; use --method gradcam');
+  if (head.kind === 'channels') return { weights: tf.transpose(m!) as tf.Tensor2D };
+  if (head.kind === 'weights') return { weights: tf.matMul(head.weights, m!, false, true) as tf.Tensor2D };
   throw new ModelError(`CAM is not possible for this model: ${head.reason}; use --method gradcam`);
 }
 
 const needs = (methods: CamMethod[], what: CamMethod['needs'][number]) => methods.some((m) => m.needs.includes(what));
 
+/** The layer name of a pixel-level method's raw map. */
+export const INPUT_LAYER = 'input';
+
 interface RawResult {
   /** per method, per layer: [k, h, w] maps flattened */
   raw: Map<string, RawMap[]>;
+  /** per method: per-class numbers the method noted */
+  notes: Map<string, number[]>;
+  warnings: string[];
   backwardMs: number;
   methodMs: number;
 }
@@ -111,71 +144,131 @@ export function classChunkSize(activationShape: number[], override?: number): nu
 const perClassWork = (m: CamMethod) => m.needs.some((n) => n === 'gradients' || n === 'noisy-gradients' || n === 'cam-head');
 
 /** The methods' raw maps for one (possibly augmented) input, given its forward pass. */
-function rawMaps(model: Classifier, x: tf.Tensor4D, fp: ForwardPass, opts: ExplainTensorOptions, classes: number[], camHeads: CamHead[], options: MethodOptions): RawResult {
+function rawMaps(model: Classifier, x: tf.Tensor4D, fp: ForwardPass, opts: ExplainTensorOptions, targets: Target[], camHeads: CamHead[], options: MethodOptions): RawResult {
+  const classes = targets.map((t) => targetClasses(t)[0] ?? -1);
+  // Plain classes go to the score functions as before; other targets as they are.
+  const scored: TargetLike[] = targets.every((t) => t.kind === 'class') ? classes : targets;
+  const linear = targets.every((t) => t.kind !== 'function');
   const raw = new Map<string, RawMap[]>(opts.methods.map((m) => [m.name, []]));
+  const notes = new Map<string, number[]>();
+  const warnings = new Set<string>();
   const xId = ++inputIds; // lets channel workers reuse their forward pass of this input across methods
   let backwardMs = 0;
   let methodMs = 0;
-  for (let li = 0; li < opts.layers.length; li++) {
-    const chunk = classChunkSize(fp.activations[li].shape, opts.classChunk);
-    const parts = new Map<string, { data: Float32Array[]; height: number; width: number }>();
-    const run = (method: CamMethod, part: number[], grads: tf.Tensor4D | undefined) => {
-      const maps = tf.tidy(() => {
-        const selector = classSelector(part, model.numClasses);
-        const inputs: MethodInputs = {
-          activations: fp.activations[li],
-          classes: part,
-          gradients: grads,
-          cam: method.needs.includes('cam-head') ? camInputs(camHeads[li], part) : undefined,
-          input: x,
-          scoreInputs: (xs) => tf.matMul(model.predict(xs), selector, false, true) as tf.Tensor2D,
-          scoreActivations: (a) => tf.matMul(fp.head(li, a), selector, false, true) as tf.Tensor2D,
-          shareChannels: opts.channelPool
-            ? (name, channels, local) =>
-                opts.channelPool!.share(name, channels, local, { id: xId, x: x.dataSync() as Float32Array, xShape: x.shape, layer: opts.layers[li], classes: part, options: { batchSize: options.batchSize }, score: opts.score })
-            : undefined,
-          gradientsAt: (xs) => {
-            const other = model.forward(xs, [opts.layers[li]]);
-            try {
-              return classGradients(other, 0, part, opts.score, model.numClasses, opts.layers[li], model.head.kind);
-            } finally {
-              other.dispose();
-            }
-          },
-          options,
-        };
-        return method.compute(inputs);
-      });
-      const p = parts.get(method.name) ?? { data: [], height: maps.shape[1], width: maps.shape[2] };
-      p.data.push(maps.dataSync() as Float32Array);
-      parts.set(method.name, p);
-      maps.dispose();
-    };
-    const chunked = opts.methods.filter(perClassWork);
-    for (let start = 0; start < classes.length; start += chunk) {
-      const part = classes.slice(start, start + chunk);
-      let t0 = performance.now();
-      const grads = needs(chunked, 'gradients') ? classGradients(fp, li, part, opts.score, model.numClasses, opts.layers[li], model.head.kind) : undefined;
-      if (grads) grads.dataSync(); // finish the backward pass here so the timings split honestly
-      backwardMs += performance.now() - t0;
-      t0 = performance.now();
-      try {
-        for (const method of chunked) run(method, part, grads);
-      } finally {
-        grads?.dispose();
+  // The guided gradient of this input serves guided backprop and Guided Grad-CAM at every layer: computed once.
+  let guidedHere: { gradients: tf.Tensor5D; scores: tf.Tensor2D } | null = null;
+  const pixelGradients = (xs: tf.Tensor4D, guided = false) => {
+    if (guided && xs === x && guidedHere) return guidedHere;
+    const r = inputGradients(model, xs, scored, opts.score, guided);
+    if (guided && r.guidedReLUs === 0) warnings.add("guided backprop met no ReLU in this model: its map is the plain input gradient (as saliency's)");
+    if (r.otherActivations.length) {
+      warnings.add(`guided backprop guides only the model's ReLUs; its other activation functions (${r.otherActivations.join(', ')}) pass their ordinary gradients`);
+    }
+    if (guided && xs === x) {
+      guidedHere = { gradients: tf.keep(r.gradients), scores: tf.keep(r.scores) };
+      return guidedHere;
+    }
+    return r;
+  };
+  /** One method on one chunk of targets at layer li; returns its [k, h, w] maps as data. */
+  const run = (method: CamMethod, li: number, grads: tf.Tensor4D | undefined, part: { targets: Target[]; classes: number[]; scored: TargetLike[] }) => {
+    const maps = tf.tidy(() => {
+      const inputs: MethodInputs = {
+        activations: fp.activations[li],
+        classes: part.classes,
+        gradients: grads,
+        cam: method.needs.includes('cam-head') ? camInputs(camHeads[li], part.targets, model.numClasses) : undefined,
+        input: x,
+        scoreInputs: (xs) => targetScoreMatrix(model.predict(xs), part.scored),
+        scoreActivations: (a) => targetScoreMatrix(fp.head(li, a), part.scored),
+        shareChannels: opts.channelPool && linear
+          ? (name, channels, local) =>
+              opts.channelPool!.share(name, channels, local, { id: xId, x: x.dataSync() as Float32Array, xShape: x.shape, layer: opts.layers[li], targets: part.scored, options: { batchSize: options.batchSize }, score: opts.score })
+          : undefined,
+        gradientsAt: (xs) => {
+          const other = model.forward(xs, [opts.layers[li]]);
+          try {
+            return classGradients(other, 0, part.scored, opts.score, model.numClasses, opts.layers[li], model.head.kind);
+          } finally {
+            other.dispose();
+          }
+        },
+        inputGradients: pixelGradients,
+        fullGradients: () => {
+          const k = part.targets.length;
+          const tiled = k === 1 ? x : (tf.concat(Array.from({ length: k }, () => x), 0) as tf.Tensor4D);
+          const { input, biases } = model.fullGradPieces!(tiled, (logits) => targetScores(logits, part.scored, 1, opts.score, model.head.kind));
+          return { input: input as tf.Tensor4D, biases };
+        },
+        note: (name, perClass) => notes.set(method.name, perClass),
+        warn: (message) => warnings.add(message),
+        options,
+      };
+      return method.compute(inputs);
+    });
+    const out = { data: maps.dataSync() as Float32Array, height: maps.shape[1], width: maps.shape[2] };
+    maps.dispose();
+    return out;
+  };
+  const all = { targets, classes, scored };
+  try {
+    const layerMethods = opts.methods.filter((m) => m.level !== 'pixel');
+    // Gradient and CAM methods run per chunk of targets (bounded memory: see classChunkSize); per-channel methods
+    // score every target in one pass whatever their number, and Guided Grad-CAM shares the guided input gradient
+    // of all targets, so those run once.
+    const chunked = layerMethods.filter((m) => perClassWork(m) && !m.needs.includes('input-gradients'));
+    const whole = layerMethods.filter((m) => !chunked.includes(m));
+    for (let li = 0; li < opts.layers.length && layerMethods.length; li++) {
+      const chunk = classChunkSize(fp.activations[li].shape, opts.classChunk);
+      const parts = new Map<string, { data: Float32Array[]; height: number; width: number }>();
+      const keep = (method: CamMethod, r: { data: Float32Array; height: number; width: number }) => {
+        const p = parts.get(method.name) ?? { data: [], height: r.height, width: r.width };
+        p.data.push(r.data);
+        parts.set(method.name, p);
+      };
+      for (let start = 0; start < targets.length && chunked.length; start += chunk) {
+        const part = { targets: targets.slice(start, start + chunk), classes: classes.slice(start, start + chunk), scored: scored.slice(start, start + chunk) as TargetLike[] };
+        let t0 = performance.now();
+        const grads = needs(chunked, 'gradients') ? classGradients(fp, li, part.scored, opts.score, model.numClasses, opts.layers[li], model.head.kind) : undefined;
+        if (grads) grads.dataSync(); // finish the backward pass here so the timings split honestly
+        backwardMs += performance.now() - t0;
+        t0 = performance.now();
+        try {
+          for (const method of chunked) keep(method, run(method, li, grads, part));
+        } finally {
+          grads?.dispose();
+        }
+        methodMs += performance.now() - t0;
       }
-      methodMs += performance.now() - t0;
+      if (whole.length) {
+        let t0 = performance.now();
+        const grads = needs(whole, 'gradients') ? classGradients(fp, li, scored, opts.score, model.numClasses, opts.layers[li], model.head.kind) : undefined;
+        if (grads) grads.dataSync();
+        backwardMs += performance.now() - t0;
+        t0 = performance.now();
+        try {
+          for (const method of whole) keep(method, run(method, li, grads, all));
+        } finally {
+          grads?.dispose();
+        }
+        methodMs += performance.now() - t0;
+      }
+      for (const method of layerMethods) {
+        const p = parts.get(method.name)!;
+        raw.get(method.name)!.push({ layer: opts.layers[li], data: p.data.length === 1 ? p.data[0] : concatFloat32(p.data), height: p.height, width: p.width });
+      }
     }
+    // Pixel-level methods: no target layer, once per input.
     const t0 = performance.now();
-    for (const method of opts.methods) if (!perClassWork(method)) run(method, classes, undefined);
-    methodMs += performance.now() - t0;
     for (const method of opts.methods) {
-      const p = parts.get(method.name)!;
-      const data = p.data.length === 1 ? p.data[0] : concatFloat32(p.data);
-      raw.get(method.name)!.push({ layer: opts.layers[li], data, height: p.height, width: p.width });
+      if (method.level === 'pixel') raw.get(method.name)!.push({ layer: INPUT_LAYER, ...run(method, 0, undefined, all) });
     }
+    methodMs += performance.now() - t0;
+  } finally {
+    const kept = guidedHere as { gradients: tf.Tensor5D; scores: tf.Tensor2D } | null;
+    if (kept) tf.dispose([kept.gradients, kept.scores]);
   }
-  return { raw, backwardMs, methodMs };
+  return { raw, notes, warnings: [...warnings], backwardMs, methodMs };
 }
 
 function concatFloat32(parts: Float32Array[]): Float32Array {
@@ -205,6 +298,13 @@ export function explainTensor(model: Classifier, x: tf.Tensor4D, opts: ExplainTe
   const options: MethodOptions = { ...DEFAULT_METHOD_OPTIONS, ...opts.methodOptions };
   const camHeads = needs(opts.methods, 'cam-head') ? opts.layers.map((l) => model.camHead(l)) : [];
   try {
+    if (needs(opts.methods, 'guided-relu') && model.format === 'graph-model') {
+      throw new ModelError("guided backprop and Guided Grad-CAM need a layers model: tfjs-converter runs a graph model with its own copy of the ops, out of reach of the guided ReLU; use --method saliency, smoothgrad or integrated-gradients");
+    }
+    if (needs(opts.methods, 'full-gradients')) {
+      const plan = model.fullGradPlan?.() ?? { kind: 'none' as const, reason: 'it is a graph model: FullGrad needs the layers (tfjs-layers format) to find their biases' };
+      if (plan.kind === 'none') throw new ModelError(`FullGrad is not possible for this model: ${plan.reason}; use --method integrated-gradients, smoothgrad or saliency`);
+    }
     for (const [i, h] of camHeads.entries()) {
       if (h.kind === 'none') throw new ModelError(`CAM is not possible at layer '${opts.layers[i]}': ${h.reason}; use --method gradcam`);
     }
@@ -212,22 +312,24 @@ export function explainTensor(model: Classifier, x: tf.Tensor4D, opts: ExplainTe
     const fp = model.forward(x, opts.layers);
     let logits: Float32Array;
     let forwardMs: number;
-    let classes: number[];
+    let targets: Target[];
     let first: RawResult;
     try {
       logits = fp.logits.dataSync() as Float32Array;
       forwardMs = performance.now() - t0;
-      for (const c of opts.classes ?? []) {
+      for (const c of [...(opts.classes ?? []), ...(opts.targets ?? []).flatMap(targetClasses)]) {
         if (!Number.isInteger(c) || c < 0 || c >= model.numClasses) throw new ModelError(`class ${c} is out of range: the model has ${model.numClasses} classes`);
       }
-      classes = opts.classes ?? topIndices(logits, opts.topK);
-      first = rawMaps(model, x, fp, opts, classes, camHeads, options);
+      targets = (opts.targets ?? opts.classes ?? topIndices(logits, opts.topK)).map(asTarget);
+      first = rawMaps(model, x, fp, opts, targets, camHeads, options);
     } finally {
       fp.dispose();
     }
+    const classes = targets.map((t) => targetClasses(t)[0] ?? -1);
     const probabilities = probabilitiesOfArray(logits, model.head.kind);
     const top = topIndices(logits, Math.max(opts.topK, opts.reportTop ?? 0)).map((index) => ({ index, logit: logits[index], probability: probabilities[index] }));
     let { backwardMs, methodMs } = first;
+    const warnings = new Set(first.warnings);
     const t1 = performance.now();
     const maps: ClassMap[] = [];
     for (const method of opts.methods) {
@@ -235,7 +337,8 @@ export function explainTensor(model: Classifier, x: tf.Tensor4D, opts: ExplainTe
       classes.forEach((classIndex, ci) => {
         const raw = classSlice(layers, ci);
         const m = toInputResolution(raw, inputH, inputW);
-        maps.push({ method: method.name, classIndex, map: m.map, flat: m.flat, raw });
+        const note = first.notes.get(method.name);
+        maps.push({ method: method.name, classIndex, target: targets[ci], map: m.map, flat: m.flat, raw, ...(note ? { completenessError: note[ci] } : {}) });
       });
     }
     methodMs += performance.now() - t1;
@@ -247,9 +350,10 @@ export function explainTensor(model: Classifier, x: tf.Tensor4D, opts: ExplainTe
         const xa = tf.tidy(() => tf.mul(aug.flip ? tf.reverse(x, 2) : x, aug.brightness) as tf.Tensor4D);
         const fpa = model.forward(xa, opts.layers);
         try {
-          const r = rawMaps(model, xa, fpa, opts, classes, camHeads, options);
+          const r = rawMaps(model, xa, fpa, opts, targets, camHeads, options);
           backwardMs += r.backwardMs;
           methodMs += r.methodMs;
+          r.warnings.forEach((w) => warnings.add(w));
           let i = 0;
           for (const method of opts.methods) {
             const layers = r.raw.get(method.name)!;
@@ -271,7 +375,7 @@ export function explainTensor(model: Classifier, x: tf.Tensor4D, opts: ExplainTe
         m.flat = m.flat || n.flat;
       });
     }
-    return { logits, probabilities, classes, top, maps, timings: { forwardMs, backwardMs, methodMs } };
+    return { logits, probabilities, classes, targets, top, maps, warnings: [...warnings], timings: { forwardMs, backwardMs, methodMs } };
   } finally {
     for (const h of camHeads) if (h.kind === 'weights') h.weights.dispose();
   }

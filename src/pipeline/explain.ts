@@ -19,10 +19,11 @@ import { MethodOptions } from '../methods';
 import { encodeNpy } from '../report/npy';
 import { ensureDir, removeStrayTempFiles, writeFileAtomic } from '../report/files';
 import { ExplainReport, REPORT_SCHEMA, ReportImage, ReportMap } from '../report/schema';
-import { toInputTensor } from '../model/preprocess';
+import { preprocessPixels, toInputTensor } from '../model/preprocess';
 import { collectImages, ImageJob } from '../batch/walk';
 import { ChannelPool } from '../batch/channel-pool';
-import { explainTensor, TensorExplanation } from './explain-tensor';
+import { explainTensor, INPUT_LAYER, TensorExplanation } from './explain-tensor';
+import { parseTarget, Target, targetLabel, targetSpec } from '../capture/targets';
 import { peakOf, topMassShare } from './maps';
 import { openSession, Session, SessionOptions } from './session';
 import { errorMessage, OutputError, UsageError, UserError } from '../util/errors';
@@ -40,6 +41,12 @@ export interface ExplainOptions extends SessionOptions {
   topK?: number;
   /** Classes by index or label; overrides topK. */
   classes?: (number | string)[];
+  /**
+   * What to explain beyond classes: `class:<c>`, `logit-diff:<c1>,<c2>`, `sum:<c1>,<c2>,...` (classes by index or
+   * label), or Target objects, including `{kind: 'function', name, score: (logits) => scores}`. After --class's
+   * classes; together they override topK. Function targets run in this thread (no worker threads).
+   */
+  targets?: (string | Target)[];
   colormap?: ColormapName;
   alpha?: number;
   /** Also write the heatmap alone as PNG. */
@@ -63,6 +70,8 @@ export interface ExplainOptions extends SessionOptions {
   alignCorners?: boolean;
   /** Test-time augmentation smoothing. */
   augSmooth?: boolean;
+  /** Integrated Gradients: baseline image file, fitted and preprocessed like the inputs (default: black). */
+  baselineImage?: string;
   /** A comparison sheet PNG per image (default: when several methods run). */
   sheet?: boolean;
   /** Overlays, heatmaps and sheets: format (default png) and quality (jpeg/webp, default 90). */
@@ -91,7 +100,8 @@ export interface ExplainOptions extends SessionOptions {
 export interface ImageMaps {
   file: string;
   /** Maps at the model's input resolution, row-major, values in [0, 1]. */
-  maps: { method: string; classIndex: number; label: string; map: Float32Array; width: number; height: number; flat: boolean }[];
+  /** `label`: the class's, or the target's ('cat - dog'); `target`: its spec ('class:3', 'logit-diff:3,5'). */
+  maps: { method: string; classIndex: number; label: string; target: string; map: Float32Array; width: number; height: number; flat: boolean }[];
 }
 
 export interface ExplainResult {
@@ -152,14 +162,64 @@ interface Prepared {
  * means the weighted sum of the channels was <= 0 everywhere. Score-CAM's weights (a softmax) are positive, so
  * then the target layer's activations themselves are <= 0: a layer before its activation function.
  */
-export function whyFlat(m: { method: string; raw: { data: Float32Array }[] }, label: string): string {
+export function whyFlat(m: { method: string; raw: { data: Float32Array; layer?: string }[] }, label: string): string {
   const what = `the ${m.method} map of '${label}' is flat`;
   const zero = m.raw.every((r) => r.data.every((v) => v === 0));
   if (!zero) return `${what}: it has no contrast (the same value everywhere)`;
+  if (m.method === 'guided-backprop' || m.method === 'guided-gradcam') {
+    return `${what}: guided backprop lets only positive gradients through the ReLUs and none reaches the input (near the logits every path lowers this class's score, e.g. all its weights there are negative)`;
+  }
+  if (m.raw.every((r) => r.layer === INPUT_LAYER)) {
+    return `${what}: the class score's gradient with respect to the input is zero everywhere (nothing in the image changes the score locally, e.g. every ReLU on the way is off)`;
+  }
   if (m.method === 'scorecam') {
     return `${what}: the weighted sum of the channels is <= 0 everywhere, so the ReLU leaves nothing; Score-CAM's weights are positive, so the target layer's activations are <= 0 there: choose a layer after its activation function (e.g. a ReLU) with --layer`;
   }
   return `${what}: the weighted sum of the channels is <= 0 everywhere, so the ReLU leaves nothing (the class has no positive evidence at this layer)`;
+}
+
+const usesBaseline = (session: Session) => session.methods.some((m) => m.name === 'integrated-gradients');
+
+/**
+ * Integrated Gradients' baseline in model-input values: the given image fitted and preprocessed like the inputs,
+ * else the black image (every pixel 0) preprocessed: zeros only where the scale starts at 0 with no mean.
+ */
+export async function baselineOf(session: Session, opts: { baselineImage?: string } & Resampling): Promise<Float32Array> {
+  const [h, w, c] = session.model.classifier.inputShape;
+  if (!opts.baselineImage) return preprocessPixels(new Uint8Array(h * w * c), h, w, c, session.preprocess);
+  let img: DecodedImage;
+  try {
+    img = await decodeImage(opts.baselineImage);
+  } catch (e) {
+    throw new UsageError(`--baseline ${opts.baselineImage}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  const { x } = await prepareInput(session, img, opts);
+  try {
+    return Float32Array.from(x.dataSync());
+  } finally {
+    x.dispose();
+  }
+}
+
+/**
+ * --class's classes, then --target's targets, resolved against the model's labels; a target given twice is
+ * explained once. Undefined: the top-k classes.
+ */
+export function resolveTargets(session: Session, opts: { classes?: (number | string)[]; targets?: (string | Target)[] }): Target[] | undefined {
+  const all: Target[] = [
+    ...(opts.classes ?? []).map((c): Target => ({ kind: 'class', index: session.classIndex(c) })),
+    ...(opts.targets ?? []).map((t) => (typeof t === 'string' ? parseTarget(t, (c) => session.classIndex(c)) : t)),
+  ];
+  if (!all.length) return undefined;
+  const seen = new Set<string>();
+  return all.filter((t) => !seen.has(targetSpec(t)) && !!seen.add(targetSpec(t)));
+}
+
+/** A target in file names: '<index>-<label>' for a class (as always), else 'logit-diff-3-5', 'sum-1-2', 'fn-<name>'. */
+function targetSlug(t: Target, labels: string[]): string {
+  if (t.kind === 'class') return `${t.index}-${slug(labels[t.index])}`;
+  if (t.kind === 'function') return `fn-${slug(t.name)}`;
+  return `${t.kind}-${t.classes.join('-')}`;
 }
 
 /** Per-run settings shared by every image: the session plus the options that shape each image's work. */
@@ -167,10 +227,16 @@ export class ImagePipeline {
   constructor(
     readonly session: Session,
     readonly opts: ExplainOptions,
-    readonly classes: number[] | undefined,
+    readonly targets: Target[] | undefined,
     readonly writeFiles: boolean,
     readonly channelPool: ChannelPool | null = null,
-  ) {}
+  ) {
+    const [h, w, c] = session.model.classifier.inputShape;
+    if (usesBaseline(session) && !opts.methodOptions?.baseline) this.black = preprocessPixels(new Uint8Array(h * w * c), h, w, c, session.preprocess);
+  }
+
+  /** Integrated Gradients' default baseline: the black image, preprocessed. */
+  private readonly black?: Float32Array;
 
   async prepare(job: ImageJob): Promise<Prepared> {
     const t0 = performance.now();
@@ -184,10 +250,10 @@ export class ImagePipeline {
       return explainTensor(this.session.model.classifier, p.x, {
         methods: this.session.methods,
         layers: this.session.layers,
-        classes: this.classes,
+        targets: this.targets,
         topK: this.opts.topK ?? 3,
         score: this.session.score,
-        methodOptions: this.opts.methodOptions,
+        methodOptions: this.black ? { ...this.opts.methodOptions, baseline: this.black } : this.opts.methodOptions,
         augSmooth: this.opts.augSmooth,
         channelPool: this.channelPool,
       });
@@ -230,19 +296,23 @@ export class ImagePipeline {
     const ext = FORMAT_EXT[format];
     let shown: { img: DecodedImage; place: Placement } | undefined;
     for (const m of ex.maps) {
-      const label = session.labels[m.classIndex];
-      const base = `${stem}.${methodSlug(m.method)}.${m.classIndex}-${slug(label)}`;
+      const isClass = m.target.kind === 'class';
+      const label = isClass ? session.labels[m.classIndex] : targetLabel(m.target, session.labels);
+      const base = `${stem}.${methodSlug(m.method)}.${targetSlug(m.target, session.labels)}`;
       const peakIn = peakOf(m.map, inputW);
       const peak = toSource(p.place, peakIn.x, peakIn.y);
       const rm: ReportMap = {
-        class: { index: m.classIndex, label },
+        // A class target names its class; any other target says what it is instead.
+        ...(isClass ? { class: { index: m.classIndex, label } } : { target: { spec: targetSpec(m.target), label } }),
         method: m.method,
-        layers: session.layers,
+        // A pixel-level method uses no target layer.
+        layers: m.raw.every((r) => r.layer === INPUT_LAYER) ? [] : session.layers,
         files: {},
         // A flat map has no maximum: any pixel would do, so none is reported.
         peak: m.flat ? null : { x: round(peak.x, 1), y: round(peak.y, 1) },
         topMassShare: round(topMassShare(m.map), 4),
         flat: m.flat,
+        ...(m.completenessError !== undefined ? { completenessError: round(m.completenessError, 6) } : {}),
       };
       if (this.writeFiles) {
         shown ??= await shrinkForOutput(img, p.place, opts.maxSize);
@@ -258,6 +328,7 @@ export class ImagePipeline {
       if (m.flat && !entry.warnings) (flatWarnings ??= []).push(whyFlat(m, label));
     }
     if (flatWarnings) entry.warnings = [...(entry.warnings ?? []), ...flatWarnings];
+    if (ex.warnings.length) entry.warnings = [...(entry.warnings ?? []), ...ex.warnings];
     if (sheetCells?.length) {
       // rows: methods in the order run; columns: classes
       const rows = session.methods.map((meth) => sheetCells.filter((c) => c.row === meth.title));
@@ -272,7 +343,7 @@ export class ImagePipeline {
       totalMs: 0,
     };
     const maps = opts.returnMaps
-      ? { file: p.job.file, maps: ex.maps.map((m) => ({ method: m.method, classIndex: m.classIndex, label: session.labels[m.classIndex], map: m.map, width: inputW, height: inputH, flat: m.flat })) }
+      ? { file: p.job.file, maps: ex.maps.map((m) => ({ method: m.method, classIndex: m.classIndex, label: m.target.kind === 'class' ? session.labels[m.classIndex] : targetLabel(m.target, session.labels), target: targetSpec(m.target), map: m.map, width: inputW, height: inputH, flat: m.flat })) }
       : undefined;
     return { entry, files, maps };
   }
@@ -413,16 +484,22 @@ export async function explain(inputs: string[], opts: ExplainOptions): Promise<E
 }
 
 /** `preloaded`: a URL model already loaded with its sidecar; opts.model stays the URL (for worker threads). */
-async function explainRun(inputs: string[], opts: ExplainOptions, preloaded?: LoadedModel): Promise<ExplainResult> {
+async function explainRun(inputs: string[], given: ExplainOptions, preloaded?: LoadedModel): Promise<ExplainResult> {
   const t0 = performance.now();
-  const session = await openSession(preloaded ? { ...opts, model: preloaded } : opts);
+  const session = await openSession(preloaded ? { ...given, model: preloaded } : given);
+  // A baseline image is read once, before any image (an unreadable one stops the run), and travels to the workers.
+  const baseline = given.baselineImage && usesBaseline(session) ? await baselineOf(session, given) : undefined;
+  const opts: ExplainOptions = baseline ? { ...given, methodOptions: { ...given.methodOptions, baseline } } : given;
   let openJournal: RunJournal | null = null;
   let lock: { release(): void } | null = null;
   try {
     checkNormalisationCounts(session, opts.preprocess);
     const outDir = opts.out === null ? null : path.resolve(opts.out ?? 'cam-out');
     // The same class asked for twice (by index and by label) is explained once: one file per (image, method, class).
-    const classes = opts.classes?.length ? [...new Set(opts.classes.map((c) => session.classIndex(c)))] : undefined;
+    const targets = resolveTargets(session, opts);
+    const classes = targets?.every((t) => t.kind === 'class') ? targets.map((t) => (t as { index: number }).index) : undefined;
+    // A function target cannot travel to a worker thread: such a run stays in this thread.
+    const local = !!targets?.some((t) => t.kind === 'function');
     if (outDir) refuseOutputAsInput(inputs, outDir);
     const { jobs, problems } = collectImages(inputs, { exclude: outDir });
     const report = baseReport(session, opts, outDir);
@@ -452,7 +529,7 @@ async function explainRun(inputs: string[], opts: ExplainOptions, preloaded?: Lo
     }
     // Refuses to replace an earlier run's report unless --force/--resume; with --resume, skips what is done.
     const journal = (openJournal = outDir && jobs.length ? RunJournal.open(outDir, report, opts) : null);
-    const want: WantedOutputs = { methods: report.methods, classes, topK: opts.topK ?? 3, numClasses: session.model.classifier.numClasses, heatmap: !!opts.heatmap, saveRaw: !!opts.saveRaw, saveInput: !!opts.saveInput };
+    const want: WantedOutputs = { methods: report.methods, classes, targets: targets && !classes ? targets.map(targetSpec) : undefined, topK: opts.topK ?? 3, numClasses: session.model.classifier.numClasses, heatmap: !!opts.heatmap, saveRaw: !!opts.saveRaw, saveInput: !!opts.saveInput };
     const carried = journal && opts.resume ? journal.others(new Set(jobs.map((j) => j.file)), want) : [];
     const todo = journal && opts.resume ? jobs.filter((j) => {
       const earlier = journal.done(j.file, want);
@@ -479,19 +556,19 @@ async function explainRun(inputs: string[], opts: ExplainOptions, preloaded?: Lo
     };
     const workers = Math.min(opts.jobs ?? 1, todo.length);
     const classCount = classes?.length ?? Math.min(opts.topK ?? 3, session.model.classifier.numClasses);
-    const longWork = session.methods.some((m) => !!m.channelScores || m.name === 'smoothgradcam++') || classCount > LONG_CLASS_COUNT;
+    const longWork = session.methods.some((m) => !!m.channelScores || ['smoothgradcam++', 'smoothgrad', 'integrated-gradients'].includes(m.name)) || classCount > LONG_CLASS_COUNT;
     const isolate = !!opts.isolateLongWork && longWork && todo.length > 0;
-    if ((workers > 1 || isolate) && typeof opts.model === 'string') {
+    if ((workers > 1 || isolate) && typeof opts.model === 'string' && !local) {
       const { runInWorkers } = await import('../batch/pool');
       // One worker for the long work of few images: it spreads channels over the other threads itself.
       const threads = Math.max(1, workers);
       const channelThreads = threads === 1 ? Math.min(opts.jobs ?? 1, 64) - 1 : 0;
-      await runInWorkers(todo, threads, { ...opts, classes, signal, channelThreads }, onRendered);
+      await runInWorkers(todo, threads, { ...opts, classes: undefined, targets, signal, channelThreads }, onRendered);
     } else {
       // Fewer images than threads: spread Score-CAM's and Ablation-CAM's channels over the spare threads instead.
       const spare = Math.min(opts.jobs ?? 1, 64) - 1;
       const pool = spare > 0 && session.methods.some((m) => m.channelScores) ? await ChannelPool.start(spare, opts) : null;
-      const pipeline = new ImagePipeline(session, opts, classes, outDir !== null, pool);
+      const pipeline = new ImagePipeline(session, opts, targets, outDir !== null, pool);
       let i = 0;
       try {
         await pipeline.runSequence(async () => (signal.aborted ? null : todo[i++] ?? null), onRendered);

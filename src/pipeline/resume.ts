@@ -23,6 +23,8 @@ export interface WantedOutputs {
   methods: string[];
   /** Explicit classes, or undefined for the top k. */
   classes?: number[];
+  /** Explicit targets as specs ('class:3', 'logit-diff:3,5'), when not all are classes. */
+  targets?: string[];
   topK: number;
   numClasses: number;
   heatmap: boolean;
@@ -132,8 +134,9 @@ export class RunJournal {
     if (!e || e.status !== 'ok' || !Array.isArray(e.maps) || e.maps.length === 0) return null;
     const methods = new Set(e.maps.map((m) => m.method));
     if (!same([...methods].sort(), [...want.methods].sort())) return null;
-    const classes = [...new Set(e.maps.map((m) => m.class?.index))].sort((a, b) => a - b);
-    if (want.classes ? !same(classes, [...new Set(want.classes)].sort((a, b) => a - b)) : classes.length !== Math.min(want.topK, want.numClasses)) return null;
+    const keys = [...new Set(e.maps.map((m) => m.target?.spec ?? `class:${m.class?.index}`))].sort();
+    const wanted = want.targets ?? want.classes?.map((c) => `class:${c}`);
+    if (wanted ? !same(keys, [...new Set(wanted)].sort()) : keys.length !== Math.min(want.topK, want.numClasses)) return null;
     if (want.heatmap && e.maps.some((m) => !m.files?.heatmap)) return null;
     if (want.saveRaw && e.maps.some((m) => !m.files?.raw?.length)) return null;
     if (want.saveInput && !e.files?.input) return null;

@@ -94,7 +94,8 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
     if (h.kind === 'weights') h.weights.dispose();
     return h.kind !== 'none';
   });
-  const methods = parseMethods(opts.method ?? sidecar?.method ?? 'gradcam', camPossible);
+  const fullGradPossible = c.fullGradPlan?.().kind === 'ok';
+  const methods = parseMethods(opts.method ?? sidecar?.method ?? 'gradcam', camPossible, fullGradPossible, c.format !== 'graph-model');
   const metadata = /^https?:/i.test(model.baseDir) ? {} : readModelMetadata(model.baseDir);
   const { labels, source: labelsSource } = resolveLabels(opts.labels, sidecar?.labels, model.baseDir, metadata, c.numClasses, c.head.binary);
   const preprocess = resolvePreprocessing(sidecar, opts.preprocess ?? {}, metadata.preprocess);

@@ -252,8 +252,9 @@ export function explainHtml(report: ExplainReport, title = 'tfjs-cam explain'): 
         images: (img.maps ?? [])
           .filter((m) => m.files.overlay)
           .map((m) => {
-            const p = img.top?.find((t) => t.index === m.class.index)?.probability;
-            return { src: m.files.overlay!, caption: `${several ? `${m.method}: ` : ''}${m.class.label}${p != null ? ` ${(p * 100).toFixed(1)}%` : ''}${m.flat ? ' (flat)' : ''}`, alt: `${m.method} map for ${m.class.label}` };
+            const p = m.class ? img.top?.find((t) => t.index === m.class!.index)?.probability : undefined;
+            const label = m.class?.label ?? m.target?.label ?? '';
+            return { src: m.files.overlay!, caption: `${several ? `${m.method}: ` : ''}${label}${p != null ? ` ${(p * 100).toFixed(1)}%` : ''}${m.flat ? ' (flat)' : ''}`, alt: `${m.method} map for ${label}` };
           }),
         cells: { size: img.width ? `${img.width}x${img.height}` : '', 'top class': top?.label, probability: top?.probability },
         notes: img.error ? [img.error] : undefined,

@@ -12,7 +12,10 @@ export interface ReportClass {
 }
 
 export interface ReportMap {
-  class: { index: number; label: string };
+  /** The class explained (absent for another target: see `target`). */
+  class?: { index: number; label: string };
+  /** A target other than a class: its spec ('logit-diff:3,5', 'sum:1,2', 'fn:<name>') and label ('cat - dog'). */
+  target?: { spec: string; label: string };
   method: string;
   layers: string[];
   /** Files written for this map, relative to the output folder. */
@@ -23,6 +26,8 @@ export interface ReportMap {
   topMassShare: number;
   /** True when the map has no contrast (all equal, e.g. all zero): nothing to show. */
   flat: boolean;
+  /** Integrated Gradients: sum(attribution) - (f(image) - f(baseline)), f the class score (logit or probability); near 0 when the steps suffice. */
+  completenessError?: number;
 }
 
 export interface ReportImage {

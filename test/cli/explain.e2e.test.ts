@@ -126,6 +126,7 @@ test('usage and model errors: one line, exit 2, no stack trace', () => {
     [['--method', 'cam'], /CAM is not possible at layer 'target'/],
     [['--class', 'zebra'], /no class labelled 'zebra'/],
     [['--layer', 'gap'], /not a spatial map/],
+    [['--method', 'integrated-gradients', '--baseline', path.join(dir, 'no-such.png')], /--baseline .*no-such\.png: file not found/],
   ];
   for (const [extra, re] of cases) {
     const r = runCli(['explain', img, '-m', path.join(dir, 'resnet'), '-o', path.join(dir, 'out6'), ...extra]);
@@ -153,23 +154,69 @@ test('inspect marks the default target and explains why CAM is refused', () => {
 
 test('--method all: every method (CAM left out where impossible) in one run, a comparison sheet, no NaN', async () => {
   const out = path.join(dir, 'out-all');
-  const r = runCli(['explain', path.join(dir, 'in', 'a.png'), '-m', path.join(dir, 'resnet'), '-o', out, '-k', '2', '--method', 'all', '--max-channels', '3', '--noise-samples', '2', '--json']);
+  const r = runCli(['explain', path.join(dir, 'in', 'a.png'), '-m', path.join(dir, 'resnet'), '-o', out, '-k', '2', '--method', 'all', '--max-channels', '3', '--noise-samples', '2', '--ig-steps', '4', '--json']);
   expect(r.code).toBe(0);
   const rep = JSON.parse(r.stdout);
-  const expected = ['gradcam', 'gradcam++', 'smoothgradcam++', 'xgradcam', 'layercam', 'hirescam', 'gradcam-elementwise', 'scorecam', 'ablationcam', 'eigencam', 'eigengradcam'];
+  const pixel = ['saliency', 'smoothgrad', 'integrated-gradients', 'guided-backprop', 'fullgrad'];
+  const expected = ['gradcam', 'gradcam++', 'smoothgradcam++', 'xgradcam', 'layercam', 'hirescam', 'gradcam-elementwise', 'scorecam', 'ablationcam', 'eigencam', 'eigengradcam', ...pixel.slice(0, 4), 'guided-gradcam', 'fullgrad'];
   expect(rep.methods).toEqual(expected);
   const maps = rep.images[0].maps;
   expect(maps).toHaveLength(expected.length * 2);
   for (const m of maps) {
     expect(Number.isFinite(m.topMassShare)).toBe(true);
-    expect(Number.isFinite(m.peak.x) && Number.isFinite(m.peak.y)).toBe(true);
+    // 'eel' has only negative weights in the dense layer: no positive gradient survives guided backprop
+    const guidedFlat = m.class.label === 'eel' && ['guided-backprop', 'guided-gradcam'].includes(m.method);
+    expect(m.flat).toBe(guidedFlat);
+    if (guidedFlat) expect(rep.images[0].warnings).toContain(`the ${m.method} map of 'eel' is flat: guided backprop lets only positive gradients through the ReLUs and none reaches the input (near the logits every path lowers this class's score, e.g. all its weights there are negative)`);
+    else expect(Number.isFinite(m.peak.x) && Number.isFinite(m.peak.y)).toBe(true);
     expect(fs.existsSync(path.join(out, m.files.overlay))).toBe(true);
+    // pixel-level methods name no target layer; Integrated Gradients reports its completeness error
+    expect(m.layers).toEqual(pixel.includes(m.method) ? [] : rep.layers);
+    expect(Number.isFinite(m.completenessError)).toBe(m.method === 'integrated-gradients');
   }
   const sheet = await sharp(path.join(out, rep.images[0].files.sheet)).metadata();
-  // 11 methods x 2 classes as a grid that fits a 1920 x 1080 screen (it used to be an 11-row strip)
+  // 17 methods x 2 classes as a grid that fits a 1920 x 1080 screen (it used to be an 11-row strip)
   expect(sheet.width).toBeGreaterThan(2 * 100);
   expect(sheet.width).toBeLessThanOrEqual(1920);
   expect(sheet.height).toBeLessThanOrEqual(1080);
+});
+
+test('--baseline: Integrated Gradients from the image itself attributes nothing (flat map, completeness error 0); from black it does', () => {
+  const img = path.join(dir, 'in', 'a.png');
+  const run = (extra: string[]) => {
+    const r = runCli(['explain', img, '-m', path.join(dir, 'resnet'), '-o', path.join(dir, `out-ig${extra.length}`), '-k', '1', '--method', 'integrated-gradients', '--ig-steps', '8', '--json', ...extra]);
+    expect(r.code).toBe(0);
+    return JSON.parse(r.stdout).images[0];
+  };
+  const same = run(['--baseline', img]);
+  expect(same.maps[0].flat).toBe(true);
+  expect(same.maps[0].completenessError).toBe(0);
+  const black = run([]);
+  expect(black.maps[0].flat).toBe(false);
+  expect(Number.isFinite(black.maps[0].completenessError)).toBe(true);
+});
+
+test('--target: logit-diff and sum beside --class; file names, report fields, console; workers and --resume agree', () => {
+  const args = (out: string, extra: string[]) => ['explain', path.join(dir, 'in'), '-m', path.join(dir, 'resnet'), '-o', path.join(dir, out), '--method', 'gradcam,saliency', '-c', 'cat', '--target', 'logit-diff:ant,bee', '--target', 'sum:0,2', '--target', 'class:2', '--no-timings', ...extra];
+  const one = runCli(args('out-t1', ['--jobs', '1', '--json']));
+  expect(one.code).toBe(1); // the broken file
+  const rep = JSON.parse(one.stdout);
+  const img = rep.images.find((i: { status: string }) => i.status === 'ok');
+  // class:2 is 'cat', given twice: explained once
+  expect(img.maps.map((m: { method: string; class?: { label: string }; target?: { spec: string; label: string } }) => `${m.method} ${m.class?.label ?? ''}${m.target ? `${m.target.spec}=${m.target.label}` : ''}`)).toEqual([
+    'gradcam cat', 'gradcam logit-diff:0,1=ant - bee', 'gradcam sum:0,2=ant + cat',
+    'saliency cat', 'saliency logit-diff:0,1=ant - bee', 'saliency sum:0,2=ant + cat',
+  ]);
+  expect(img.maps[1].files.overlay).toMatch(/\.gradcam\.logit-diff-0-1\.png$/);
+  expect(img.maps[2].files.overlay).toMatch(/\.gradcam\.sum-0-2\.png$/);
+  const two = runCli(args('out-t2', ['--jobs', '2', '--json']));
+  expect(JSON.parse(two.stdout).images.map((i: { maps?: unknown }) => i.maps)).toEqual(rep.images.map((i: { maps?: unknown }) => i.maps));
+  const again = runCli(args('out-t1', ['--jobs', '1', '--resume']));
+  expect(again.code).toBe(1);
+  expect((again.stdout + again.stderr).match(/outputs from the earlier run kept/g)).toHaveLength(2); // same targets: nothing redone
+  const plain = runCli(args('out-t4', []));
+  expect(plain.stdout + plain.stderr).toMatch(/a\.png: cat \(\d+\.\d%\), ant - bee, ant \+ cat\n/);
+  expect(runCli(args('out-t3', ['--target', 'logit-diff:ant'])).stderr).toMatch(/bad --target 'logit-diff:ant': logit-diff: takes two classes/);
 });
 
 test('--jobs 2 gives the same files, bytes and report order as --jobs 1', () => {
