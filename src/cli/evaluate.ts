@@ -5,8 +5,10 @@ import { reportError } from './errors';
 import { err, Progress } from './output';
 import { EXIT } from './main';
 
-const pct = (v: number | undefined) => (v == null ? '-' : `${(v * 100).toFixed(1)}%`);
-const num = (v: number | undefined, d = 3) => (v == null ? '-' : v.toFixed(d));
+/** n/a where nothing was measured (no image for the method, --no-faithfulness): never a 0.0% that reads as a score. */
+const pct = (v: number | null | undefined) => (v == null ? 'n/a' : `${(v * 100).toFixed(1)}%`);
+const num = (v: number | null | undefined, d = 3) => (v == null ? 'n/a' : v.toFixed(d));
+const pct100 = (v: number | null | undefined) => (v == null ? 'n/a' : `${v.toFixed(1)}%`);
 
 export function evaluationTable(r: EvaluateReport): string {
   const head = ['method', 'pointing', 'energy', 'loc', 'top1-loc', 'avg drop', 'incr conf', 'deletion', 'insertion'];
@@ -16,8 +18,8 @@ export function evaluationTable(r: EvaluateReport): string {
     pct(m.energyInBox),
     pct(m.localisation),
     pct(m.top1Localisation),
-    m.averageDrop == null ? '-' : `${m.averageDrop.toFixed(1)}%`,
-    m.increaseInConfidence == null ? '-' : `${m.increaseInConfidence.toFixed(1)}%`,
+    pct100(m.averageDrop),
+    pct100(m.increaseInConfidence),
     num(m.deletionAuc),
     num(m.insertionAuc),
   ]);

@@ -53,22 +53,23 @@ export interface EvaluateOptions extends SessionOptions {
   onImage?: (done: number, total: number, file: string, error?: string) => void;
 }
 
+/** A method's scores over the images. null: nothing was measured (no image had a map of it, or --no-faithfulness). */
 export interface MethodScores {
   method: string;
   images: number;
   /** Share of images whose map maximum lies in a ground-truth box. */
-  pointingGame: number;
+  pointingGame: number | null;
   /** Mean share of map mass inside the boxes. */
-  energyInBox: number;
+  energyInBox: number | null;
   /** Share of images whose thresholded map box has IoU >= 0.5 with a ground-truth box (ground-truth class). */
-  localisation: number;
+  localisation: number | null;
   /** The same, counted only where the top-1 prediction is also right (the CAM paper's top-1 localisation). */
-  top1Localisation: number;
-  averageDrop?: number;
-  increaseInConfidence?: number;
-  deletionAuc?: number;
-  insertionAuc?: number;
-  curves?: { deletion: number[]; insertion: number[] };
+  top1Localisation: number | null;
+  averageDrop: number | null;
+  increaseInConfidence: number | null;
+  deletionAuc: number | null;
+  insertionAuc: number | null;
+  curves: { deletion: number[]; insertion: number[] } | null;
 }
 
 export interface EvaluateReport {
@@ -79,7 +80,7 @@ export interface EvaluateReport {
   layers: string[];
   boxes: string;
   settings: { tolerance: number; threshold: number; minIou: number; steps: number | null };
-  images: { evaluated: number; failed: number; top1Accuracy: number; errors: { file: string; error: string }[] };
+  images: { evaluated: number; failed: number; top1Accuracy: number | null; errors: { file: string; error: string }[] };
   methods: MethodScores[];
   files?: { curves?: string; report?: string; html?: string };
 }
@@ -170,12 +171,25 @@ async function evaluateRun(inputs: string[], opts: EvaluateOptions, preloaded?: 
     const r4 = (v: number) => Math.round(v * 1e4) / 1e4;
     const methods: MethodScores[] = session.methods.map((m) => {
       const a = acc.get(m.name)!;
-      const n = Math.max(1, a.n);
-      const s: MethodScores = { method: m.name, images: a.n, pointingGame: r4(a.pg / n), energyInBox: r4(a.energy / n), localisation: r4(a.loc / n), top1Localisation: r4(a.top1loc / n) };
-      if (faithful) {
+      // Nothing measured is null (n/a), never a 0 that reads as a result.
+      const share = (v: number) => (a.n ? r4(v / a.n) : null);
+      const s: MethodScores = {
+        method: m.name,
+        images: a.n,
+        pointingGame: share(a.pg),
+        energyInBox: share(a.energy),
+        localisation: share(a.loc),
+        top1Localisation: share(a.top1loc),
+        averageDrop: null,
+        increaseInConfidence: null,
+        deletionAuc: null,
+        insertionAuc: null,
+        curves: null,
+      };
+      if (faithful && a.pairs.length) {
         const ad = averageDropAndIncrease(a.pairs);
-        const del = a.del.map((v) => v / n);
-        const ins = a.ins.map((v) => v / n);
+        const del = a.del.map((v) => v / a.pairs.length);
+        const ins = a.ins.map((v) => v / a.pairs.length);
         Object.assign(s, { averageDrop: r4(ad.averageDrop), increaseInConfidence: r4(ad.increaseInConfidence), deletionAuc: r4(auc(del)), insertionAuc: r4(auc(ins)), curves: { deletion: del.map(r4), insertion: ins.map(r4) } });
       }
       return s;
@@ -189,18 +203,19 @@ async function evaluateRun(inputs: string[], opts: EvaluateOptions, preloaded?: 
       layers: session.layers,
       boxes: opts.boxes,
       settings: { tolerance, threshold: 0.2, minIou: 0.5, steps: faithful ? steps : null },
-      images: { evaluated, failed: errors.length, top1Accuracy: r4(correct / Math.max(1, evaluated)), errors },
+      images: { evaluated, failed: errors.length, top1Accuracy: evaluated ? r4(correct / evaluated) : null, errors },
       methods,
     };
     if (opts.out) {
       const dir = path.resolve(opts.out);
       await ensureDir(dir);
       report.files = {};
-      if (faithful) {
+      const measured = methods.filter((m) => m.curves);
+      if (measured.length) {
         const png = await lineCharts(
           [
-            { title: 'Deletion (lower is better)', series: methods.map((m) => ({ name: `${m.method} ${m.deletionAuc?.toFixed(3)}`, ys: m.curves!.deletion })) },
-            { title: 'Insertion (higher is better)', series: methods.map((m) => ({ name: `${m.method} ${m.insertionAuc?.toFixed(3)}`, ys: m.curves!.insertion })) },
+            { title: 'Deletion (lower is better)', series: measured.map((m) => ({ name: `${m.method} ${m.deletionAuc!.toFixed(3)}`, ys: m.curves!.deletion })) },
+            { title: 'Insertion (higher is better)', series: measured.map((m) => ({ name: `${m.method} ${m.insertionAuc!.toFixed(3)}`, ys: m.curves!.insertion })) },
           ],
           { xLabel: 'share of pixels removed / inserted', yLabel: 'class probability' },
         );

@@ -68,7 +68,34 @@ test('evaluate reports perfect localisation where the map is the object, and wri
   expect(png.width).toBeGreaterThan(400);
   const table = runCli(['evaluate', '-m', path.join(dir, 'm'), '--boxes', path.join(dir, 'boxes.json'), '--no-faithfulness', '-o', path.join(dir, 'eval2')]);
   expect(table.code).toBe(0);
-  expect(table.stdout).toMatch(/^gradcam\s+100\.0%\s+\d+\.\d%\s+100\.0%\s+100\.0%\s+-/m);
+  expect(table.stdout).toMatch(/^gradcam\s+100\.0%\s+\d+\.\d%\s+100\.0%\s+100\.0%\s+n\/a\s+n\/a\s+n\/a\s+n\/a$/m);
+});
+
+test('nothing measured is n/a in the table and null in JSON, never a 0.0% that reads as a score', () => {
+  const model = path.join(dir, 'm');
+  // --no-faithfulness: the localisation scores are there, the faithfulness ones were not measured
+  const nf = runCli(['evaluate', '-m', model, '--boxes', path.join(dir, 'boxes.json'), '--no-faithfulness', '-o', path.join(dir, 'eval-nf'), '--json']);
+  expect(nf.code).toBe(0);
+  const m = JSON.parse(nf.stdout).methods[0];
+  expect(m.pointingGame).toBe(1);
+  expect([m.averageDrop, m.increaseInConfidence, m.deletionAuc, m.insertionAuc, m.curves]).toEqual([null, null, null, null, null]);
+  expect(fs.existsSync(path.join(dir, 'eval-nf', 'curves.png'))).toBe(false);
+  // the only image with a box cannot be read: no map of any method was measured
+  const broken = path.join(dir, 'broken');
+  fs.mkdirSync(broken, { recursive: true });
+  fs.writeFileSync(path.join(broken, 'x.png'), Buffer.from('\x89PNG\r\n\x1a\n this is not a png'));
+  fs.writeFileSync(path.join(broken, 'boxes.json'), JSON.stringify({ version: 1, images: { 'x.png': { class: 0, boxes: [{ x: 1, y: 1, width: 4, height: 4 }] } } }));
+  const out = path.join(dir, 'eval-broken');
+  const r = runCli(['evaluate', '-m', model, '--boxes', path.join(broken, 'boxes.json'), '--method', 'gradcam,layercam', '-o', out]);
+  expect(r.code).toBe(1);
+  expect(r.stderr).toMatch(/FAIL .*x\.png: /);
+  expect(r.stdout).toContain('0 images, top-1 accuracy n/a');
+  expect(r.stdout).toMatch(/^gradcam\s+(n\/a\s+){7}n\/a$/m);
+  expect(r.stdout).toMatch(/^layercam\s+(n\/a\s+){7}n\/a$/m);
+  expect(r.stdout).not.toContain('0.0%');
+  const rep = JSON.parse(fs.readFileSync(path.join(out, 'evaluation.json'), 'utf8'));
+  expect(rep.images.top1Accuracy).toBeNull();
+  expect(rep.methods[0]).toMatchObject({ images: 0, pointingGame: null, energyInBox: null, localisation: null, top1Localisation: null, averageDrop: null, deletionAuc: null });
 });
 
 test('a boxes file with a bad field is a usage error naming the field', () => {
