@@ -31,35 +31,71 @@ export function auc(ys: number[]): number {
   return s / (ys.length - 1);
 }
 
+/** One map's faithfulness numbers on its image. */
+export interface MapFaithfulness {
+  /** O_c: the class probability on the input multiplied by the map. */
+  masked: number;
+  /** steps + 1 points each, x = 0..1. */
+  deletion: number[];
+  insertion: number[];
+}
+
 /**
- * Deletion and insertion curves: pixels ranked by map value (highest first, ties by position), in `steps`
- * equal steps. Deletion sets the ranked pixels to the baseline (0 in the model's input space); insertion
- * starts from the baseline and puts the ranked pixels back. Each curve has steps + 1 points (x = 0..1);
- * all the inputs of a curve are scored in batches.
+ * Every faithfulness measurement of one image, for all its maps at once, in as few forward passes as possible.
+ * The inputs are x times a mask: all ones (Y_c, also every deletion curve's first point and every insertion
+ * curve's last), all zeros (the baseline: every deletion curve's last point and insertion curve's first), and
+ * per map the map itself (O_c) and the inner points of its deletion and insertion curves. They are scored
+ * `batch` at a time whatever map they belong to, so 4 maps of 32 steps cost 2 + 4 x 63 inputs in 8 calls
+ * instead of 4 x 68 inputs in 20. Pixels are ranked by map value (highest first, ties by position); deletion
+ * sets the ranked pixels to 0 (in the model's input space), insertion puts them back on a 0 image.
  */
-export function deletionInsertion(x: tf.Tensor4D, map: Float32Array, probability: ProbabilityFn, steps = 32, batch = 17): { deletion: number[]; insertion: number[] } {
-  const [, h, w, c] = x.shape;
+export function imageFaithfulness(x: tf.Tensor4D, maps: Float32Array[], probability: ProbabilityFn, steps = 32, batch = 32): { y: number; maps: MapFaithfulness[] } {
+  const [, h, w] = x.shape;
   const n = h * w;
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => map[b] - map[a] || a - b);
-  const rank = new Int32Array(n);
-  order.forEach((p, r) => (rank[p] = r));
   const counts = Array.from({ length: steps + 1 }, (_, i) => Math.round((i / steps) * n));
-  const curve = (insert: boolean): number[] => {
-    const out: number[] = [];
-    for (let s = 0; s < counts.length; s += batch) {
-      const part = counts.slice(s, s + batch);
-      const probs = tf.tidy(() => {
-        // keep[k][p] = 1 where the pixel shows the image at step k
-        const keep = new Float32Array(part.length * n);
-        part.forEach((cnt, k) => {
-          for (let p = 0; p < n; p++) keep[k * n + p] = (rank[p] < cnt) === insert ? 1 : 0;
-        });
-        return probability(tf.mul(x, tf.tensor4d(keep, [part.length, h, w, 1])) as tf.Tensor4D);
-      });
-      out.push(...probs);
-    }
-    return out;
+  const ranks = maps.map((map) => {
+    if (map.length !== n) throw new RangeError(`map has ${map.length} values, expected ${w}x${h}`);
+    const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => map[b] - map[a] || a - b);
+    const rank = new Int32Array(n);
+    order.forEach((p, r) => (rank[p] = r));
+    return rank;
+  });
+  // Row r of the whole set of inputs, written into `keep`.
+  const inner = steps - 1;
+  const perMap = 1 + 2 * inner;
+  const total = 2 + maps.length * perMap;
+  const fill = (r: number, keep: Float32Array): void => {
+    if (r < 2) return void keep.fill(r === 0 ? 1 : 0);
+    const m = Math.floor((r - 2) / perMap);
+    const k = (r - 2) % perMap;
+    if (k === 0) return void keep.set(maps[m]);
+    const insert = k > inner;
+    const cnt = counts[insert ? k - inner : k];
+    const rank = ranks[m];
+    for (let p = 0; p < n; p++) keep[p] = (rank[p] < cnt) === insert ? 1 : 0;
   };
-  void c;
-  return { deletion: curve(false), insertion: curve(true) };
+  const probs = new Float32Array(total);
+  for (let s = 0; s < total; s += batch) {
+    const b = Math.min(batch, total - s);
+    const keep = new Float32Array(b * n);
+    for (let i = 0; i < b; i++) fill(s + i, keep.subarray(i * n, (i + 1) * n));
+    probs.set(tf.tidy(() => probability(tf.mul(x, tf.tensor4d(keep, [b, h, w, 1])) as tf.Tensor4D)), s);
+  }
+  const y = probs[0];
+  const zero = probs[1];
+  return {
+    y,
+    maps: maps.map((_, m) => {
+      const at = 2 + m * perMap;
+      const del = Array.from(probs.subarray(at + 1, at + 1 + inner));
+      const ins = Array.from(probs.subarray(at + 1 + inner, at + perMap));
+      return { masked: probs[at], deletion: [y, ...del, zero], insertion: [zero, ...ins, y] };
+    }),
+  };
+}
+
+/** Deletion and insertion curves of one map (see imageFaithfulness): steps + 1 points each. */
+export function deletionInsertion(x: tf.Tensor4D, map: Float32Array, probability: ProbabilityFn, steps = 32, batch = 32): { deletion: number[]; insertion: number[] } {
+  const { deletion, insertion } = imageFaithfulness(x, [map], probability, steps, batch).maps[0];
+  return { deletion, insertion };
 }
