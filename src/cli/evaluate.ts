@@ -51,6 +51,9 @@ export async function runEvaluate(images: string[], o: Record<string, unknown>):
       out: String(o.out),
       force: !!o.force,
       html: !!o.html,
+      overlays: !!o.overlays,
+      onSkip: (kind, file) =>
+        process.stderr.write(kind === 'missing' ? `${err.yellow('missing')} ${file}: has boxes in ${o.boxes} but there is no such image\n` : `${err.yellow('skip')} ${file}: no entry in ${o.boxes}, not evaluated\n`),
       onImage: (done, total, file, error) => {
         progress ??= new Progress(total);
         progress.done();
@@ -62,7 +65,13 @@ export async function runEvaluate(images: string[], o: Record<string, unknown>):
     if (json) process.stdout.write(JSON.stringify(r, null, 2) + '\n');
     else {
       const shuffled = r.model.weightsShuffled != null ? ` (weights shuffled, seed ${r.model.weightsShuffled})` : '';
-      process.stdout.write(`${r.model.source}${shuffled}, layer ${r.layers.join('+')}, ${r.images.evaluated} images, top-1 accuracy ${pct(r.images.top1Accuracy)}\n\n`);
+      const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+      const skipped = [
+        r.images.failed ? plural(r.images.failed, 'failed', 'failed') : '',
+        r.images.missing.length ? plural(r.images.missing.length, 'box entry without its image', 'box entries without their image') : '',
+        r.images.unboxed.length ? plural(r.images.unboxed.length, 'image without boxes', 'images without boxes') : '',
+      ].filter(Boolean);
+      process.stdout.write(`${r.model.source}${shuffled}, layer ${r.layers.join('+')}, ${r.images.evaluated} images, top-1 accuracy ${pct(r.images.top1Accuracy)}${skipped.length ? ` (not evaluated: ${skipped.join(', ')})` : ''}\n\n`);
       process.stdout.write(evaluationTable(r) + '\n');
       if (r.files?.curves) process.stdout.write(`\ncurves: ${o.out}/${r.files.curves}\n`);
     }
