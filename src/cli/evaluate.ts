@@ -54,10 +54,18 @@ export async function runEvaluate(images: string[], o: Record<string, unknown>):
       overlays: !!o.overlays,
       onSkip: (kind, file) =>
         process.stderr.write(kind === 'missing' ? `${err.yellow('missing')} ${file}: has boxes in ${o.boxes} but there is no such image\n` : `${err.yellow('skip')} ${file}: no entry in ${o.boxes}, not evaluated\n`),
+      // The bar (stderr on a TTY only, as explain's) is up from the first image and moves during its
+      // faithfulness passes, which take most of the time.
+      onProgress: (done, total, file, passes) => {
+        progress ??= new Progress(total);
+        progress.tick(done, passes ? `${file} (${passes.done}/${passes.total} passes)` : file);
+      },
       onImage: (done, total, file, error) => {
         progress ??= new Progress(total);
-        progress.done();
-        if (error) process.stderr.write(`${err.red('FAIL')} ${file}: ${error}\n`);
+        if (error) {
+          progress.done();
+          process.stderr.write(`${err.red('FAIL')} ${file}: ${error}\n`);
+        }
         progress.tick(done, file);
       },
     });

@@ -49,7 +49,14 @@ export interface MapFaithfulness {
  * instead of 4 x 68 inputs in 20. Pixels are ranked by map value (highest first, ties by position); deletion
  * sets the ranked pixels to 0 (in the model's input space), insertion puts them back on a 0 image.
  */
-export function imageFaithfulness(x: tf.Tensor4D, maps: Float32Array[], probability: ProbabilityFn, steps = 32, batch = 32): { y: number; maps: MapFaithfulness[] } {
+export function imageFaithfulness(
+  x: tf.Tensor4D,
+  maps: Float32Array[],
+  probability: ProbabilityFn,
+  steps = 32,
+  batch = 32,
+  onProgress?: (done: number, total: number) => void,
+): { y: number; maps: MapFaithfulness[] } {
   const [, h, w] = x.shape;
   const n = h * w;
   const counts = Array.from({ length: steps + 1 }, (_, i) => Math.round((i / steps) * n));
@@ -80,6 +87,7 @@ export function imageFaithfulness(x: tf.Tensor4D, maps: Float32Array[], probabil
     const keep = new Float32Array(b * n);
     for (let i = 0; i < b; i++) fill(s + i, keep.subarray(i * n, (i + 1) * n));
     probs.set(tf.tidy(() => probability(tf.mul(x, tf.tensor4d(keep, [b, h, w, 1])) as tf.Tensor4D)), s);
+    onProgress?.(s + b, total);
   }
   const y = probs[0];
   const zero = probs[1];

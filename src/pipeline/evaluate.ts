@@ -53,6 +53,8 @@ export interface EvaluateOptions extends SessionOptions {
   html?: boolean;
   /** Also write each map laid over its image into --out, as explain does (`<stem>.<method>.<class>-<label>.png`). */
   overlays?: boolean;
+  /** Before each image (`done` images finished so far), and during its faithfulness passes (`passes`). */
+  onProgress?: (done: number, total: number, file: string, passes?: { done: number; total: number }) => void;
   onImage?: (done: number, total: number, file: string, error?: string) => void;
   /**
    * Before the first image: each boxes entry whose image is missing (`missing`) and each image found without a
@@ -189,6 +191,7 @@ async function evaluateRun(inputs: string[], opts: EvaluateOptions, preloaded?: 
     let done = 0;
     for (const job of withTruth) {
       const gt = truth.get(path.resolve(job.file))!;
+      opts.onProgress?.(done, withTruth.length, job.file);
       try {
         const cls = gt.classIndex ?? (gt.label != null ? session.classIndex(gt.label) : undefined);
         if (cls == null) throw new UsageError('the boxes entry names no class or label');
@@ -204,7 +207,8 @@ async function evaluateRun(inputs: string[], opts: EvaluateOptions, preloaded?: 
           });
           const probability: ProbabilityFn = (xs) => tf.tidy(() => probabilitiesOf(c.predict(xs), c.head.kind).slice([0, cls], [-1, 1]).dataSync() as Float32Array);
           // All maps' faithfulness inputs at once, batched across maps (see imageFaithfulness).
-          const faith = faithful ? imageFaithfulness(x, ex.maps.map((m) => m.map), probability, steps) : null;
+          const onPasses = opts.onProgress && ((d: number, t: number) => opts.onProgress!(done, withTruth.length, job.file, { done: d, total: t }));
+          const faith = faithful ? imageFaithfulness(x, ex.maps.map((m) => m.map), probability, steps, undefined, onPasses) : null;
           const label = session.labels[cls];
           const row: ImageRow = { file: job.file, class: { index: cls, label }, probability: r4(ex.probabilities[cls]), top1, methods: [] };
           const energies: number[] = [];

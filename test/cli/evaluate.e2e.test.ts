@@ -6,7 +6,8 @@ import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/backend';
 import { saveLayersModel } from '../../src/model/save';
-import { runCli, tempDir } from '../helpers/cli';
+import { spawnSync } from 'child_process';
+import { ROOT, runCli, tempDir } from '../helpers/cli';
 
 let dir: string;
 
@@ -146,6 +147,23 @@ test('one line for each boxes entry without its image and each image without an 
   const one = runCli(['evaluate', path.join(part, 'extra.png'), path.join(dir, 's0.png'), '-m', path.join(dir, 'm'), '--boxes', path.join(dir, 'boxes.json'), '--no-faithfulness', '-o', path.join(part, 'out2')]);
   expect(one.code).toBe(0);
   expect(one.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^skip \S*extra\.png: no entry/)]);
+});
+
+// `script` gives the CLI a terminal, as a user's shell does; without one (every other test) stderr has no bar.
+const hasScript = spawnSync('script', ['--version']).status === 0;
+if (!hasScript) console.log('skipped the evaluate progress-bar test: the `script` command is not installed');
+(hasScript ? test : test.skip)('on a terminal, a progress bar from the first image on, moving during the faithfulness passes', () => {
+  const cmd = [process.execPath, path.join(ROOT, 'bin', 'tfjs-cam'), 'evaluate', '-m', path.join(dir, 'm'), '--boxes', path.join(dir, 'boxes.json'), '--steps', '8', '-o', path.join(dir, 'eval-tty'), '--force'].join(' ');
+  const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' }, timeout: 120_000 });
+  expect(r.status).toBe(0);
+  const screen = r.stdout;
+  // before the first image is done: 0 of 3, then its 2 + 2 x 8 - 1 = 17 inputs (one batch)
+  expect(screen).toMatch(/\r\x1b\[2K\[\.{24}\] 0\/3 \S*s0\.png\r/);
+  expect(screen).toMatch(/\r\x1b\[2K\[\.{24}\] 0\/3 \S*s0\.png \(17\/17 passes\)/);
+  expect(screen).toMatch(/\r\x1b\[2K\[#{8}\.{16}\] 1\/3 .*s1\.png/);
+  expect(screen).toMatch(/\r\x1b\[2K\[#{24}\] 3\/3 /);
+  // cleared before the table
+  expect(screen).toMatch(/\r\x1b\[2K\S+, layer feat, 3 images/);
 });
 
 test('nothing measured is n/a in the table and null in JSON, never a 0.0% that reads as a score', () => {
