@@ -52,6 +52,7 @@ export async function runEvaluate(images: string[], o: Record<string, unknown>):
       force: !!o.force,
       html: !!o.html,
       overlays: !!o.overlays,
+      jobs: parseIntFlag(o.jobs, '--jobs', 1),
       onSkip: (kind, file) =>
         process.stderr.write(kind === 'missing' ? `${err.yellow('missing')} ${file}: has boxes in ${o.boxes} but there is no such image\n` : `${err.yellow('skip')} ${file}: no entry in ${o.boxes}, not evaluated\n`),
       // The bar (stderr on a TTY only, as explain's) is up from the first image and moves during its

@@ -16,7 +16,8 @@ import { resolveRemoteModel } from './remote-model';
 import type { LoadedModel } from '../model/load';
 import { readBoxes } from '../metrics/boxes';
 import { Box, energyInBoxes, localisationHit, pointingGameHit } from '../metrics/localisation';
-import { auc, averageDropAndIncrease, imageFaithfulness, ProbabilityFn } from '../metrics/faithfulness';
+import { auc, averageDropAndIncrease, imageFaithfulness, ProbabilityFn, RowSharer } from '../metrics/faithfulness';
+import { ChannelPool } from '../batch/channel-pool';
 import { explainTensor } from './explain-tensor';
 import { isFatal, methodSlug, prepareInput, slug } from './explain';
 import { renderOverlay } from '../render/overlay';
@@ -51,6 +52,11 @@ export interface EvaluateOptions extends SessionOptions {
   force?: boolean;
   /** Also write <out>/index.html (self-contained, offline). */
   html?: boolean;
+  /**
+   * Threads for the faithfulness passes (default 1): the other jobs - 1 each load the model and score an equal
+   * share of every image's inputs. Not with --shuffle-weights (their models would not be shuffled).
+   */
+  jobs?: number;
   /** Also write each map laid over its image into --out, as explain does (`<stem>.<method>.<class>-<label>.png`). */
   overlays?: boolean;
   /** Before each image (`done` images finished so far), and during its faithfulness passes (`passes`). */
@@ -155,6 +161,7 @@ export async function evaluate(inputs: string[], opts: EvaluateOptions): Promise
 
 async function evaluateRun(inputs: string[], opts: EvaluateOptions, preloaded?: LoadedModel): Promise<EvaluateReport> {
   const session = await openSession(preloaded ? { ...opts, model: preloaded } : opts);
+  let starting: Promise<ChannelPool | null> | null = null;
   try {
     checkNormalisationCounts(session, opts.preprocess);
     const c = session.model.classifier;
@@ -184,6 +191,10 @@ async function evaluateRun(inputs: string[], opts: EvaluateOptions, preloaded?: 
     type Acc = { pg: number; energy: number; loc: number; top1loc: number; n: number; pairs: { y: number; o: number }[]; del: number[]; ins: number[] };
     const acc = new Map<string, Acc>(session.methods.map((m) => [m.name, { pg: 0, energy: 0, loc: 0, top1loc: 0, n: 0, pairs: [], del: [], ins: [] }]));
     const errors = problems.map((p) => ({ file: p.input, error: p.message }));
+    // Faithfulness workers load the model while the first image is decoded and explained.
+    const spare = faithful && opts.shuffleWeights == null ? (opts.jobs ?? 1) - 1 : 0;
+    starting = spare > 0 ? ChannelPool.start(spare, opts).catch(() => null) : null;
+    let pool: ChannelPool | null = null;
     const rows: ImageRow[] = [];
     let overlays = 0;
     if (opts.overlays && outDir) await ensureDir(outDir);
@@ -208,7 +219,10 @@ async function evaluateRun(inputs: string[], opts: EvaluateOptions, preloaded?: 
           const probability: ProbabilityFn = (xs) => tf.tidy(() => probabilitiesOf(c.predict(xs), c.head.kind).slice([0, cls], [-1, 1]).dataSync() as Float32Array);
           // All maps' faithfulness inputs at once, batched across maps (see imageFaithfulness).
           const onPasses = opts.onProgress && ((d: number, t: number) => opts.onProgress!(done, withTruth.length, job.file, { done: d, total: t }));
-          const faith = faithful ? imageFaithfulness(x, ex.maps.map((m) => m.map), probability, steps, undefined, onPasses) : null;
+          pool ??= starting && (await starting);
+          const maps = ex.maps.map((m) => m.map);
+          const share: RowSharer | null = pool && ((total, local) => pool!.shareRows({ x: x.dataSync() as Float32Array, xShape: x.shape, maps, steps, classIndex: cls, batch: 32 }, total, local));
+          const faith = faithful ? imageFaithfulness(x, maps, probability, steps, 32, onPasses, share) : null;
           const label = session.labels[cls];
           const row: ImageRow = { file: job.file, class: { index: cls, label }, probability: r4(ex.probabilities[cls]), top1, methods: [] };
           const energies: number[] = [];
@@ -337,6 +351,7 @@ async function evaluateRun(inputs: string[], opts: EvaluateOptions, preloaded?: 
     }
     return report;
   } finally {
+    await (await starting)?.close();
     if (typeof opts.model === 'string') session.model.dispose();
   }
 }

@@ -166,6 +166,19 @@ if (!hasScript) console.log('skipped the evaluate progress-bar test: the `script
   expect(screen).toMatch(/\r\x1b\[2K\S+, layer feat, 3 images/);
 });
 
+test('--jobs spreads the faithfulness passes over threads with the same numbers as one thread', () => {
+  const run = (jobs: string) => {
+    const r = runCli(['evaluate', '-m', path.join(dir, 'm'), '--boxes', path.join(dir, 'boxes.json'), '--method', 'gradcam,layercam', '--steps', '8', '--jobs', jobs, '-o', path.join(dir, `eval-j${jobs}`), '--json']);
+    expect(r.code).toBe(0);
+    return JSON.parse(r.stdout);
+  };
+  const one = run('1');
+  const three = run('3'); // this thread and 2 workers, each a third of every image's 2 + 2 x 15 inputs
+  expect(three.methods).toEqual(one.methods);
+  expect(three.perImage).toEqual(one.perImage);
+  expect(one.methods[0].deletionAuc).toBeLessThan(one.methods[0].insertionAuc);
+});
+
 test('nothing measured is n/a in the table and null in JSON, never a 0.0% that reads as a score', () => {
   const model = path.join(dir, 'm');
   // --no-faithfulness: the localisation scores are there, the faithfulness ones were not measured
