@@ -1,7 +1,7 @@
 /**
  * npm run bench: medians over several runs, and ratios measured side by side in the same run.
  *
- *   node dist/bench/run.js [--quick] [--only darknet|shipped|folder|memory]
+ *   node dist/bench/run.js [--quick] [--only darknet|shipped|folder|evaluate|memory]
  *
  * For darknet_tiny (../shared/data, skipped with a notice when absent) and every model in models/:
  *   - plain forward pass; explain (compute only) with Grad-CAM top-1 and top-5, Grad-CAM++, Score-CAM (all
@@ -9,11 +9,14 @@
  *   - a naive baseline: one class at a time, a fresh forward pass and a backward pass through the whole
  *     network (to the input, fused ops, as a hook-based implementation does), then the head gradient;
  *   - folder throughput (64 images, decode + explain + render + write) with 1 and 2 workers;
- *   - memory: RSS after 50 and after 1,000 images, tensor count.
+ *   - memory: RSS after 50 and after 1,000 images, tensor count;
+ *   - evaluate vs explain: the built CLI (`node bin/tfjs-cam`, model load included) on 5 real photos with
+ *     darknet_tiny and Grad-CAM, the two commands run alternately, median wall time and their ratio.
  */
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { spawnSync } from 'child_process';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend';
 import { loadModelFrom, LoadedModel } from '../src/model/load';
@@ -169,6 +172,52 @@ async function benchMemory(name: string, dir: string): Promise<void> {
   model.dispose();
 }
 
+/**
+ * Rough ground-truth boxes (in each photo's own pixels) for 5 photos of ../shared/data/images, with the
+ * darknet_tiny class (Darknet order, expected_top5.txt) of the object in them. Not precise: enough for timing.
+ */
+export const DARKNET_BOXES: Record<string, { class: number; boxes: { x: number; y: number; width: number; height: number }[] }> = {
+  'both.png': { class: 139, boxes: [{ x: 20, y: 0, width: 200, height: 120 }] }, // bull mastiff, upper half
+  'coffee.png': { class: 946, boxes: [{ x: 175, y: 19, width: 235, height: 240 }] }, // espresso cup
+  'dogs.png': { class: 148, boxes: [{ x: 27, y: 115, width: 298, height: 163 }] }, // Eskimo dogs
+  'motorcycle.png': { class: 259, boxes: [{ x: 87, y: 72, width: 636, height: 390 }] }, // motor scooter
+  'puppies.jpg': { class: 175, boxes: [{ x: 0, y: 425, width: 1530, height: 450 }] }, // Labrador puppies
+};
+
+/** `evaluate` vs `explain` through the CLI on the same 5 photos, alternating runs; median wall time and ratio. */
+function benchEvaluate(darknet: string): void {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tfjs-cam-bench-eval-'));
+  const images = path.join(SHARED, 'images');
+  const boxes = path.join(tmp, 'boxes.json');
+  const entries = Object.fromEntries(Object.entries(DARKNET_BOXES).map(([f, v]) => [path.relative(tmp, path.join(images, f)), v]));
+  fs.writeFileSync(boxes, JSON.stringify({ version: 1, images: entries }));
+  const files = Object.keys(DARKNET_BOXES).map((f) => path.join(images, f));
+  const bin = path.join(ROOT, 'bin', 'tfjs-cam');
+  const common = ['-m', darknet, '--method', 'gradcam', '--force'];
+  const cli = (args: string[]): number => {
+    const t0 = performance.now();
+    const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+    if (r.status !== 0) throw new Error(`tfjs-cam ${args[0]} failed (${r.status}): ${r.stderr.trim().split('\n').pop()}`);
+    return performance.now() - t0;
+  };
+  const runs = QUICK ? 3 : 5;
+  console.log(`\ndarknet_tiny: evaluate vs explain, ${files.length} photos, Grad-CAM, CLI wall time (model load included), median of ${runs}`);
+  const tEx: number[] = [];
+  const tEv: number[] = [];
+  const tEvNoF: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    tEx.push(cli(['explain', ...files, ...common, '-o', path.join(tmp, 'explain')]));
+    tEv.push(cli(['evaluate', ...files, ...common, '--boxes', boxes, '-o', path.join(tmp, 'evaluate')]));
+    tEvNoF.push(cli(['evaluate', ...files, ...common, '--boxes', boxes, '--no-faithfulness', '-o', path.join(tmp, 'evaluate-nof')]));
+  }
+  const ex = median(tEx);
+  const ev = median(tEv);
+  line('explain (top-3 maps, overlays, report)', fmt(ex));
+  line('evaluate (faithfulness, 32 steps)', fmt(ev), `${ratio(ev, ex)} of explain (target: at most 3x)`);
+  line('evaluate --no-faithfulness', fmt(median(tEvNoF)), `${ratio(median(tEvNoF), ex)} of explain`);
+  fs.rmSync(tmp, { recursive: true, force: true });
+}
+
 async function main(): Promise<void> {
   const backend = await initBackend((process.env.TFJS_CAM_BACKEND as 'wasm') ?? 'wasm');
   console.log(`tfjs-cam bench on ${backend}, ${os.cpus().length} cores, median of ${RUNS} runs${QUICK ? ' (--quick)' : ''}`);
@@ -187,6 +236,10 @@ async function main(): Promise<void> {
   if (!ONLY || ONLY === 'folder') {
     if (hasDarknet) await benchFolder('darknet_tiny', darknet, path.join(SHARED, 'images', 'both.png'), 'leaky_re_lu_15');
     if (shipped.includes('gap-cnn') && sample) await benchFolder('models/gap-cnn', path.join(ROOT, 'models', 'gap-cnn'), path.join(ROOT, 'samples', sample));
+  }
+  if (!ONLY || ONLY === 'evaluate') {
+    if (hasDarknet) benchEvaluate(darknet);
+    else console.log('\nskipped evaluate vs explain: ../shared/data is not present');
   }
   if (!ONLY || ONLY === 'memory') {
     if (shipped.includes('gap-cnn')) await benchMemory('models/gap-cnn', path.join(ROOT, 'models', 'gap-cnn'));

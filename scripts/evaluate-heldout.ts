@@ -41,7 +41,7 @@ async function main(): Promise<void> {
       const t0 = Date.now();
       const r = await evaluate([dir], { model: modelDir, boxes: path.join(dir, 'boxes.json'), method: methods, steps, shuffleWeights: shuffled ? 1 : undefined, out: null, methodOptions: { maxChannels: 0, noiseSamples: 4 } });
       results[`${m}${shuffled ? ' (shuffled)' : ''}`] = r;
-      console.log(`models/${m}${shuffled ? ' with shuffled weights (untrained baseline)' : ''}: top-1 accuracy ${(r.images.top1Accuracy * 100).toFixed(1)}%, ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+      console.log(`models/${m}${shuffled ? ' with shuffled weights (untrained baseline)' : ''}: top-1 accuracy ${r.images.top1Accuracy == null ? "n/a" : `${(r.images.top1Accuracy * 100).toFixed(1)}%`}, ${((Date.now() - t0) / 1000).toFixed(0)} s`);
       console.log(evaluationTable(r) + '\n');
     }
   }

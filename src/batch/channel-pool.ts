@@ -31,6 +31,20 @@ export interface ChannelTask {
   score: 'logit' | 'probability';
 }
 
+/** A share of one image's faithfulness inputs (see metrics/faithfulness.ts), scored by a worker. */
+export interface RowsTask {
+  x: Float32Array;
+  xShape: number[];
+  maps: Float32Array[];
+  steps: number;
+  classIndex: number;
+  batch: number;
+  from: number;
+  to: number;
+  results: SharedArrayBuffer;
+  ctrl: SharedArrayBuffer;
+}
+
 export interface ChannelContext {
   id: number;
   x: Float32Array;
@@ -51,27 +65,45 @@ function script(): string | null {
 export class ChannelPool {
   private constructor(
     private readonly workers: Worker[],
-    private readonly errors: MessagePort,
+    private readonly errors: MessagePort[],
   ) {}
+
+  /** The first error a worker reported (each worker has its own port: a port can be transferred only once). */
+  private firstError(): string {
+    for (const port of this.errors) {
+      const m = receiveMessageOnPort(port);
+      if (m) return (m.message as { message?: string } | undefined)?.message ?? 'unknown error';
+    }
+    return 'unknown error';
+  }
 
   /** Starts `count` workers with the session's options; resolves once every one has its model loaded. */
   static async start(count: number, opts: SessionOptions): Promise<ChannelPool | null> {
     const file = script();
     if (!file || count < 1 || typeof opts.model !== 'string') return null;
-    const { port1, port2 } = new MessageChannel();
     const session = { model: opts.model, backend: opts.backend, method: opts.method, layers: opts.layers, labels: opts.labels, preprocess: opts.preprocess, score: opts.score };
     const workers = Array.from({ length: count }, () => new Worker(file, { workerData: { session } }));
-    await Promise.all(
-      workers.map(
-        (w) =>
-          new Promise<void>((resolve, reject) => {
-            w.once('message', (m: { type: string; message?: string }) => (m.type === 'ready' ? resolve() : reject(new Error(m.message))));
-            w.once('error', reject);
-          }),
-      ),
-    );
-    workers.forEach((w) => w.postMessage({ type: 'errors', port: port2 }, [port2]));
-    return new ChannelPool(workers, port1);
+    try {
+      await Promise.all(
+        workers.map(
+          (w) =>
+            new Promise<void>((resolve, reject) => {
+              w.once('message', (m: { type: string; message?: string }) => (m.type === 'ready' ? resolve() : reject(new Error(m.message))));
+              w.once('error', reject);
+            }),
+        ),
+      );
+    } catch (e) {
+      // A worker that could not start must not keep the process alive.
+      await Promise.all(workers.map((w) => w.terminate()));
+      throw e;
+    }
+    const ports = workers.map((w) => {
+      const { port1, port2 } = new MessageChannel();
+      w.postMessage({ type: 'errors', port: port2 }, [port2]);
+      return port1;
+    });
+    return new ChannelPool(workers, ports);
   }
 
   get size(): number {
@@ -99,8 +131,7 @@ export class ChannelPool {
     const mine = local(channels.slice(0, per));
     for (let v = Atomics.load(counter, 0); v > 0; v = Atomics.load(counter, 0)) Atomics.wait(counter, 0, v, 60_000);
     if (Atomics.load(counter, 1)) {
-      const m = receiveMessageOnPort(this.errors);
-      throw new Error(`a channel worker failed: ${(m?.message as { message?: string } | undefined)?.message ?? 'unknown error'}`);
+      throw new Error(`a channel worker failed: ${this.firstError()}`);
     }
     const flat = new Float32Array(results);
     const out = mine.slice();
@@ -108,8 +139,34 @@ export class ChannelPool {
     return out;
   }
 
+  /**
+   * One image's faithfulness inputs (rows [0, total) of its plan), in equal contiguous shares: the first here
+   * through `local`, the others on the workers, side by side. Synchronous, like share().
+   */
+  shareRows(ctx: Omit<RowsTask, 'from' | 'to' | 'results' | 'ctrl'>, total: number, local: (from: number, to: number, out: Float32Array) => void): Float32Array {
+    const per = Math.ceil(total / (this.workers.length + 1));
+    const results = new SharedArrayBuffer(total * 4);
+    const out = new Float32Array(results);
+    const ctrl = new SharedArrayBuffer(8); // [workers still running, failed]
+    const counter = new Int32Array(ctrl);
+    for (let w = 0; w < this.workers.length; w++) {
+      const from = (w + 1) * per;
+      const to = Math.min(total, from + per);
+      if (from >= to) continue;
+      Atomics.add(counter, 0, 1);
+      const task: RowsTask = { ...ctx, from, to, results, ctrl };
+      this.workers[w].postMessage({ type: 'rows', task });
+    }
+    local(0, Math.min(per, total), out);
+    for (let v = Atomics.load(counter, 0); v > 0; v = Atomics.load(counter, 0)) Atomics.wait(counter, 0, v, 60_000);
+    if (Atomics.load(counter, 1)) {
+      throw new Error(`a faithfulness worker failed: ${this.firstError()}`);
+    }
+    return out;
+  }
+
   async close(): Promise<void> {
-    this.errors.close();
+    this.errors.forEach((p) => p.close());
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
 }

@@ -5,7 +5,9 @@ import { openSession, SessionOptions } from '../pipeline/session';
 import { getMethod, DEFAULT_METHOD_OPTIONS, MethodInputs } from '../methods';
 import { targetClasses, targetMatrix } from '../capture/targets';
 import type { ForwardPass } from '../model/classifier';
-import type { ChannelTask } from './channel-pool';
+import type { ChannelTask, RowsTask } from './channel-pool';
+import { faithfulnessPlan, scoreRows } from '../metrics/faithfulness';
+import { probabilitiesOf } from '../model/head';
 
 async function main(): Promise<void> {
   const port = parentPort!;
@@ -20,9 +22,28 @@ async function main(): Promise<void> {
   let errors: MessagePort | null = null;
   // The last image's forward pass, reused by the next method on the same image.
   let cached: { id: number; layer: string; x: tf.Tensor4D; fp: ForwardPass } | null = null;
-  port.on('message', (m: { type: 'errors'; port: MessagePort } | { type: 'task'; task: ChannelTask }) => {
+  port.on('message', (m: { type: 'errors'; port: MessagePort } | { type: 'task'; task: ChannelTask } | { type: 'rows'; task: RowsTask }) => {
     if (m.type === 'errors') {
       errors = m.port;
+      return;
+    }
+    if (m.type === 'rows') {
+      // A share of an image's faithfulness inputs: the same plan and scoring as the calling thread's.
+      const t = m.task;
+      const counter = new Int32Array(t.ctrl);
+      const x = tf.tensor4d(t.x, t.xShape as [number, number, number, number]);
+      try {
+        const plan = faithfulnessPlan(t.xShape[1], t.xShape[2], t.maps, t.steps);
+        const probability = (xs: tf.Tensor4D) => tf.tidy(() => probabilitiesOf(c.predict(xs), c.head.kind).slice([0, t.classIndex], [-1, 1]).dataSync() as Float32Array);
+        scoreRows(x, plan, probability, t.from, t.to, new Float32Array(t.results), t.batch);
+      } catch (e) {
+        errors?.postMessage({ message: (e as Error).message });
+        Atomics.store(counter, 1, 1);
+      } finally {
+        x.dispose();
+        Atomics.sub(counter, 0, 1);
+        Atomics.notify(counter, 0);
+      }
       return;
     }
     const t = m.task;

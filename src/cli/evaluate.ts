@@ -5,8 +5,10 @@ import { reportError } from './errors';
 import { err, Progress } from './output';
 import { EXIT } from './main';
 
-const pct = (v: number | undefined) => (v == null ? '-' : `${(v * 100).toFixed(1)}%`);
-const num = (v: number | undefined, d = 3) => (v == null ? '-' : v.toFixed(d));
+/** n/a where nothing was measured (no image for the method, --no-faithfulness): never a 0.0% that reads as a score. */
+const pct = (v: number | null | undefined) => (v == null ? 'n/a' : `${(v * 100).toFixed(1)}%`);
+const num = (v: number | null | undefined, d = 3) => (v == null ? 'n/a' : v.toFixed(d));
+const pct100 = (v: number | null | undefined) => (v == null ? 'n/a' : `${v.toFixed(1)}%`);
 
 export function evaluationTable(r: EvaluateReport): string {
   const head = ['method', 'pointing', 'energy', 'loc', 'top1-loc', 'avg drop', 'incr conf', 'deletion', 'insertion'];
@@ -16,8 +18,8 @@ export function evaluationTable(r: EvaluateReport): string {
     pct(m.energyInBox),
     pct(m.localisation),
     pct(m.top1Localisation),
-    m.averageDrop == null ? '-' : `${m.averageDrop.toFixed(1)}%`,
-    m.increaseInConfidence == null ? '-' : `${m.increaseInConfidence.toFixed(1)}%`,
+    pct100(m.averageDrop),
+    pct100(m.increaseInConfidence),
     num(m.deletionAuc),
     num(m.insertionAuc),
   ]);
@@ -49,10 +51,22 @@ export async function runEvaluate(images: string[], o: Record<string, unknown>):
       out: String(o.out),
       force: !!o.force,
       html: !!o.html,
+      overlays: !!o.overlays,
+      jobs: parseIntFlag(o.jobs, '--jobs', 1),
+      onSkip: (kind, file) =>
+        process.stderr.write(kind === 'missing' ? `${err.yellow('missing')} ${file}: has boxes in ${o.boxes} but there is no such image\n` : `${err.yellow('skip')} ${file}: no entry in ${o.boxes}, not evaluated\n`),
+      // The bar (stderr on a TTY only, as explain's) is up from the first image and moves during its
+      // faithfulness passes, which take most of the time.
+      onProgress: (done, total, file, passes) => {
+        progress ??= new Progress(total);
+        progress.tick(done, passes ? `${file} (${passes.done}/${passes.total} passes)` : file);
+      },
       onImage: (done, total, file, error) => {
         progress ??= new Progress(total);
-        progress.done();
-        if (error) process.stderr.write(`${err.red('FAIL')} ${file}: ${error}\n`);
+        if (error) {
+          progress.done();
+          process.stderr.write(`${err.red('FAIL')} ${file}: ${error}\n`);
+        }
         progress.tick(done, file);
       },
     });
@@ -60,7 +74,13 @@ export async function runEvaluate(images: string[], o: Record<string, unknown>):
     if (json) process.stdout.write(JSON.stringify(r, null, 2) + '\n');
     else {
       const shuffled = r.model.weightsShuffled != null ? ` (weights shuffled, seed ${r.model.weightsShuffled})` : '';
-      process.stdout.write(`${r.model.source}${shuffled}, layer ${r.layers.join('+')}, ${r.images.evaluated} images, top-1 accuracy ${pct(r.images.top1Accuracy)}\n\n`);
+      const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+      const skipped = [
+        r.images.failed ? plural(r.images.failed, 'failed', 'failed') : '',
+        r.images.missing.length ? plural(r.images.missing.length, 'box entry without its image', 'box entries without their image') : '',
+        r.images.unboxed.length ? plural(r.images.unboxed.length, 'image without boxes', 'images without boxes') : '',
+      ].filter(Boolean);
+      process.stdout.write(`${r.model.source}${shuffled}, layer ${r.layers.join('+')}, ${r.images.evaluated} images, top-1 accuracy ${pct(r.images.top1Accuracy)}${skipped.length ? ` (not evaluated: ${skipped.join(', ')})` : ''}\n\n`);
       process.stdout.write(evaluationTable(r) + '\n');
       if (r.files?.curves) process.stdout.write(`\ncurves: ${o.out}/${r.files.curves}\n`);
     }

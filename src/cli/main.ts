@@ -110,6 +110,8 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .option('--no-faithfulness', 'skip Average Drop, Increase in Confidence and deletion/insertion (each costs forward passes)')
     .option('--shuffle-weights <seed>', "shuffle the model's weights first: the untrained-model sanity baseline")
     .option('-o, --out <dir>', 'folder for evaluation.json and curves.png', 'cam-eval')
+    .option('-j, --jobs <n>', 'threads for the faithfulness passes, each with its own backend and model', String(availableParallelism()))
+    .option('--overlays', 'also write each map over its image into --out, as explain does (<name>.<method>.<class>-<label>.png)')
     .option('--html', 'also write <out>/index.html: the scores and curves, self-contained (works offline)')
     .option('-f, --force', 'overwrite existing outputs')
     .option('--json', 'print the evaluation report on stdout')

@@ -31,35 +31,129 @@ export function auc(ys: number[]): number {
   return s / (ys.length - 1);
 }
 
+/** One map's faithfulness numbers on its image. */
+export interface MapFaithfulness {
+  /** O_c: the class probability on the input multiplied by the map. */
+  masked: number;
+  /** steps + 1 points each, x = 0..1. */
+  deletion: number[];
+  insertion: number[];
+}
+
 /**
- * Deletion and insertion curves: pixels ranked by map value (highest first, ties by position), in `steps`
- * equal steps. Deletion sets the ranked pixels to the baseline (0 in the model's input space); insertion
- * starts from the baseline and puts the ranked pixels back. Each curve has steps + 1 points (x = 0..1);
- * all the inputs of a curve are scored in batches.
+ * The inputs of every faithfulness measurement of one image, for all its maps at once. They are x times a mask:
+ * all ones (Y_c, also every deletion curve's first point and every insertion curve's last), all zeros (the
+ * baseline: every deletion curve's last point and insertion curve's first), and per map the map itself (O_c)
+ * and the inner points of its deletion and insertion curves: 2 + maps x (2 steps - 1) inputs, where measuring
+ * each map alone took maps x 2 (steps + 2). Pixels are ranked by map value (highest first, ties by position);
+ * deletion sets the ranked pixels to 0 (in the model's input space), insertion puts them back on a 0 image.
  */
-export function deletionInsertion(x: tf.Tensor4D, map: Float32Array, probability: ProbabilityFn, steps = 32, batch = 17): { deletion: number[]; insertion: number[] } {
-  const [, h, w, c] = x.shape;
-  const n = h * w;
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => map[b] - map[a] || a - b);
-  const rank = new Int32Array(n);
-  order.forEach((p, r) => (rank[p] = r));
+export interface FaithfulnessPlan {
+  /** Number of inputs (mask rows). */
+  total: number;
+  /** Writes mask row r (height x width values) into keep. */
+  fill(r: number, keep: Float32Array): void;
+  /** The measurements from the class probability of every row. */
+  assemble(probs: Float32Array): { y: number; maps: MapFaithfulness[] };
+}
+
+export function faithfulnessPlan(height: number, width: number, maps: Float32Array[], steps: number): FaithfulnessPlan {
+  const n = height * width;
   const counts = Array.from({ length: steps + 1 }, (_, i) => Math.round((i / steps) * n));
-  const curve = (insert: boolean): number[] => {
-    const out: number[] = [];
-    for (let s = 0; s < counts.length; s += batch) {
-      const part = counts.slice(s, s + batch);
-      const probs = tf.tidy(() => {
-        // keep[k][p] = 1 where the pixel shows the image at step k
-        const keep = new Float32Array(part.length * n);
-        part.forEach((cnt, k) => {
-          for (let p = 0; p < n; p++) keep[k * n + p] = (rank[p] < cnt) === insert ? 1 : 0;
-        });
-        return probability(tf.mul(x, tf.tensor4d(keep, [part.length, h, w, 1])) as tf.Tensor4D);
-      });
-      out.push(...probs);
-    }
-    return out;
+  const ranks = maps.map((map) => {
+    if (map.length !== n) throw new RangeError(`map has ${map.length} values, expected ${width}x${height}`);
+    const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => map[b] - map[a] || a - b);
+    const rank = new Int32Array(n);
+    order.forEach((p, r) => (rank[p] = r));
+    return rank;
+  });
+  const inner = steps - 1;
+  const perMap = 1 + 2 * inner;
+  return {
+    total: 2 + maps.length * perMap,
+    fill(r, keep) {
+      if (r < 2) return void keep.fill(r === 0 ? 1 : 0);
+      const m = Math.floor((r - 2) / perMap);
+      const k = (r - 2) % perMap;
+      if (k === 0) return void keep.set(maps[m]);
+      const insert = k > inner;
+      const cnt = counts[insert ? k - inner : k];
+      const rank = ranks[m];
+      for (let p = 0; p < n; p++) keep[p] = (rank[p] < cnt) === insert ? 1 : 0;
+    },
+    assemble(probs) {
+      const y = probs[0];
+      const zero = probs[1];
+      return {
+        y,
+        maps: maps.map((_, m) => {
+          const at = 2 + m * perMap;
+          const del = Array.from(probs.subarray(at + 1, at + 1 + inner));
+          const ins = Array.from(probs.subarray(at + 1 + inner, at + perMap));
+          return { masked: probs[at], deletion: [y, ...del, zero], insertion: [zero, ...ins, y] };
+        }),
+      };
+    },
   };
-  void c;
-  return { deletion: curve(false), insertion: curve(true) };
+}
+
+/** Scores rows [from, to) of a plan, `batch` inputs per call, into out[from..to). */
+export function scoreRows(
+  x: tf.Tensor4D,
+  plan: FaithfulnessPlan,
+  probability: ProbabilityFn,
+  from: number,
+  to: number,
+  out: Float32Array,
+  batch = 32,
+  onProgress?: (done: number, total: number) => void,
+): void {
+  const [, h, w] = x.shape;
+  const n = h * w;
+  for (let s = from; s < to; s += batch) {
+    const b = Math.min(batch, to - s);
+    const keep = new Float32Array(b * n);
+    for (let i = 0; i < b; i++) plan.fill(s + i, keep.subarray(i * n, (i + 1) * n));
+    out.set(tf.tidy(() => probability(tf.mul(x, tf.tensor4d(keep, [b, h, w, 1])) as tf.Tensor4D)), s);
+    onProgress?.(s + b - from, to - from);
+  }
+}
+
+/**
+ * Scores rows [0, total) of a plan, some of them elsewhere (other threads): `local` scores the rows given to
+ * this thread, the sharer the rest, and the whole vector comes back.
+ */
+export type RowSharer = (total: number, local: (from: number, to: number, out: Float32Array) => void) => Float32Array;
+
+/**
+ * Every faithfulness measurement of one image, for all its maps at once (see FaithfulnessPlan), the inputs
+ * scored `batch` at a time whatever map they belong to; with `share`, spread over other threads too.
+ */
+export function imageFaithfulness(
+  x: tf.Tensor4D,
+  maps: Float32Array[],
+  probability: ProbabilityFn,
+  steps = 32,
+  batch = 32,
+  onProgress?: (done: number, total: number) => void,
+  share?: RowSharer | null,
+): { y: number; maps: MapFaithfulness[] } {
+  const [, h, w] = x.shape;
+  const plan = faithfulnessPlan(h, w, maps, steps);
+  if (!share) {
+    const probs = new Float32Array(plan.total);
+    scoreRows(x, plan, probability, 0, plan.total, probs, batch, onProgress);
+    return plan.assemble(probs);
+  }
+  // Progress of this thread's share stands for the whole (the shares are equal and run side by side).
+  const probs = share(plan.total, (from, to, out) =>
+    scoreRows(x, plan, probability, from, to, out, batch, onProgress && ((d, t) => onProgress(Math.round((d / t) * plan.total), plan.total))),
+  );
+  return plan.assemble(probs);
+}
+
+/** Deletion and insertion curves of one map (see imageFaithfulness): steps + 1 points each. */
+export function deletionInsertion(x: tf.Tensor4D, map: Float32Array, probability: ProbabilityFn, steps = 32, batch = 32): { deletion: number[]; insertion: number[] } {
+  const { deletion, insertion } = imageFaithfulness(x, [map], probability, steps, batch).maps[0];
+  return { deletion, insertion };
 }

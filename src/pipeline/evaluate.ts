@@ -16,9 +16,11 @@ import { resolveRemoteModel } from './remote-model';
 import type { LoadedModel } from '../model/load';
 import { readBoxes } from '../metrics/boxes';
 import { Box, energyInBoxes, localisationHit, pointingGameHit } from '../metrics/localisation';
-import { auc, averageDropAndIncrease, deletionInsertion, maskedProbability, ProbabilityFn } from '../metrics/faithfulness';
+import { auc, averageDropAndIncrease, imageFaithfulness, ProbabilityFn, RowSharer } from '../metrics/faithfulness';
+import { ChannelPool } from '../batch/channel-pool';
 import { explainTensor } from './explain-tensor';
-import { baselineOf, isFatal, prepareInput } from './explain';
+import { baselineOf, isFatal, methodSlug, prepareInput, slug } from './explain';
+import { renderOverlay } from '../render/overlay';
 import type { Interpolation } from '../image/resize';
 import { openSession, SessionOptions } from './session';
 import { MethodOptions } from '../methods';
@@ -36,7 +38,7 @@ export interface EvaluateOptions extends SessionOptions {
   boxes: string;
   /** Pointing-game tolerance in model-input pixels (0: the maximum must be inside the box). */
   tolerance?: number;
-  /** Faithfulness metrics (Average Drop, deletion/insertion); they cost 2 x (steps + 1) + 1 forward passes per map. */
+  /** Faithfulness metrics (Average Drop, deletion/insertion); they cost 2 x steps - 1 forward passes per map, 2 per image. */
   faithfulness?: boolean;
   steps?: number;
   /** Shuffle the model's weights with this seed first (the untrained-model sanity baseline). */
@@ -50,25 +52,71 @@ export interface EvaluateOptions extends SessionOptions {
   force?: boolean;
   /** Also write <out>/index.html (self-contained, offline). */
   html?: boolean;
+  /**
+   * Threads for the faithfulness passes (default 1): the other jobs - 1 each load the model and score an equal
+   * share of every image's inputs. Not with --shuffle-weights (their models would not be shuffled).
+   */
+  jobs?: number;
+  /** Also write each map laid over its image into --out, as explain does (`<stem>.<method>.<class>-<label>.png`). */
+  overlays?: boolean;
+  /** Before each image (`done` images finished so far), and during its faithfulness passes (`passes`). */
+  onProgress?: (done: number, total: number, file: string, passes?: { done: number; total: number }) => void;
   onImage?: (done: number, total: number, file: string, error?: string) => void;
+  /**
+   * Before the first image: each boxes entry whose image is missing (`missing`) and each image found without a
+   * boxes entry (`unboxed`); neither is evaluated. Both are listed in the report (images.missing, images.unboxed).
+   */
+  onSkip?: (kind: 'missing' | 'unboxed', file: string) => void;
 }
 
+/** A method's scores over the images. null: nothing was measured (no image had a map of it, or --no-faithfulness). */
 export interface MethodScores {
   method: string;
   images: number;
   /** Share of images whose map maximum lies in a ground-truth box. */
-  pointingGame: number;
+  pointingGame: number | null;
   /** Mean share of map mass inside the boxes. */
-  energyInBox: number;
+  energyInBox: number | null;
   /** Share of images whose thresholded map box has IoU >= 0.5 with a ground-truth box (ground-truth class). */
-  localisation: number;
+  localisation: number | null;
   /** The same, counted only where the top-1 prediction is also right (the CAM paper's top-1 localisation). */
-  top1Localisation: number;
-  averageDrop?: number;
-  increaseInConfidence?: number;
-  deletionAuc?: number;
-  insertionAuc?: number;
-  curves?: { deletion: number[]; insertion: number[] };
+  top1Localisation: number | null;
+  averageDrop: number | null;
+  increaseInConfidence: number | null;
+  deletionAuc: number | null;
+  insertionAuc: number | null;
+  curves: { deletion: number[]; insertion: number[] } | null;
+}
+
+/** One method's measurements on one image (a row of `perImage`). Faithfulness numbers are null with --no-faithfulness. */
+export interface ImageMethodRow {
+  method: string;
+  /** The map's maximum lies in a ground-truth box (within the tolerance). */
+  pointingHit: boolean;
+  /** Share of the map's mass inside the boxes. */
+  energyInBox: number;
+  /** The thresholded map's box has IoU >= 0.5 with a ground-truth box. */
+  localisationHit: boolean;
+  /** O_c: the class probability on the image multiplied by the map. */
+  maskedProbability: number | null;
+  /** This image's drop in %: max(0, Y_c - O_c) / Y_c x 100 (Average Drop is its mean). */
+  drop: number | null;
+  /** O_c > Y_c (Increase in Confidence is the share of these). */
+  increase: boolean | null;
+  deletionAuc: number | null;
+  insertionAuc: number | null;
+  /** The overlay, relative to --out (with --overlays). */
+  overlay?: string;
+}
+
+export interface ImageRow {
+  file: string;
+  class: { index: number; label: string };
+  /** Y_c: the class probability on the image. */
+  probability: number;
+  /** The top-1 prediction is the ground-truth class. */
+  top1: boolean;
+  methods: ImageMethodRow[];
 }
 
 export interface EvaluateReport {
@@ -79,9 +127,20 @@ export interface EvaluateReport {
   layers: string[];
   boxes: string;
   settings: { tolerance: number; threshold: number; minIou: number; steps: number | null };
-  images: { evaluated: number; failed: number; top1Accuracy: number; errors: { file: string; error: string }[] };
+  images: {
+    evaluated: number;
+    failed: number;
+    top1Accuracy: number | null;
+    errors: { file: string; error: string }[];
+    /** Boxes entries whose image does not exist (or, with no image arguments, is not an image in the boxes folder). */
+    missing: string[];
+    /** Images found among the inputs that have no boxes entry. */
+    unboxed: string[];
+  };
   methods: MethodScores[];
-  files?: { curves?: string; report?: string; html?: string };
+  /** Every evaluated image, in input order, with each method's measurements on it. */
+  perImage: ImageRow[];
+  files?: { curves?: string; report?: string; html?: string; overlays?: number };
 }
 
 export async function evaluate(inputs: string[], opts: EvaluateOptions): Promise<EvaluateReport> {
@@ -104,25 +163,48 @@ async function evaluateRun(inputs: string[], opts: EvaluateOptions, preloaded?: 
   const session = await openSession(preloaded ? { ...opts, model: preloaded } : opts);
   // Integrated Gradients' baseline: the black image, preprocessed.
   const methodOptions = session.methods.some((m) => m.name === 'integrated-gradients') ? { ...opts.methodOptions, baseline: await baselineOf(session, {}) } : opts.methodOptions;
+  let starting: Promise<ChannelPool | null> | null = null;
   try {
     checkNormalisationCounts(session, opts.preprocess);
     const c = session.model.classifier;
     if (opts.shuffleWeights != null) c.randomizeWeights(opts.shuffleWeights);
     const truth = readBoxes(opts.boxes);
-    const { jobs, problems } = collectImages(inputs.length ? inputs : [path.dirname(path.resolve(opts.boxes))]);
+    const outDir = opts.out ? path.resolve(opts.out) : null;
+    // The output folder (overlays) is never read as input, as for explain.
+    const { jobs, problems } = collectImages(inputs.length ? inputs : [path.dirname(path.resolve(opts.boxes))], { exclude: outDir });
     const withTruth = jobs.filter((j) => truth.has(path.resolve(j.file)));
     if (!withTruth.length) throw new UsageError(`none of the images has an entry in ${opts.boxes} (keys are paths relative to that file)`);
+    // Say what is not evaluated, one line each: an entry without its image, an image without an entry. An entry
+    // for an existing image that was not among the image arguments is not missing: it was not asked for.
+    const found = new Set(jobs.map((j) => path.resolve(j.file)));
+    const shown = (abs: string) => {
+      const rel = path.relative(process.cwd(), abs);
+      return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : abs;
+    };
+    const missing = [...truth.keys()].filter((f) => !found.has(f) && (!inputs.length || !fs.existsSync(f))).map(shown);
+    const unboxed = jobs.filter((j) => !truth.has(path.resolve(j.file))).map((j) => j.file);
+    for (const f of missing) opts.onSkip?.('missing', f);
+    for (const f of unboxed) opts.onSkip?.('unboxed', f);
     const [inputH, inputW] = c.inputShape;
     const steps = opts.steps ?? 32;
     const faithful = opts.faithfulness !== false;
     const tolerance = opts.tolerance ?? 0;
+    const r4 = (v: number) => Math.round(v * 1e4) / 1e4;
     type Acc = { pg: number; energy: number; loc: number; top1loc: number; n: number; pairs: { y: number; o: number }[]; del: number[]; ins: number[] };
     const acc = new Map<string, Acc>(session.methods.map((m) => [m.name, { pg: 0, energy: 0, loc: 0, top1loc: 0, n: 0, pairs: [], del: [], ins: [] }]));
     const errors = problems.map((p) => ({ file: p.input, error: p.message }));
+    // Faithfulness workers load the model while the first image is decoded and explained.
+    const spare = faithful && opts.shuffleWeights == null ? (opts.jobs ?? 1) - 1 : 0;
+    starting = spare > 0 ? ChannelPool.start(spare, opts).catch(() => null) : null;
+    let pool: ChannelPool | null = null;
+    const rows: ImageRow[] = [];
+    let overlays = 0;
+    if (opts.overlays && outDir) await ensureDir(outDir);
     let correct = 0;
     let done = 0;
     for (const job of withTruth) {
       const gt = truth.get(path.resolve(job.file))!;
+      opts.onProgress?.(done, withTruth.length, job.file);
       try {
         const cls = gt.classIndex ?? (gt.label != null ? session.classIndex(gt.label) : undefined);
         if (cls == null) throw new UsageError('the boxes entry names no class or label');
@@ -131,34 +213,72 @@ async function evaluateRun(inputs: string[], opts: EvaluateOptions, preloaded?: 
         try {
           const ex = explainTensor(c, x, { methods: session.methods, layers: session.layers, classes: [cls], topK: 1, score: session.score, methodOptions });
           const top1 = ex.top[0].index === cls;
-          if (top1) correct++;
           const boxes: Box[] = gt.boxes.map((b) => {
             const p0 = toModel(place, b.x, b.y);
             const p1 = toModel(place, b.x + b.width, b.y + b.height);
             return { x: p0.x, y: p0.y, width: p1.x - p0.x, height: p1.y - p0.y };
           });
           const probability: ProbabilityFn = (xs) => tf.tidy(() => probabilitiesOf(c.predict(xs), c.head.kind).slice([0, cls], [-1, 1]).dataSync() as Float32Array);
-          const y = faithful ? probability(x)[0] : 0;
-          for (const m of ex.maps) {
-            const a = acc.get(m.method)!;
+          // All maps' faithfulness inputs at once, batched across maps (see imageFaithfulness).
+          const onPasses = opts.onProgress && ((d: number, t: number) => opts.onProgress!(done, withTruth.length, job.file, { done: d, total: t }));
+          pool ??= starting && (await starting);
+          const maps = ex.maps.map((m) => m.map);
+          const share: RowSharer | null = pool && ((total, local) => pool!.shareRows({ x: x.dataSync() as Float32Array, xShape: x.shape, maps, steps, classIndex: cls, batch: 32 }, total, local));
+          const faith = faithful ? imageFaithfulness(x, maps, probability, steps, 32, onPasses, share) : null;
+          const label = session.labels[cls];
+          const row: ImageRow = { file: job.file, class: { index: cls, label }, probability: r4(ex.probabilities[cls]), top1, methods: [] };
+          const energies: number[] = [];
+          for (const [i, m] of ex.maps.entries()) {
+            const energy = energyInBoxes(m.map, inputW, boxes);
+            energies.push(energy);
+            const f = faith?.maps[i];
+            row.methods.push({
+              method: m.method,
+              pointingHit: pointingGameHit(m.map, inputW, boxes, tolerance),
+              energyInBox: r4(energy),
+              localisationHit: localisationHit(m.map, inputW, inputH, boxes).hit,
+              maskedProbability: f ? r4(f.masked) : null,
+              drop: f ? r4(averageDropAndIncrease([{ y: faith!.y, o: f.masked }]).averageDrop) : null,
+              increase: f ? f.masked > faith!.y : null,
+              deletionAuc: f ? r4(auc(f.deletion)) : null,
+              insertionAuc: f ? r4(auc(f.insertion)) : null,
+            });
+          }
+          if (opts.overlays && outDir) {
+            // explain's overlays under explain's names: <stem>.<method>.<class>-<label>.png in --out
+            const stem = job.stem ?? job.rel.slice(0, job.rel.length - path.extname(job.rel).length);
+            for (const [i, m] of ex.maps.entries()) {
+              const name = `${stem}.${methodSlug(m.method)}.${cls}-${slug(label)}.png`;
+              const { overlay } = await renderOverlay(img, m.map, inputW, inputH, place, { colormap: 'jet', alpha: 0.5 });
+              await ensureDir(path.dirname(path.join(outDir, name)));
+              await writeFileAtomic(path.join(outDir, name), overlay, { overwrite: !!opts.force });
+              row.methods[i].overlay = name.split(path.sep).join('/');
+              overlays++;
+            }
+          }
+          // The image counts only once everything about it is done (a failed overlay write fails the image).
+          if (top1) correct++;
+          for (const [i, mr] of row.methods.entries()) {
+            const a = acc.get(mr.method)!;
             a.n++;
-            if (pointingGameHit(m.map, inputW, boxes, tolerance)) a.pg++;
-            a.energy += energyInBoxes(m.map, inputW, boxes);
-            if (localisationHit(m.map, inputW, inputH, boxes).hit) {
+            if (mr.pointingHit) a.pg++;
+            a.energy += energies[i];
+            if (mr.localisationHit) {
               a.loc++;
               if (top1) a.top1loc++;
             }
-            if (faithful) {
-              a.pairs.push({ y, o: maskedProbability(x, m.map, probability) });
-              const curves = deletionInsertion(x, m.map, probability, steps);
+            if (faith) {
+              const curves = faith.maps[i];
+              a.pairs.push({ y: faith.y, o: curves.masked });
               if (!a.del.length) {
                 a.del = new Array(curves.deletion.length).fill(0);
                 a.ins = new Array(curves.insertion.length).fill(0);
               }
-              curves.deletion.forEach((v, i) => (a.del[i] += v));
-              curves.insertion.forEach((v, i) => (a.ins[i] += v));
+              curves.deletion.forEach((v, k) => (a.del[k] += v));
+              curves.insertion.forEach((v, k) => (a.ins[k] += v));
             }
           }
+          rows.push(row);
         } finally {
           x.dispose();
         }
@@ -169,15 +289,27 @@ async function evaluateRun(inputs: string[], opts: EvaluateOptions, preloaded?: 
         opts.onImage?.(++done, withTruth.length, job.file, errorMessage(e));
       }
     }
-    const r4 = (v: number) => Math.round(v * 1e4) / 1e4;
     const methods: MethodScores[] = session.methods.map((m) => {
       const a = acc.get(m.name)!;
-      const n = Math.max(1, a.n);
-      const s: MethodScores = { method: m.name, images: a.n, pointingGame: r4(a.pg / n), energyInBox: r4(a.energy / n), localisation: r4(a.loc / n), top1Localisation: r4(a.top1loc / n) };
-      if (faithful) {
+      // Nothing measured is null (n/a), never a 0 that reads as a result.
+      const share = (v: number) => (a.n ? r4(v / a.n) : null);
+      const s: MethodScores = {
+        method: m.name,
+        images: a.n,
+        pointingGame: share(a.pg),
+        energyInBox: share(a.energy),
+        localisation: share(a.loc),
+        top1Localisation: share(a.top1loc),
+        averageDrop: null,
+        increaseInConfidence: null,
+        deletionAuc: null,
+        insertionAuc: null,
+        curves: null,
+      };
+      if (faithful && a.pairs.length) {
         const ad = averageDropAndIncrease(a.pairs);
-        const del = a.del.map((v) => v / n);
-        const ins = a.ins.map((v) => v / n);
+        const del = a.del.map((v) => v / a.pairs.length);
+        const ins = a.ins.map((v) => v / a.pairs.length);
         Object.assign(s, { averageDrop: r4(ad.averageDrop), increaseInConfidence: r4(ad.increaseInConfidence), deletionAuc: r4(auc(del)), insertionAuc: r4(auc(ins)), curves: { deletion: del.map(r4), insertion: ins.map(r4) } });
       }
       return s;
@@ -191,18 +323,21 @@ async function evaluateRun(inputs: string[], opts: EvaluateOptions, preloaded?: 
       layers: session.layers,
       boxes: opts.boxes,
       settings: { tolerance, threshold: 0.2, minIou: 0.5, steps: faithful ? steps : null },
-      images: { evaluated, failed: errors.length, top1Accuracy: r4(correct / Math.max(1, evaluated)), errors },
+      images: { evaluated, failed: errors.length, top1Accuracy: evaluated ? r4(correct / evaluated) : null, errors, missing, unboxed },
       methods,
+      perImage: rows,
     };
-    if (opts.out) {
-      const dir = path.resolve(opts.out);
+    if (outDir) {
+      const dir = outDir;
       await ensureDir(dir);
       report.files = {};
-      if (faithful) {
+      if (overlays) report.files.overlays = overlays;
+      const measured = methods.filter((m) => m.curves);
+      if (measured.length) {
         const png = await lineCharts(
           [
-            { title: 'Deletion (lower is better)', series: methods.map((m) => ({ name: `${m.method} ${m.deletionAuc?.toFixed(3)}`, ys: m.curves!.deletion })) },
-            { title: 'Insertion (higher is better)', series: methods.map((m) => ({ name: `${m.method} ${m.insertionAuc?.toFixed(3)}`, ys: m.curves!.insertion })) },
+            { title: 'Deletion (lower is better)', series: measured.map((m) => ({ name: `${m.method} ${m.deletionAuc!.toFixed(3)}`, ys: m.curves!.deletion })) },
+            { title: 'Insertion (higher is better)', series: measured.map((m) => ({ name: `${m.method} ${m.insertionAuc!.toFixed(3)}`, ys: m.curves!.insertion })) },
           ],
           { xLabel: 'share of pixels removed / inserted', yLabel: 'class probability' },
         );
@@ -218,6 +353,7 @@ async function evaluateRun(inputs: string[], opts: EvaluateOptions, preloaded?: 
     }
     return report;
   } finally {
+    await (await starting)?.close();
     if (typeof opts.model === 'string') session.model.dispose();
   }
 }

@@ -116,7 +116,7 @@ export interface RenderedImage {
   maps?: ImageMaps;
 }
 
-function slug(s: string): string {
+export function slug(s: string): string {
   return s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || 'class';
 }
 

@@ -265,7 +265,8 @@ export function explainHtml(report: ExplainReport, title = 'tfjs-cam explain'): 
 
 /** Rows for an evaluation: one per method with its scores, and the deletion/insertion curves. */
 export function evaluateHtml(report: EvaluateReport, title = 'tfjs-cam evaluate'): HtmlReport {
-  const pct = (v: number | undefined) => (v == null ? '' : `${(v * 100).toFixed(1)}%`);
+  const pct = (v: number | null | undefined) => (v == null ? 'n/a' : `${(v * 100).toFixed(1)}%`);
+  const pct100 = (v: number | null | undefined) => (v == null ? 'n/a' : `${v.toFixed(1)}%`);
   return {
     title,
     meta: [
@@ -285,10 +286,10 @@ export function evaluateHtml(report: EvaluateReport, title = 'tfjs-cam evaluate'
           energy: pct(m.energyInBox),
           loc: pct(m.localisation),
           'top1-loc': pct(m.top1Localisation),
-          'avg drop': m.averageDrop == null ? '' : `${m.averageDrop.toFixed(1)}%`,
-          'incr conf': m.increaseInConfidence == null ? '' : `${m.increaseInConfidence.toFixed(1)}%`,
-          deletion: m.deletionAuc,
-          insertion: m.insertionAuc,
+          'avg drop': pct100(m.averageDrop),
+          'incr conf': pct100(m.increaseInConfidence),
+          deletion: m.deletionAuc ?? 'n/a',
+          insertion: m.insertionAuc ?? 'n/a',
         },
       })),
       ...(report.files?.curves ? [{ title: 'deletion and insertion curves', images: [{ src: report.files.curves, caption: 'mean class probability', alt: 'deletion and insertion curves' }] }] : []),

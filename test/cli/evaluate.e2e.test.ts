@@ -6,7 +6,8 @@ import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/backend';
 import { saveLayersModel } from '../../src/model/save';
-import { runCli, tempDir } from '../helpers/cli';
+import { spawnSync } from 'child_process';
+import { ROOT, runCli, tempDir } from '../helpers/cli';
 
 let dir: string;
 
@@ -68,7 +69,141 @@ test('evaluate reports perfect localisation where the map is the object, and wri
   expect(png.width).toBeGreaterThan(400);
   const table = runCli(['evaluate', '-m', path.join(dir, 'm'), '--boxes', path.join(dir, 'boxes.json'), '--no-faithfulness', '-o', path.join(dir, 'eval2')]);
   expect(table.code).toBe(0);
-  expect(table.stdout).toMatch(/^gradcam\s+100\.0%\s+\d+\.\d%\s+100\.0%\s+100\.0%\s+-/m);
+  expect(table.stdout).toMatch(/^gradcam\s+100\.0%\s+\d+\.\d%\s+100\.0%\s+100\.0%\s+n\/a\s+n\/a\s+n\/a\s+n\/a$/m);
+});
+
+test('evaluation.json has a row per image and method; --overlays writes explain\'s overlays into --out', () => {
+  const model = path.join(dir, 'm');
+  const out = path.join(dir, 'eval-rows');
+  const r = runCli(['evaluate', '-m', model, '--boxes', path.join(dir, 'boxes.json'), '--method', 'gradcam,layercam', '--steps', '8', '--overlays', '-o', out]);
+  expect(r.code).toBe(0);
+  const rep = JSON.parse(fs.readFileSync(path.join(out, 'evaluation.json'), 'utf8'));
+  expect(rep.perImage.map((row: { file: string }) => path.basename(row.file))).toEqual(['s0.png', 's1.png', 's2.png']);
+  for (const row of rep.perImage) {
+    expect(row.class.index).toBe(0);
+    expect(row.top1).toBe(true);
+    expect(row.probability).toBeGreaterThan(0.5);
+    expect(row.methods.map((m: { method: string }) => m.method)).toEqual(['gradcam', 'layercam']);
+    for (const m of row.methods) {
+      expect(m).toMatchObject({ pointingHit: true, localisationHit: true });
+      expect(m.energyInBox).toBeGreaterThan(0.8);
+      expect(m.deletionAuc).toBeLessThan(m.insertionAuc);
+      expect(m.drop).toBeGreaterThanOrEqual(0);
+      expect(m.drop).toBeCloseTo(Math.max(0, ((row.probability - m.maskedProbability) / row.probability) * 100), 1);
+      expect(m.increase).toBe(m.maskedProbability > row.probability);
+      // the overlay is explain's: same pixels, same name, at the image's size
+      expect(m.overlay).toMatch(new RegExp(`^${path.basename(row.file, '.png')}\\.${m.method}\\.0-[a-z0-9-]+\\.png$`));
+    }
+  }
+  // the method scores are the means of the rows (AUC is linear: mean of AUCs = AUC of the mean curve)
+  for (const [k, ms] of rep.methods.entries()) {
+    const mine = rep.perImage.map((row: { methods: Record<string, number>[] }) => row.methods[k]);
+    const mean = (f: string) => mine.reduce((s: number, m: Record<string, number>) => s + Number(m[f]), 0) / mine.length;
+    expect(ms.energyInBox).toBeCloseTo(mean('energyInBox'), 3);
+    expect(ms.deletionAuc).toBeCloseTo(mean('deletionAuc'), 3);
+    expect(ms.insertionAuc).toBeCloseTo(mean('insertionAuc'), 3);
+    expect(ms.averageDrop).toBeCloseTo(mean('drop'), 2);
+  }
+  expect(rep.files.overlays).toBe(6);
+  const pngs = fs.readdirSync(out).filter((f) => f.endsWith('.png')).sort();
+  expect(pngs).toHaveLength(7); // 3 images x 2 methods + curves.png, nothing half-written
+  expect(fs.readdirSync(out).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  const ex = runCli(['explain', path.join(dir, 's1.png'), '-m', model, '--method', 'gradcam', '--class', '0', '-o', path.join(dir, 'ex-rows')]);
+  expect(ex.code).toBe(0);
+  const row1 = rep.perImage[1].methods[0];
+  expect(fs.readFileSync(path.join(out, row1.overlay)).equals(fs.readFileSync(path.join(dir, 'ex-rows', row1.overlay)))).toBe(true);
+  // without --overlays: no overlay written, none named; with --no-faithfulness the faithfulness numbers are null
+  const plain = runCli(['evaluate', '-m', model, '--boxes', path.join(dir, 'boxes.json'), '--no-faithfulness', '--json', '-o', path.join(dir, 'eval-rows2')]);
+  expect(plain.code).toBe(0);
+  const p = JSON.parse(plain.stdout);
+  expect(p.perImage).toHaveLength(3);
+  expect(p.perImage[0].methods[0]).toMatchObject({ method: 'gradcam', pointingHit: true, localisationHit: true, maskedProbability: null, drop: null, increase: null, deletionAuc: null, insertionAuc: null });
+  expect(p.perImage[0].methods[0].overlay).toBeUndefined();
+  expect(fs.readdirSync(path.join(dir, 'eval-rows2'))).toEqual(['evaluation.json']);
+});
+
+test('one line for each boxes entry without its image and each image without an entry, counted in the summary', () => {
+  const part = path.join(dir, 'partial');
+  fs.mkdirSync(part, { recursive: true });
+  fs.copyFileSync(path.join(dir, 's0.png'), path.join(part, 's0.png'));
+  fs.copyFileSync(path.join(dir, 's1.png'), path.join(part, 'extra.png'));
+  const box = { class: 0, boxes: [{ x: 4, y: 4, width: 8, height: 8 }] };
+  fs.writeFileSync(path.join(part, 'boxes.json'), JSON.stringify({ version: 1, images: { 's0.png': box, 'gone.png': box } }));
+  const run = () => runCli(['evaluate', '-m', path.join(dir, 'm'), '--boxes', path.join(part, 'boxes.json'), '--no-faithfulness', '--overlays', '-o', path.join(part, 'out'), '--force']);
+  for (const r of [run(), run()]) {
+    // the second run does not take the first one's overlays (inside the folder) for images without boxes
+    expect(r.code).toBe(0);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/^missing \S*partial\/gone\.png: has boxes in \S*boxes\.json but there is no such image$/);
+    expect(lines[1]).toMatch(/^skip \S*partial\/extra\.png: no entry in \S*boxes\.json, not evaluated$/);
+    expect(r.stdout).toContain('1 images, top-1 accuracy 100.0% (not evaluated: 1 box entry without its image, 1 image without boxes)');
+  }
+  const rep = JSON.parse(fs.readFileSync(path.join(part, 'out', 'evaluation.json'), 'utf8'));
+  expect(rep.images.evaluated).toBe(1);
+  expect(rep.images.missing).toEqual([expect.stringMatching(/gone\.png$/)]);
+  expect(rep.images.unboxed).toEqual([expect.stringMatching(/extra\.png$/)]);
+  // an entry for an existing image that was not asked for is not missing
+  const one = runCli(['evaluate', path.join(part, 'extra.png'), path.join(dir, 's0.png'), '-m', path.join(dir, 'm'), '--boxes', path.join(dir, 'boxes.json'), '--no-faithfulness', '-o', path.join(part, 'out2')]);
+  expect(one.code).toBe(0);
+  expect(one.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^skip \S*extra\.png: no entry/)]);
+});
+
+// `script` gives the CLI a terminal, as a user's shell does; without one (every other test) stderr has no bar.
+const hasScript = spawnSync('script', ['--version']).status === 0;
+if (!hasScript) console.log('skipped the evaluate progress-bar test: the `script` command is not installed');
+(hasScript ? test : test.skip)('on a terminal, a progress bar from the first image on, moving during the faithfulness passes', () => {
+  const cmd = [process.execPath, path.join(ROOT, 'bin', 'tfjs-cam'), 'evaluate', '-m', path.join(dir, 'm'), '--boxes', path.join(dir, 'boxes.json'), '--steps', '8', '-o', path.join(dir, 'eval-tty'), '--force'].join(' ');
+  const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' }, timeout: 120_000 });
+  expect(r.status).toBe(0);
+  const screen = r.stdout;
+  // before the first image is done: 0 of 3, then its 2 + 2 x 8 - 1 = 17 inputs (one batch)
+  expect(screen).toMatch(/\r\x1b\[2K\[\.{24}\] 0\/3 \S*s0\.png\r/);
+  expect(screen).toMatch(/\r\x1b\[2K\[\.{24}\] 0\/3 \S*s0\.png \(17\/17 passes\)/);
+  expect(screen).toMatch(/\r\x1b\[2K\[#{8}\.{16}\] 1\/3 .*s1\.png/);
+  expect(screen).toMatch(/\r\x1b\[2K\[#{24}\] 3\/3 /);
+  // cleared before the table
+  expect(screen).toMatch(/\r\x1b\[2K\S+, layer feat, 3 images/);
+});
+
+test('--jobs spreads the faithfulness passes over threads with the same numbers as one thread', () => {
+  const run = (jobs: string) => {
+    const r = runCli(['evaluate', '-m', path.join(dir, 'm'), '--boxes', path.join(dir, 'boxes.json'), '--method', 'gradcam,layercam', '--steps', '8', '--jobs', jobs, '-o', path.join(dir, `eval-j${jobs}`), '--json']);
+    expect(r.code).toBe(0);
+    return JSON.parse(r.stdout);
+  };
+  const one = run('1');
+  const three = run('3'); // this thread and 2 workers, each a third of every image's 2 + 2 x 15 inputs
+  expect(three.methods).toEqual(one.methods);
+  expect(three.perImage).toEqual(one.perImage);
+  expect(one.methods[0].deletionAuc).toBeLessThan(one.methods[0].insertionAuc);
+});
+
+test('nothing measured is n/a in the table and null in JSON, never a 0.0% that reads as a score', () => {
+  const model = path.join(dir, 'm');
+  // --no-faithfulness: the localisation scores are there, the faithfulness ones were not measured
+  const nf = runCli(['evaluate', '-m', model, '--boxes', path.join(dir, 'boxes.json'), '--no-faithfulness', '-o', path.join(dir, 'eval-nf'), '--json']);
+  expect(nf.code).toBe(0);
+  const m = JSON.parse(nf.stdout).methods[0];
+  expect(m.pointingGame).toBe(1);
+  expect([m.averageDrop, m.increaseInConfidence, m.deletionAuc, m.insertionAuc, m.curves]).toEqual([null, null, null, null, null]);
+  expect(fs.existsSync(path.join(dir, 'eval-nf', 'curves.png'))).toBe(false);
+  // the only image with a box cannot be read: no map of any method was measured
+  const broken = path.join(dir, 'broken');
+  fs.mkdirSync(broken, { recursive: true });
+  fs.writeFileSync(path.join(broken, 'x.png'), Buffer.from('\x89PNG\r\n\x1a\n this is not a png'));
+  fs.writeFileSync(path.join(broken, 'boxes.json'), JSON.stringify({ version: 1, images: { 'x.png': { class: 0, boxes: [{ x: 1, y: 1, width: 4, height: 4 }] } } }));
+  const out = path.join(dir, 'eval-broken');
+  const r = runCli(['evaluate', '-m', model, '--boxes', path.join(broken, 'boxes.json'), '--method', 'gradcam,layercam', '-o', out]);
+  expect(r.code).toBe(1);
+  expect(r.stderr).toMatch(/FAIL .*x\.png: /);
+  expect(r.stdout).toContain('0 images, top-1 accuracy n/a');
+  expect(r.stdout).toMatch(/^gradcam\s+(n\/a\s+){7}n\/a$/m);
+  expect(r.stdout).toMatch(/^layercam\s+(n\/a\s+){7}n\/a$/m);
+  expect(r.stdout).not.toContain('0.0%');
+  const rep = JSON.parse(fs.readFileSync(path.join(out, 'evaluation.json'), 'utf8'));
+  expect(rep.images.top1Accuracy).toBeNull();
+  expect(rep.methods[0]).toMatchObject({ images: 0, pointingGame: null, energyInBox: null, localisation: null, top1Localisation: null, averageDrop: null, deletionAuc: null });
 });
 
 test('a boxes file with a bad field is a usage error naming the field', () => {

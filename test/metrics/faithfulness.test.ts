@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/backend';
-import { auc, averageDropAndIncrease, deletionInsertion, maskedProbability } from '../../src/metrics/faithfulness';
+import { auc, averageDropAndIncrease, deletionInsertion, imageFaithfulness, maskedProbability } from '../../src/metrics/faithfulness';
 
 beforeAll(async () => {
   await initBackend('wasm');
@@ -35,5 +35,34 @@ test('deletion and insertion curves follow the map ranking, in the given number 
   [1.0 / 4, 0.9 / 4, 0.7 / 4, 0.4 / 4, 0].forEach((v, i) => expect(deletion[i]).toBeCloseTo(v, 6));
   [0, 0.1 / 4, 0.3 / 4, 0.6 / 4, 1.0 / 4].forEach((v, i) => expect(insertion[i]).toBeCloseTo(v, 6));
   expect(maskedProbability(x, new Float32Array([1, 0, 0.5, 1]), meanProbability)).toBeCloseTo((0.4 + 0.1 + 0.1) / 4, 6);
+  x.dispose();
+});
+
+test('all maps of an image are measured together: shared end points scored once, inputs batched across maps', () => {
+  const x = tf.tensor4d([0.4, 0.3, 0.2, 0.1], [1, 2, 2, 1]);
+  const a = new Float32Array([0.1, 0.5, 0.7, 0.9]); // ranks pixel 3, 2, 1, 0
+  const b = new Float32Array([1, 0.6, 0.3, 0]); // ranks pixel 0, 1, 2, 3
+  const calls: number[] = [];
+  const counted = (xs: tf.Tensor4D) => {
+    calls.push(xs.shape[0]);
+    return meanProbability(xs);
+  };
+  const r = imageFaithfulness(x, [a, b], counted, 4, 32);
+  // plain + baseline + 2 maps x (masked + 3 inner deletion + 3 inner insertion) = 16 inputs, one call
+  expect(calls).toEqual([16]);
+  expect(r.y).toBeCloseTo(1.0 / 4, 6);
+  [1.0 / 4, 0.9 / 4, 0.7 / 4, 0.4 / 4, 0].forEach((v, i) => expect(r.maps[0].deletion[i]).toBeCloseTo(v, 6));
+  [0, 0.1 / 4, 0.3 / 4, 0.6 / 4, 1.0 / 4].forEach((v, i) => expect(r.maps[0].insertion[i]).toBeCloseTo(v, 6));
+  [1.0 / 4, 0.6 / 4, 0.3 / 4, 0.1 / 4, 0].forEach((v, i) => expect(r.maps[1].deletion[i]).toBeCloseTo(v, 6));
+  [0, 0.4 / 4, 0.7 / 4, 0.9 / 4, 1.0 / 4].forEach((v, i) => expect(r.maps[1].insertion[i]).toBeCloseTo(v, 6));
+  expect(r.maps[0].masked).toBeCloseTo((0.04 + 0.15 + 0.14 + 0.09) / 4, 6);
+  expect(r.maps[1].masked).toBeCloseTo((0.4 + 0.18 + 0.06) / 4, 6);
+  // smaller batches give the same numbers in ceil(16 / 5) calls
+  calls.length = 0;
+  expect(imageFaithfulness(x, [a, b], counted, 4, 5)).toEqual(r);
+  expect(calls).toEqual([5, 5, 5, 1]);
+  const before = tf.memory().numTensors;
+  imageFaithfulness(x, [a, b], meanProbability, 4, 3);
+  expect(tf.memory().numTensors).toBe(before); // every tensor released
   x.dispose();
 });
