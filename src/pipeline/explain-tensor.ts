@@ -210,7 +210,7 @@ function rawMaps(model: Classifier, x: tf.Tensor4D, fp: ForwardPass, opts: Expla
     maps.dispose();
     return out;
   };
-  const all = { targets, classes, scored };
+  const all: { targets: Target[]; classes: number[]; scored: TargetLike[] } = { targets, classes, scored };
   try {
     const layerMethods = opts.methods.filter((m) => m.level !== 'pixel');
     // Gradient and CAM methods run per chunk of targets (bounded memory: see classChunkSize); per-channel methods
@@ -226,33 +226,24 @@ function rawMaps(model: Classifier, x: tf.Tensor4D, fp: ForwardPass, opts: Expla
         p.data.push(r.data);
         parts.set(method.name, p);
       };
-      for (let start = 0; start < targets.length && chunked.length; start += chunk) {
-        const part = { targets: targets.slice(start, start + chunk), classes: classes.slice(start, start + chunk), scored: scored.slice(start, start + chunk) as TargetLike[] };
+      // One backward pass for a group of targets (when a method needs it), then each method on that group.
+      const runGroup = (methods: CamMethod[], part: typeof all) => {
         let t0 = performance.now();
-        const grads = needs(chunked, 'gradients') ? classGradients(fp, li, part.scored, opts.score, model.numClasses, opts.layers[li], model.head.kind) : undefined;
+        const grads = needs(methods, 'gradients') ? classGradients(fp, li, part.scored, opts.score, model.numClasses, opts.layers[li], model.head.kind) : undefined;
         if (grads) grads.dataSync(); // finish the backward pass here so the timings split honestly
         backwardMs += performance.now() - t0;
         t0 = performance.now();
         try {
-          for (const method of chunked) keep(method, run(method, li, grads, part));
+          for (const method of methods) keep(method, run(method, li, grads, part));
         } finally {
           grads?.dispose();
         }
         methodMs += performance.now() - t0;
+      };
+      for (let start = 0; start < targets.length && chunked.length; start += chunk) {
+        runGroup(chunked, { targets: targets.slice(start, start + chunk), classes: classes.slice(start, start + chunk), scored: scored.slice(start, start + chunk) as TargetLike[] });
       }
-      if (whole.length) {
-        let t0 = performance.now();
-        const grads = needs(whole, 'gradients') ? classGradients(fp, li, scored, opts.score, model.numClasses, opts.layers[li], model.head.kind) : undefined;
-        if (grads) grads.dataSync();
-        backwardMs += performance.now() - t0;
-        t0 = performance.now();
-        try {
-          for (const method of whole) keep(method, run(method, li, grads, all));
-        } finally {
-          grads?.dispose();
-        }
-        methodMs += performance.now() - t0;
-      }
+      if (whole.length) runGroup(whole, all);
       for (const method of layerMethods) {
         const p = parts.get(method.name)!;
         raw.get(method.name)!.push({ layer: opts.layers[li], data: p.data.length === 1 ? p.data[0] : concatFloat32(p.data), height: p.height, width: p.width });

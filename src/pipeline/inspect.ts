@@ -3,19 +3,11 @@ import { LayerInfo } from '../model/classifier';
 import { LoadedModel, loadModelFrom } from '../model/load';
 import { BackendChoice, initBackend } from '../backend';
 import { UserError } from '../util/errors';
+import type { ExplainReport } from '../report/schema';
 
 export interface Inspection {
-  model: {
-    source: string;
-    format: string;
-    sha256: string;
-    inputSize: [number, number, number];
-    classes: number;
-    softmaxSteppedOver: boolean;
-    head: 'softmax' | 'sigmoid' | 'linear';
-    binary: boolean;
-    headActivation?: string;
-  };
+  /** As in the explain report, with `binary` always present. */
+  model: Omit<ExplainReport['model'], 'binary'> & { binary: boolean };
   layers: (LayerInfo & { defaultTarget: boolean })[];
   defaultLayer: string | null;
   /** Why there is no default layer, when there is none. */
