@@ -64,15 +64,30 @@ export function resolveModelSource(given: string): ModelSource {
   return { given, modelJson: p, isUrl: false };
 }
 
+/** Why a fetch failed, in a few words: fetch() itself says only "fetch failed"; the reason (ECONNREFUSED...) is its cause. */
+export function fetchFailureReason(e: unknown, timeoutMs: number): string {
+  const name = (e as Error)?.name;
+  const cause = (e as { cause?: { code?: string; message?: string } })?.cause;
+  return name === 'TimeoutError' || name === 'AbortError' ? `timed out after ${timeoutMs / 1000} s` : (cause?.code ?? cause?.message ?? (e as Error)?.message ?? String(e));
+}
+
+/** `rel` resolved against the URL folder `base`, if it stays inside it (same origin, no `..`); else null. */
+export function insideUrlFolder(rel: string, base: string): string | null {
+  let url: URL;
+  let decoded: string;
+  try {
+    url = new URL(rel, base);
+    decoded = decodeURIComponent(url.pathname);
+  } catch {
+    return null;
+  }
+  if (!url.toString().startsWith(base) || /(^|\/)\.\.(\/|$)/.test(decoded)) return null;
+  return url.toString();
+}
+
 async function fetchBytes(url: string, what: string): Promise<Buffer> {
   const ms = fetchTimeoutMs();
-  const failed = (e: unknown) => {
-    const name = (e as Error)?.name;
-    // fetch() itself says only "fetch failed"; the reason (ECONNREFUSED, ENOTFOUND...) is its cause.
-    const cause = (e as { cause?: { code?: string; message?: string } })?.cause;
-    const reason = name === 'TimeoutError' || name === 'AbortError' ? `timed out after ${ms / 1000} s` : (cause?.code ?? cause?.message ?? (e as Error)?.message ?? String(e));
-    return new ModelError(`${what}: could not fetch ${url}: ${reason}`);
-  };
+  const failed = (e: unknown) => new ModelError(`${what}: could not fetch ${url}: ${fetchFailureReason(e, ms)}`);
   let res: Response;
   try {
     res = await fetch(url, { signal: AbortSignal.timeout(ms) });
@@ -194,16 +209,9 @@ export async function loadArtifacts(given: string): Promise<LoadedArtifacts> {
       let bytes: Buffer;
       if (source.isUrl) {
         // Shards are fetched from the model's own folder only: never another path or host named by model.json.
-        let url: URL | null = null;
-        try {
-          url = new URL(rel, source.modelJson);
-        } catch {
-          url = null;
-        }
-        if (!url || !url.toString().startsWith(baseDir) || /(^|\/)\.\.(\/|$)/.test(decodeURIComponent(url.pathname))) {
-          throw new ModelError(`${source.modelJson}: weight path '${rel}' leaves the model folder (refused)`);
-        }
-        bytes = await fetchBytes(url.toString(), given);
+        const url = insideUrlFolder(rel, baseDir);
+        if (!url) throw new ModelError(`${source.modelJson}: weight path '${rel}' leaves the model folder (refused)`);
+        bytes = await fetchBytes(url, given);
       } else {
         const file = path.resolve(baseDir, rel);
         const inside = path.relative(baseDir, file);

@@ -30,8 +30,8 @@ export interface Sidecar {
 }
 
 export const SIDECAR_NAME = 'tfjs-cam.json';
-const MAX_SIDECAR_BYTES = 1024 * 1024;
-const MAX_LABELS_BYTES = 16 * 1024 * 1024;
+export const MAX_SIDECAR_BYTES = 1024 * 1024;
+export const MAX_LABELS_BYTES = 16 * 1024 * 1024;
 
 export const DEFAULT_PREPROCESSING: Preprocessing = { scale: [0, 1], mean: [0], std: [1], bgr: false, resize: 'stretch' };
 
@@ -118,18 +118,22 @@ export function validateSidecar(raw: unknown, file: string): Sidecar {
 /** Labels from a JSON array, a JSON object with a `labels` array, or a text file with one label per line. */
 export function readLabels(file: string): string[] {
   if (!fs.existsSync(file)) throw new UsageError(`${file}: labels file not found`);
-  const text = readSmallFile(file, MAX_LABELS_BYTES, 'the labels file');
+  return parseLabels(readSmallFile(file, MAX_LABELS_BYTES, 'the labels file'), file);
+}
+
+/** Labels from the text of a labels file (local or fetched); `where` names it in errors. */
+export function parseLabels(text: string, where: string): string[] {
   const trimmed = text.trim();
   if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
     let json: unknown;
     try {
       json = JSON.parse(trimmed);
     } catch (e) {
-      throw new UsageError(`${file}: not valid JSON (${(e as Error).message})`);
+      throw new UsageError(`${where}: not valid JSON (${(e as Error).message})`);
     }
     // An object holding a `labels` array: Teachable Machine's metadata.json, and other exporters' metadata.
     const arr = Array.isArray(json) ? json : (json as Record<string, unknown>).labels;
-    if (!Array.isArray(arr)) throw new UsageError(`${file}: expected a JSON array of labels or an object with a 'labels' array`);
+    if (!Array.isArray(arr)) throw new UsageError(`${where}: expected a JSON array of labels or an object with a 'labels' array`);
     return arr.map((l) => (typeof l === 'string' ? l : typeof l === 'object' && l && 'name' in l ? String((l as { name: unknown }).name) : String(l)));
   }
   return text.split(/\r?\n/).map((l) => l.trim()).filter((l, i, all) => l.length > 0 || i < all.length - 1);

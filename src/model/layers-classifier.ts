@@ -25,9 +25,9 @@ interface Sym {
 }
 
 /** Layers that pass their input on unchanged at inference (no computation worth explaining). */
-const PASS_THROUGH = new Set(['Dropout', 'SpatialDropout1D', 'SpatialDropout2D', 'SpatialDropout3D', 'GaussianNoise', 'GaussianDropout', 'AlphaDropout', 'ActivityRegularization', 'Masking']);
+export const PASS_THROUGH = new Set(['Dropout', 'SpatialDropout1D', 'SpatialDropout2D', 'SpatialDropout3D', 'GaussianNoise', 'GaussianDropout', 'AlphaDropout', 'ActivityRegularization', 'Masking']);
 /** Layers that only reshape: the same values in the same order. */
-const RESHAPING = new Set(['Flatten', 'Reshape']);
+export const RESHAPING = new Set(['Flatten', 'Reshape']);
 
 /** [null, 10] as "null, 10": join() would print unknown sizes as nothing. */
 function showShape(shape: (number | null)[]): string {

@@ -5,7 +5,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { loadArtifacts, memoryHandler, LoadedArtifacts } from './artifacts';
 import { Classifier } from './classifier';
-import { LayersClassifier } from './layers-classifier';
+import { LayersClassifier, PASS_THROUGH, RESHAPING } from './layers-classifier';
 import { GraphClassifier } from './graph-classifier';
 import { Sidecar, readSidecar } from './config';
 import { ModelError, UserError } from '../util/errors';
@@ -25,40 +25,38 @@ export interface LoadedModel {
 
 type Json = Record<string, unknown>;
 
-/** Layers that pass values on or only reshape them, between a Dense/Conv with a fused activation and the output. */
-const AFTER_ACTIVATION = new Set(['Dropout', 'SpatialDropout1D', 'SpatialDropout2D', 'GaussianNoise', 'GaussianDropout', 'AlphaDropout', 'Flatten', 'Reshape']);
-
 /**
  * Class scores are the logits before a final softmax or sigmoid. Where that activation is fused into the last
  * Dense or Conv layer (possibly followed by Reshape, Flatten, Dropout...), there is no tensor for the logits, so
  * the model is built with that activation set to linear and the tool applies it itself. `topology` is the flat
- * functional form made by normalizeLayersTopology; a standalone Activation/Softmax layer is left in place (the
- * classifier steps over it).
+ * functional form made by normalizeLayersTopology, a fresh copy that is changed in place; a standalone
+ * Activation/Softmax layer is left as it is (the classifier steps over it).
  */
-export function stripFinalActivation(modelTopology: Json): { modelTopology: Json; stripped?: { kind: 'softmax' | 'sigmoid'; layer: string } } {
-  const topology = JSON.parse(JSON.stringify(modelTopology)) as Json;
+function stripFinalActivation(topology: Json): { kind: 'softmax' | 'sigmoid'; layer: string } | undefined {
   const config = ((topology.model_config ?? topology) as Json).config as Json;
   const layers = (config.layers as Json[]) ?? [];
   const outs = config.output_layers as unknown[][] | undefined;
-  if (!outs || outs.length !== 1) return { modelTopology };
+  if (!outs || outs.length !== 1) return undefined;
   const byName = new Map(layers.map((l) => [l.name as string, l]));
   let layer = byName.get(outs[0][0] as string);
   for (let guard = 0; layer && guard < layers.length; guard++) {
     const cfg = layer.config as Json;
     const inbound = layer.inbound_nodes as unknown[][][] | undefined;
     const linearActivation = layer.class_name === 'Activation' && (cfg.activation === 'linear' || cfg.activation == null);
-    if ((AFTER_ACTIVATION.has(layer.class_name as string) || linearActivation) && inbound?.length === 1 && inbound[0].length === 1) {
+    // Layers that pass values on or only reshape them may stand between the activation and the output.
+    const cls = layer.class_name as string;
+    if ((PASS_THROUGH.has(cls) || RESHAPING.has(cls) || linearActivation) && inbound?.length === 1 && inbound[0].length === 1) {
       layer = byName.get(inbound[0][0][0] as string);
       continue;
     }
     if (layer.class_name !== 'Activation' && (cfg.activation === 'softmax' || cfg.activation === 'sigmoid')) {
       const kind = cfg.activation;
       cfg.activation = 'linear';
-      return { modelTopology: topology, stripped: { kind, layer: layer.name as string } };
+      return { kind, layer: layer.name as string };
     }
     break;
   }
-  return { modelTopology };
+  return undefined;
 }
 
 function wrapLoadError(e: unknown, where: string, specs: tf.io.WeightsManifestEntry[] = []): never {
@@ -94,8 +92,8 @@ export async function loadModelFrom(given: string): Promise<LoadedModel> {
     }
   } else {
     const normal = normalizeLayersTopology(loaded.artifacts.modelTopology as Json, loaded.artifacts.weightSpecs ?? [], where);
-    const { modelTopology, stripped } = stripFinalActivation(normal.modelTopology as Json);
-    const artifacts: tf.io.ModelArtifacts = { ...loaded.artifacts, modelTopology, weightSpecs: normal.weightSpecs };
+    const stripped = stripFinalActivation(normal.modelTopology as Json);
+    const artifacts: tf.io.ModelArtifacts = { ...loaded.artifacts, modelTopology: normal.modelTopology, weightSpecs: normal.weightSpecs };
     let model: tf.LayersModel;
     try {
       model = await tf.loadLayersModel(memoryHandler(artifacts));

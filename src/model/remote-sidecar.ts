@@ -4,30 +4,9 @@
  * never another host). A labels file that the sidecar names is fetched from the same folder too, and put in the
  * sidecar as the list itself. No sidecar at the URL (404) is no sidecar.
  */
-import { fetchTimeoutMs } from './artifacts';
-import { Sidecar, SIDECAR_NAME, validateSidecar } from './config';
+import { fetchFailureReason, fetchTimeoutMs, insideUrlFolder } from './artifacts';
+import { MAX_LABELS_BYTES, MAX_SIDECAR_BYTES, parseLabels, Sidecar, SIDECAR_NAME, validateSidecar } from './config';
 import { ModelError, UsageError } from '../util/errors';
-
-const MAX_SIDECAR_BYTES = 1024 * 1024;
-const MAX_LABELS_BYTES = 16 * 1024 * 1024;
-
-/** `url` if it lies in the folder `base` (same origin, no `..`), else null. */
-export function insideUrlFolder(rel: string, base: string): string | null {
-  let url: URL;
-  try {
-    url = new URL(rel, base);
-  } catch {
-    return null;
-  }
-  let decoded: string;
-  try {
-    decoded = decodeURIComponent(url.pathname);
-  } catch {
-    return null;
-  }
-  if (!url.toString().startsWith(base) || /(^|\/)\.\.(\/|$)/.test(decoded)) return null;
-  return url.toString();
-}
 
 /** The body of url, or null on 404; over `limit` bytes, any other HTTP error, or a timeout: a ModelError. */
 async function fetchSmall(url: string, limit: number, what: string): Promise<Buffer | null> {
@@ -36,9 +15,7 @@ async function fetchSmall(url: string, limit: number, what: string): Promise<Buf
   try {
     res = await fetch(url, { signal: AbortSignal.timeout(ms) });
   } catch (e) {
-    const name = (e as Error)?.name;
-    const cause = (e as { cause?: { code?: string; message?: string } })?.cause;
-    throw new ModelError(`${url}: could not fetch ${what}: ${name === 'TimeoutError' || name === 'AbortError' ? `timed out after ${ms / 1000} s` : (cause?.code ?? cause?.message ?? (e as Error)?.message)}`);
+    throw new ModelError(`${url}: could not fetch ${what}: ${fetchFailureReason(e, ms)}`);
   }
   if (res.status === 404) {
     await res.body?.cancel().catch(() => undefined);
@@ -57,26 +34,10 @@ async function fetchSmall(url: string, limit: number, what: string): Promise<Buf
   try {
     buf = Buffer.from(await res.arrayBuffer());
   } catch (e) {
-    throw new ModelError(`${url}: could not fetch ${what}: ${(e as Error)?.name === 'TimeoutError' ? `timed out after ${ms / 1000} s` : (e as Error)?.message}`);
+    throw new ModelError(`${url}: could not fetch ${what}: ${fetchFailureReason(e, ms)}`);
   }
   if (buf.length > limit) throw new UsageError(`${url}: ${what} is ${buf.length} bytes, over the limit of ${limit}`);
   return buf;
-}
-
-/** Labels from a JSON array or text with one label per line (as readLabels for files). */
-export function parseLabels(text: string, where: string): string[] {
-  const trimmed = text.trim();
-  if (trimmed.startsWith('[')) {
-    let arr: unknown;
-    try {
-      arr = JSON.parse(trimmed);
-    } catch (e) {
-      throw new UsageError(`${where}: not valid JSON (${(e as Error).message})`);
-    }
-    if (!Array.isArray(arr)) throw new UsageError(`${where}: expected a JSON array of labels`);
-    return arr.map((l) => (typeof l === 'string' ? l : typeof l === 'object' && l && 'name' in l ? String((l as { name: unknown }).name) : String(l)));
-  }
-  return text.split(/\r?\n/).map((l) => l.trim()).filter((l, i, all) => l.length > 0 || i < all.length - 1);
 }
 
 /** The sidecar beside a model.json URL, labels fetched and inlined; null when there is none. */

@@ -5,13 +5,12 @@
 import * as path from 'path';
 import { BackendChoice, BackendName, initBackend } from '../backend';
 import { loadModelFrom, LoadedModel } from '../model/load';
-import { Preprocessing, PreprocessingSources, readLabels, resolvePreprocessing } from '../model/config';
+import { Preprocessing, PreprocessingSources, readLabels, resolvePreprocessing, SIDECAR_NAME } from '../model/config';
 import { ModelMetadata, readModelMetadata } from '../model/model-metadata';
 import { CamMethod, parseMethods } from '../methods';
 import { ScoreKind } from '../capture/gradients';
 import { ModelError, UsageError } from '../util/errors';
 import { closestNames } from '../util/suggest';
-import { SIDECAR_NAME } from '../model/config';
 
 export interface SessionOptions {
   model: string | LoadedModel;
