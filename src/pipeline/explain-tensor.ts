@@ -130,7 +130,7 @@ interface RawResult {
 /**
  * Tiled rows per backward pass: the head runs on [rows, h, w, K] activations, and its widest tensors grow with
  * the rows. Bounded so that -k 1000 on a 1000-class model runs in chunks instead of exhausting WASM's 4 GB
- * (2M values per tiled activation: 80 rows of darknet_tiny's 14x14x128, 32 of MobileNetV2's 7x7x1280).
+ * (2M values per tiled activation: 79 rows of darknet_tiny's 14x14x128, 31 of MobileNetV2's 7x7x1280).
  */
 const MAX_TILED_VALUES = 2_000_000;
 
@@ -140,7 +140,10 @@ export function classChunkSize(activationShape: number[], override?: number): nu
   return Math.max(1, Math.floor(MAX_TILED_VALUES / Math.max(1, perRow)));
 }
 
-/** Methods whose cost does not grow with the classes (their forward passes score every class at once) run once. */
+/**
+ * Methods whose work grows with the targets (a backward pass or CAM weights per target): these run per chunk. The
+ * others score every target in the same forward passes, and run once.
+ */
 const perClassWork = (m: CamMethod) => m.needs.some((n) => n === 'gradients' || n === 'noisy-gradients' || n === 'cam-head');
 
 /** The methods' raw maps for one (possibly augmented) input, given its forward pass. */
