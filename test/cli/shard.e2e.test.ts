@@ -152,6 +152,8 @@ test('shards left empty by the split still write their report, and merge to the 
     return JSON.parse(fs.readFileSync(path.join(out, 'report.json'), 'utf8')).images.length;
   });
   expect(images.sort()).toEqual([0, 0, 1]);
+  // a retried task (--resume, as the README's Job and sbatch script run it) leaves its shard as it was
+  for (const [k, out] of outs.entries()) expect(runCli(['explain', file, ...flags, '--shard', `${k}/3`, '--resume', '-o', out]).code).toBe(0);
   const one = path.join(dir, 'e-one');
   expect(runCli(['explain', file, ...flags, '-o', one]).code).toBe(0);
   fs.renameSync(one, one + '-ref');
