@@ -10,6 +10,7 @@ import { ColormapName } from '../render/colormap';
 import { reportError } from './errors';
 import { ReportImage } from '../report/schema';
 import { removePendingTempFiles } from '../report/files';
+import { parseShard } from '../batch/shard';
 
 export function methodOptionsFromFlags(o: Record<string, unknown>, progress: boolean): Partial<MethodOptions> {
   return {
@@ -121,6 +122,7 @@ export async function runExplain(images: string[], o: Record<string, unknown>): 
       saveInput: !!o.saveInput,
       force: !!o.force,
       resume: !!o.resume,
+      shard: o.shard == null ? undefined : parseShard(String(o.shard)),
       jobs: parseIntFlag(o.jobs, '--jobs', 1),
       augSmooth: !!o.augSmooth,
       baselineImage: typeof o.baseline === 'string' ? path.resolve(o.baseline) : undefined,
@@ -149,7 +151,8 @@ export async function runExplain(images: string[], o: Record<string, unknown>): 
     const s = report.summary;
     const secs = report.timings ? ` in ${(report.timings.totalMs / 1000).toFixed(1)} s` : '';
     const where = report.output.dir && s.succeeded ? `; outputs in ${report.output.dir}` : '';
-    const line = `${s.images} image${s.images === 1 ? '' : 's'}: ${s.succeeded} explained, ${s.failed} failed${secs} (${report.methods.join(', ')} on ${report.backend})${where}`;
+    const part = report.shard ? ` (shard ${report.shard.index}/${report.shard.count} of ${report.shard.inputs})` : '';
+    const line = `${s.images} image${s.images === 1 ? '' : 's'}${part}: ${s.succeeded} explained, ${s.failed} failed${secs} (${report.methods.join(', ')} on ${report.backend})${where}`;
     (json ? process.stderr : process.stdout).write((s.failed ? err.yellow(line) : line) + '\n');
     return s.failed ? EXIT.FAILED : EXIT.OK;
   } catch (e) {

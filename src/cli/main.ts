@@ -84,6 +84,7 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .option('-j, --jobs <n>', 'worker threads for folders, each with its own backend', String(availableParallelism()))
     .option('-f, --force', 'overwrite existing outputs')
     .option('--resume', 'finish an interrupted run in the same --out: skip images whose outputs are all there, redo the rest, merge report.json')
+    .option('--shard <K/N>', 'explain only shard K (0-based) of N of the inputs, split by a hash of each relative path; auto/N: K from JOB_COMPLETION_INDEX, SLURM_ARRAY_TASK_ID or AWS_BATCH_JOB_ARRAY_INDEX (then tfjs-cam merge)')
     .option('--json', 'print the JSON report on stdout')
     .option('--html', 'also write <out>/index.html: thumbnails, classes and scores, links to the overlays (works offline)')
     .option('--no-timings', 'leave timings out of the report (byte-stable reports)')
@@ -93,6 +94,7 @@ export function buildProgram(setCode: (code: number) => void): Command {
       'tfjs-cam explain photos/ -m ./my-model --method gradcam,scorecam --max-size 1024 --format jpeg -o out/',
       'tfjs-cam explain cat.png -m ./my-model --class "tabby cat" --json > report.json',
       'tfjs-cam explain cat.png -m ./my-model --target logit-diff:"tabby cat",dog --method gradcam,integrated-gradients   # why cat and not dog',
+      'tfjs-cam explain /data/images -m ./my-model --shard auto/16 -o /data/out/shard-$JOB_COMPLETION_INDEX   # one of 16 array-job tasks',
     ]))
     .action(async (images: string[], o: Record<string, unknown>) => {
       const { runExplain } = await import('./explain');
@@ -122,6 +124,23 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .action(async (images: string[], o: Record<string, unknown>) => {
       const { runEvaluate } = await import('./evaluate');
       setCode(await runEvaluate(images, o));
+    });
+
+  program
+    .command('merge')
+    .description('combine the output folders of explain --shard K/N runs into one, as a single run would have written it (shard folders are only read)')
+    .argument('<dirs...>', 'output folders of the shards (all N of them)')
+    .requiredOption('-o, --out <dir>', 'output folder of the merged run')
+    .option('--html', 'write <out>/index.html (default: when the shards have one)')
+    .option('-f, --force', 'overwrite existing outputs')
+    .option('--json', 'print the merged report on stdout')
+    .addHelpText('after', examples([
+      'tfjs-cam merge out/shard-0 out/shard-1 out/shard-2 -o out/all',
+      'tfjs-cam merge /data/out/shard-* -o /data/out/merged --html',
+    ]))
+    .action(async (dirs: string[], o: Record<string, unknown>) => {
+      const { runMerge } = await import('./merge');
+      setCode(await runMerge(dirs, o));
     });
 
   const inspectCmd = program.command('inspect').description("list the model's layers with output shapes, the default target layer and whether CAM is possible");

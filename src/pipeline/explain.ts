@@ -21,6 +21,7 @@ import { ensureDir, removeStrayTempFiles, writeFileAtomic } from '../report/file
 import { ExplainReport, REPORT_SCHEMA, ReportImage, ReportMap } from '../report/schema';
 import { preprocessPixels, toInputTensor } from '../model/preprocess';
 import { collectImages, ImageJob } from '../batch/walk';
+import { applyShard, Shard } from '../batch/shard';
 import { ChannelPool } from '../batch/channel-pool';
 import { explainTensor, INPUT_LAYER, TensorExplanation } from './explain-tensor';
 import { parseTarget, Target, targetLabel, targetSpec } from '../capture/targets';
@@ -95,6 +96,8 @@ export interface ExplainOptions extends SessionOptions {
   onImage?: (done: number, total: number, image: ReportImage, resumed?: boolean) => void;
   /** Stop after the image in flight when aborted. */
   signal?: AbortSignal;
+  /** Explain only this shard of the inputs (--shard K/N, see batch/shard.ts); the report records it for `merge`. */
+  shard?: Shard;
 }
 
 export interface ImageMaps {
@@ -501,8 +504,14 @@ async function explainRun(inputs: string[], given: ExplainOptions, preloaded?: L
     // A function target cannot travel to a worker thread: such a run stays in this thread.
     const local = !!targets?.some((t) => t.kind === 'function');
     if (outDir) refuseOutputAsInput(inputs, outDir);
-    const { jobs, problems } = collectImages(inputs, { exclude: outDir });
+    const walked = collectImages(inputs, { exclude: outDir });
+    // A shard keeps its part of the whole list, walked in full so that output names are those of a single run.
+    const sharded = opts.shard ? applyShard(walked, opts.shard) : null;
+    const { jobs, problems } = sharded?.walk ?? walked;
     const report = baseReport(session, opts, outDir);
+    if (sharded) report.shard = { ...sharded.info, positions: [] };
+    // A shard writes its report even when its part is empty: merge needs every shard's.
+    const writes = !!outDir && (jobs.length > 0 || !!sharded);
     const total = jobs.length + problems.length;
     const entries: ReportImage[] = [];
     const mapsByFile = new Map<string, ImageMaps>();
@@ -521,14 +530,14 @@ async function explainRun(inputs: string[], given: ExplainOptions, preloaded?: L
       }
     };
     problems.forEach((p, i) => record({ file: p.input, status: 'error', error: p.message }, false, i));
-    if (outDir && jobs.length) {
+    if (outDir && writes) {
       await ensureDir(outDir);
       lock = lockOutputDir(outDir);
       // What a killed run (SIGKILL, power cut) could not remove: never left to pile up, and --resume starts clean.
       removeStrayTempFiles(outDir);
     }
     // Refuses to replace an earlier run's report unless --force/--resume; with --resume, skips what is done.
-    const journal = (openJournal = outDir && jobs.length ? RunJournal.open(outDir, report, opts) : null);
+    const journal = (openJournal = outDir && writes ? RunJournal.open(outDir, report, opts) : null);
     const want: WantedOutputs = { methods: report.methods, classes, targets: targets && !classes ? targets.map(targetSpec) : undefined, topK: opts.topK ?? 3, numClasses: session.model.classifier.numClasses, heatmap: !!opts.heatmap, saveRaw: !!opts.saveRaw, saveInput: !!opts.saveInput };
     const carried = journal && opts.resume ? journal.others(new Set(jobs.map((j) => j.file)), want) : [];
     const todo = journal && opts.resume ? jobs.filter((j) => {
@@ -580,6 +589,13 @@ async function explainRun(inputs: string[], given: ExplainOptions, preloaded?: L
     // Report order is input order, whatever order the images finished in.
     const order = new Map<string, number>([...problems.map((p) => p.input), ...jobs.map((j) => j.file)].map((f, i) => [f, i]));
     report.images = [...carried, ...entries.sort((a, b) => (order.get(a.file) ?? 0) - (order.get(b.file) ?? 0))];
+    if (sharded && report.shard) {
+      // Each entry's place in the whole list, for merge; an image carried from an earlier --resume over another
+      // list has none (-1: merge refuses it). A missing path given twice is two entries: a queue per name.
+      const places = new Map<string, number[]>();
+      [...problems.map((p) => p.input), ...jobs.map((j) => j.file)].forEach((f, i) => places.set(f, [...(places.get(f) ?? []), sharded.positions[i]]));
+      report.shard.positions = report.images.map((e) => places.get(e.file)?.shift() ?? -1);
+    }
     const ok = report.images.filter((i) => i.status === 'ok');
     report.summary = { images: report.images.length, succeeded: ok.length, failed: report.images.length - ok.length };
     if (opts.timings !== false) {
@@ -591,7 +607,7 @@ async function explainRun(inputs: string[], given: ExplainOptions, preloaded?: L
     } else {
       for (const i of report.images) delete i.timings;
     }
-    if (outDir && jobs.length) {
+    if (outDir && writes) {
       await writeFileAtomic(path.join(outDir, REPORT_NAME), JSON.stringify(report, null, 2) + '\n', { overwrite: !!opts.force || !!opts.resume });
       journal?.finish();
     }

@@ -38,11 +38,13 @@ export interface WantedOutputs {
  */
 export function runSettings(report: ExplainReport): Record<string, unknown> {
   // Where labels and preprocessing came from is provenance, not content: the values themselves are compared.
-  const { images: _i, summary: _s, timings: _t, backend: _b, model, output, labelsSource: _l, preprocessing, ...rest } = report;
+  const { images: _i, summary: _s, timings: _t, backend: _b, model, output, labelsSource: _l, preprocessing, shard, ...rest } = report;
   const { sources: _p, ...settings } = preprocessing ?? ({} as ExplainReport['preprocessing']);
   // Format, quality and size of the images decide their files too (absent in reports older than these options).
   const look = { format: output?.format ?? 'png', quality: output?.quality ?? null, maxSize: output?.maxSize ?? null };
-  return { ...rest, preprocessing: settings, model: { sha256: model?.sha256, inputSize: model?.inputSize }, output: { colormap: output?.colormap, alpha: output?.alpha, ...look } };
+  // A shard's folder holds that shard only (its list's size and order may change between a run and its --resume).
+  const part = shard ? { shard: { index: shard.index, count: shard.count } } : {};
+  return { ...rest, ...part, preprocessing: settings, model: { sha256: model?.sha256, inputSize: model?.inputSize }, output: { colormap: output?.colormap, alpha: output?.alpha, ...look } };
 }
 
 function sorted(v: unknown): unknown {
@@ -51,12 +53,12 @@ function sorted(v: unknown): unknown {
   return v;
 }
 
-const same = (a: unknown, b: unknown) => JSON.stringify(sorted(a)) === JSON.stringify(sorted(b));
+export const same = (a: unknown, b: unknown) => JSON.stringify(sorted(a)) === JSON.stringify(sorted(b));
 
 const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
 
 /** `output.colormap "viridis" now, "jet" then; ...` for the settings that differ. */
-function differences(now: unknown, before: unknown, at = ''): string[] {
+export function differences(now: unknown, before: unknown, at = ''): string[] {
   if (same(now, before)) return [];
   if (isObject(now) && isObject(before)) {
     return [...new Set([...Object.keys(now), ...Object.keys(before)])].flatMap((k) => differences(now[k], before[k], at ? `${at}.${k}` : k));
@@ -65,7 +67,7 @@ function differences(now: unknown, before: unknown, at = ''): string[] {
 }
 
 /** Every file an entry names (any string under a `files` object, at any depth), relative to the output folder. */
-function filesOf(entry: unknown, inFiles = false, out: string[] = []): string[] {
+export function filesOf(entry: unknown, inFiles = false, out: string[] = []): string[] {
   if (typeof entry === 'string') {
     if (inFiles) out.push(entry);
   } else if (Array.isArray(entry)) {

@@ -51,6 +51,34 @@ export async function writeFileAtomic(file: string, data: Buffer | string, opts:
   }
 }
 
+/**
+ * Copies src to file as writeFileAtomic writes: a temp copy beside the target, synced, then moved into place
+ * (never over an existing file unless overwrite). src is only read.
+ */
+export async function copyFileAtomic(src: string, file: string, opts: WriteOptions = {}): Promise<void> {
+  const overwrite = opts.overwrite ?? false;
+  if (!overwrite && (await exists(file))) throw new OutputExistsError(file);
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  pending.add(tmp);
+  try {
+    // A reflink where the file system has them (instant, no extra space), else a plain copy.
+    await fsp.copyFile(src, tmp, fs.constants.COPYFILE_EXCL | fs.constants.COPYFILE_FICLONE);
+    const fh = await fsp.open(tmp, 'r+');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    if (overwrite) await fsp.rename(tmp, file);
+    else await placeIfAbsent(tmp, file);
+  } catch (err) {
+    await fsp.rm(tmp, { force: true }).catch(() => undefined);
+    throw writeError(err, file);
+  } finally {
+    pending.delete(tmp);
+  }
+}
+
 // Failures that every later write would meet too: they stop the run rather than fail each image in turn.
 const RUN_LEVEL = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EFBIG']);
 

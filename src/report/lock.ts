@@ -73,3 +73,9 @@ export function releaseAllLocks(): void {
   }
   held.clear();
 }
+
+/** The pid of a live run holding dir's lock, else null (no lock, or its run is gone). Reads only. */
+export function lockHolder(dir: string): number | null {
+  const pid = readPid(path.join(dir, LOCK_NAME));
+  return pid != null && pidAlive(pid) ? pid : null;
+}

@@ -79,6 +79,11 @@ export interface ExplainReport {
   /** Things the user should know about the run as a whole (e.g. --top-k clamped to the class count). */
   notes?: string[];
   images: ReportImage[];
+  /**
+   * Only in a `--shard K/N` run's report (`tfjs-cam merge` removes it): K (0-based) and N, the entries of the whole
+   * input list and its SHA-256 (equal in every shard of one run), and each of `images`' place in the whole list.
+   */
+  shard?: { index: number; count: number; inputs: number; listSha256: string; positions: number[] };
   summary: { images: number; succeeded: number; failed: number };
   timings?: { loadMs: number; totalMs: number; perImageMs: number };
 }
