@@ -13,6 +13,7 @@ import { camRule, HeadInfo, HeadStep, isClassVector, presentLogits } from './hea
 import { ModelError } from '../util/errors';
 import { FullGradPieces, fullGradPieces, FullGradPlan, fullGradPlan } from './fullgrad';
 import { withUnfusedOps } from '../backend/gradient-mode';
+import { FusedGroup, FusedInference, findFusedGroups, fusedInferenceEnabled, recordingGradient, withoutFusedInference } from './fused-inference';
 
 // tfjs-layers does not export its SymbolicTensor type; this is the part we use.
 interface Sym {
@@ -87,6 +88,8 @@ export class LayersClassifier implements Classifier {
   private readonly input: Sym;
   private readonly logitsSym: Sym;
   private readonly qualified: (flat: string) => string;
+  /** Conv -> BN -> activation chains run as one folded op in passes that take no gradient. */
+  private readonly fused: FusedInference;
 
   constructor(private readonly model: tf.LayersModel, opts: LayersClassifierOptions = {}) {
     const names = opts.qualifiedNames;
@@ -129,6 +132,12 @@ export class LayersClassifier implements Classifier {
     this.head = { kind, binary, ...(activationAt ? { activationAt } : {}) };
     this.numClasses = binary ? 2 : raw;
     this.softmaxSteppedOver = kind === 'softmax';
+    const order = this.topo([model.outputs[0] as unknown as Sym], new Set());
+    const consumers = new Map<number, Sym[]>();
+    for (const t of order) for (const i of t.inputs) consumers.set(i.id, [...(consumers.get(i.id) ?? []), t]);
+    // The model's output and the logits are read by the caller: never hidden inside a group.
+    for (const t of [model.outputs[0] as unknown as Sym, this.logitsSym]) consumers.set(t.id, [...(consumers.get(t.id) ?? []), t, t]);
+    this.fused = new FusedInference(findFusedGroups(order, consumers));
   }
 
   /** Every symbolic tensor on the way from the input to the logits, in topological order. */
@@ -151,19 +160,40 @@ export class LayersClassifier implements Classifier {
    */
   private run(outputs: Sym[], feeds: Map<number, tf.Tensor>): tf.Tensor[] {
     const order = this.topo(outputs, new Set(feeds.keys()));
-    const consumers = new Map<number, number>();
-    for (const t of order) if (!feeds.has(t.id)) for (const i of t.inputs) consumers.set(i.id, (consumers.get(i.id) ?? 0) + 1);
     const keep = new Set(outputs.map((o) => o.id));
+    // Fused groups stand in for their layers only where no gradient is recorded and no caller needs a tensor
+    // inside them; the tensors they skip are then never computed.
+    const groupAt = new Map<number, FusedGroup>();
+    const skipped = new Set<number>();
+    if (this.fused.size && fusedInferenceEnabled() && !recordingGradient()) {
+      for (const t of order) {
+        const g = this.fused.groupEndingAt(t, (id) => keep.has(id) || feeds.has(id));
+        if (!g || feeds.has(t.id)) continue;
+        groupAt.set(t.id, g);
+        for (const i of g.interior) skipped.add(i.id);
+      }
+    }
+    const inputsOf = (t: Sym): Sym[] => {
+      const g = groupAt.get(t.id);
+      return g ? (g.conv.inputs as Sym[]) : t.inputs;
+    };
+    const consumers = new Map<number, number>();
+    for (const t of order) if (!feeds.has(t.id) && !skipped.has(t.id)) for (const i of inputsOf(t)) consumers.set(i.id, (consumers.get(i.id) ?? 0) + 1);
     const values = new Map<number, tf.Tensor>(feeds);
     for (const t of order) {
-      if (values.has(t.id)) continue;
+      if (values.has(t.id) || skipped.has(t.id)) continue;
       if (t.inputs.length === 0) throw new ModelError(`no value for the model input '${t.name}'`);
-      const ins = t.inputs.map((i) => values.get(i.id)!);
-      const out = t.sourceLayer.apply(ins.length === 1 ? ins[0] : ins, {}) as tf.Tensor | tf.Tensor[];
-      const value = Array.isArray(out) ? out[t.outputTensorIndex ?? 0] : out;
-      if (Array.isArray(out)) out.forEach((o) => o !== value && o.dispose());
+      const group = groupAt.get(t.id);
+      const ins = inputsOf(t).map((i) => values.get(i.id)!);
+      let value: tf.Tensor;
+      if (group) value = this.fused.run(group, ins[0] as tf.Tensor4D);
+      else {
+        const out = t.sourceLayer.apply(ins.length === 1 ? ins[0] : ins, {}) as tf.Tensor | tf.Tensor[];
+        value = Array.isArray(out) ? out[t.outputTensorIndex ?? 0] : out;
+        if (Array.isArray(out)) out.forEach((o) => o !== value && o.dispose());
+      }
       values.set(t.id, value);
-      for (const i of t.inputs) {
+      for (const i of inputsOf(t)) {
         const left = (consumers.get(i.id) ?? 0) - 1;
         consumers.set(i.id, left);
         if (left === 0 && !keep.has(i.id) && !feeds.has(i.id)) values.get(i.id)!.dispose();
@@ -333,7 +363,8 @@ export class LayersClassifier implements Classifier {
   fullGradPieces(x: tf.Tensor4D, score: (logits: tf.Tensor2D) => tf.Tensor1D): FullGradPieces {
     const plan = this.fullGradPlan();
     if (plan.kind === 'none') throw new ModelError(`FullGrad is not possible for this model: ${plan.reason}`);
-    return withUnfusedOps(() => fullGradPieces(plan.layers, (n) => this.model.getLayer(n), x, (t) => this.predict(t), score));
+    // FullGrad wraps the layers' own calls: every layer must run as itself.
+    return withoutFusedInference(() => withUnfusedOps(() => fullGradPieces(plan.layers, (n) => this.model.getLayer(n), x, (t) => this.predict(t), score)));
   }
 
   predict(x: tf.Tensor4D): tf.Tensor2D {
@@ -372,9 +403,11 @@ export class LayersClassifier implements Classifier {
     const shuffled = this.model.getWeights().map((w, i) => tf.tensor(shuffledValues(w.dataSync(), seed + i), w.shape));
     this.model.setWeights(shuffled);
     shuffled.forEach((t) => t.dispose());
+    this.fused.refold();
   }
 
   dispose(): void {
+    this.fused.dispose();
     this.model.dispose();
   }
 }
