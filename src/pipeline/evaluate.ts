@@ -23,6 +23,7 @@ import { baselineOf, isFatal, methodSlug, prepareInput, slug } from './explain';
 import { renderOverlay } from '../render/overlay';
 import type { Interpolation } from '../image/resize';
 import { openSession, SessionOptions } from './session';
+import { backendThreads } from '../backend';
 import { MethodOptions } from '../methods';
 import { lineCharts } from '../render/plot';
 import { evaluateHtml, writeHtmlReport } from '../report/html';
@@ -194,7 +195,8 @@ async function evaluateRun(inputs: string[], opts: EvaluateOptions, preloaded?: 
     const acc = new Map<string, Acc>(session.methods.map((m) => [m.name, { pg: 0, energy: 0, loc: 0, top1loc: 0, n: 0, pairs: [], del: [], ins: [] }]));
     const errors = problems.map((p) => ({ file: p.input, error: p.message }));
     // Faithfulness workers load the model while the first image is decoded and explained.
-    const spare = faithful && opts.shuffleWeights == null ? (opts.jobs ?? 1) - 1 : 0;
+    // A threaded backend already runs each pass on every core (see explain.ts).
+    const spare = faithful && opts.shuffleWeights == null && backendThreads() === 1 ? (opts.jobs ?? 1) - 1 : 0;
     starting = spare > 0 ? ChannelPool.start(spare, opts).catch(() => null) : null;
     let pool: ChannelPool | null = null;
     const rows: ImageRow[] = [];
@@ -249,7 +251,7 @@ async function evaluateRun(inputs: string[], opts: EvaluateOptions, preloaded?: 
             const stem = job.stem ?? job.rel.slice(0, job.rel.length - path.extname(job.rel).length);
             for (const [i, m] of ex.maps.entries()) {
               const name = `${stem}.${methodSlug(m.method)}.${cls}-${slug(label)}.png`;
-              const { overlay } = await renderOverlay(img, m.map, inputW, inputH, place, { colormap: 'jet', alpha: 0.5 });
+              const { overlay } = await renderOverlay(img, m.map, inputW, inputH, place, { colormap: 'jet', alpha: 0.5, heatmap: false });
               await ensureDir(path.dirname(path.join(outDir, name)));
               await writeFileAtomic(path.join(outDir, name), overlay, { overwrite: !!opts.force });
               row.methods[i].overlay = name.split(path.sep).join('/');

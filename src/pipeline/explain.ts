@@ -23,6 +23,8 @@ import { preprocessPixels, toInputTensor } from '../model/preprocess';
 import { collectImages, ImageJob } from '../batch/walk';
 import { applyShard, Shard } from '../batch/shard';
 import { ChannelPool } from '../batch/channel-pool';
+import { backendThreads } from '../backend';
+import { defaultThreads } from '../backend/wasm-threads';
 import { explainTensor, INPUT_LAYER, TensorExplanation } from './explain-tensor';
 import { parseTarget, Target, targetLabel, targetSpec } from '../capture/targets';
 import { peakOf, topMassShare } from './maps';
@@ -298,6 +300,9 @@ export class ImagePipeline {
     const format = opts.format ?? 'png';
     const ext = FORMAT_EXT[format];
     let shown: { img: DecodedImage; place: Placement } | undefined;
+    // Each map's pixels are made here in turn and its encoding runs on sharp's threads while the next map is
+    // made; the files are added in map order once all are encoded (the encodings are what takes time).
+    const writes: (() => Promise<void>)[] = [];
     for (const m of ex.maps) {
       const isClass = m.target.kind === 'class';
       const label = isClass ? session.labels[m.classIndex] : targetLabel(m.target, session.labels);
@@ -319,17 +324,23 @@ export class ImagePipeline {
       };
       if (this.writeFiles) {
         shown ??= await shrinkForOutput(img, p.place, opts.maxSize);
-        const rendered = await renderOverlay(shown.img, m.map, inputW, inputH, shown.place, { colormap: opts.colormap ?? 'jet', alpha: opts.alpha ?? 0.5, format, quality: opts.quality });
-        rm.files.overlay = file(`${base}.${ext}`, rendered.overlay);
-        sheetCells?.push({ image: rendered.overlay, row: session.methods.find((x) => x.name === m.method)!.title, col: label });
-        if (opts.heatmap) rm.files.heatmap = file(`${base}.heatmap.${ext}`, rendered.heatmap);
-        if (opts.saveRaw) {
-          rm.files.raw = m.raw.map((r) => file(`${base}${m.raw.length > 1 ? `.${slug(r.layer)}` : ''}.raw.npy`, encodeNpy(r.data, [r.height, r.width])));
-        }
+        const rendering = renderOverlay(shown.img, m.map, inputW, inputH, shown.place, { colormap: opts.colormap ?? 'jet', alpha: opts.alpha ?? 0.5, format, quality: opts.quality, heatmap: !!opts.heatmap });
+        // Settled now and read below, so a failure is never an unhandled rejection meanwhile.
+        rendering.catch(() => undefined);
+        writes.push(async () => {
+          const rendered = await rendering;
+          rm.files.overlay = file(`${base}.${ext}`, rendered.overlay);
+          sheetCells?.push({ image: rendered.overlay, row: session.methods.find((x) => x.name === m.method)!.title, col: label });
+          if (opts.heatmap && rendered.heatmap) rm.files.heatmap = file(`${base}.heatmap.${ext}`, rendered.heatmap);
+          if (opts.saveRaw) {
+            rm.files.raw = m.raw.map((r) => file(`${base}${m.raw.length > 1 ? `.${slug(r.layer)}` : ''}.raw.npy`, encodeNpy(r.data, [r.height, r.width])));
+          }
+        });
       }
       entry.maps!.push(rm);
       if (m.flat && !entry.warnings) (flatWarnings ??= []).push(whyFlat(m, label));
     }
+    for (const w of writes) await w();
     if (flatWarnings) entry.warnings = [...(entry.warnings ?? []), ...flatWarnings];
     if (ex.warnings.length) entry.warnings = [...(entry.warnings ?? []), ...ex.warnings];
     if (sheetCells?.length) {
@@ -567,15 +578,20 @@ async function explainRun(inputs: string[], given: ExplainOptions, preloaded?: L
     const classCount = classes?.length ?? Math.min(opts.topK ?? 3, session.model.classifier.numClasses);
     const longWork = session.methods.some((m) => !!m.channelScores || ['smoothgradcam++', 'smoothgrad', 'integrated-gradients'].includes(m.name)) || classCount > LONG_CLASS_COUNT;
     const isolate = !!opts.isolateLongWork && longWork && todo.length > 0;
+    // A threaded backend already puts every core on one image's kernels; extra backends for Score-CAM's and
+    // Ablation-CAM's channels would only compete with it. Without threads, spare threads score channels.
+    const threaded = backendThreads() > 1;
     if ((workers > 1 || isolate) && typeof opts.model === 'string' && !local) {
       const { runInWorkers } = await import('../batch/pool');
       // One worker for the long work of few images: it spreads channels over the other threads itself.
-      const threads = Math.max(1, workers);
-      const channelThreads = threads === 1 ? Math.min(opts.jobs ?? 1, 64) - 1 : 0;
-      await runInWorkers(todo, threads, { ...opts, classes: undefined, targets, signal, channelThreads }, onRendered);
+      const count = Math.max(1, workers);
+      const channelThreads = count === 1 && !threaded ? Math.min(opts.jobs ?? 1, 64) - 1 : 0;
+      // Asked-for threads are shared by the backends that compute at once (the main thread's waits).
+      const threads = defaultThreads(count + channelThreads, opts.threads);
+      await runInWorkers(todo, count, { ...opts, classes: undefined, targets, signal, channelThreads, threads }, onRendered);
     } else {
       // Fewer images than threads: spread Score-CAM's and Ablation-CAM's channels over the spare threads instead.
-      const spare = Math.min(opts.jobs ?? 1, 64) - 1;
+      const spare = threaded ? 0 : Math.min(opts.jobs ?? 1, 64) - 1;
       const pool = spare > 0 && session.methods.some((m) => m.channelScores) ? await ChannelPool.start(spare, opts) : null;
       const pipeline = new ImagePipeline(session, opts, targets, outDir !== null, pool);
       let i = 0;

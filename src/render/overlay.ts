@@ -122,6 +122,8 @@ export interface RenderOptions {
   /** Output format (default png); quality 1..100 for jpeg and webp (default 90). */
   format?: ImageFormat;
   quality?: number;
+  /** Also encode the heatmap alone (default true); encoding is most of the cost of rendering. */
+  heatmap?: boolean;
 }
 
 /** Raw RGB pixels in the chosen format. Deterministic: same pixels, same bytes (no timestamps, no metadata). */
@@ -164,15 +166,15 @@ export async function renderOverlay(
   inputH: number,
   p: Placement,
   opts: RenderOptions,
-): Promise<{ overlay: Buffer; heatmap: Buffer }> {
+): Promise<{ overlay: Buffer; heatmap?: Buffer }> {
   const values = mapToImage(img, mapAtInput, inputW, inputH, p);
   const heat = applyColormap(values, opts.colormap);
   const composite = overlay(img.data, heat, opts.alpha);
   const [overlayPng, heatmapPng] = await Promise.all([
     encodeImage(composite, img.width, img.height, opts.format, opts.quality),
-    encodeImage(heat, img.width, img.height, opts.format, opts.quality),
+    opts.heatmap === false ? undefined : encodeImage(heat, img.width, img.height, opts.format, opts.quality),
   ]);
-  return { overlay: overlayPng, heatmap: heatmapPng };
+  return heatmapPng ? { overlay: overlayPng, heatmap: heatmapPng } : { overlay: overlayPng };
 }
 
 /** The map resampled onto the original image's pixels (what renderOverlay colours). */

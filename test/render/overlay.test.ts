@@ -168,7 +168,7 @@ describe('renderOverlay', () => {
     // Map = column index / 7 at the 8x8 input.
     const map = Float32Array.from({ length: 64 }, (_, i) => (i % 8) / 7);
     const { overlay: ov, heatmap } = await renderOverlay(img, map, 8, 8, p, { colormap: 'jet', alpha: 0.4 });
-    const h = await rawOf(heatmap);
+    const h = await rawOf(heatmap!);
     const o = await rawOf(ov);
     expect([h.width, h.height, o.width, o.height]).toEqual([40, 20, 40, 20]);
     const expected = resizeMap(map, 8, 8, 40, 20);
@@ -190,7 +190,7 @@ describe('renderOverlay', () => {
       for (const x of [200, 299]) expect(values[y * 300 + x]).toBe(0);
     }
     const { heatmap } = await renderOverlay(img, new Float32Array(32 * 32).fill(1), 32, 32, p, { colormap: 'turbo', alpha: 0.5 });
-    const h = await rawOf(heatmap);
+    const h = await rawOf(heatmap!);
     expect(Array.from(h.data.subarray(0, 3))).toEqual(colormap('turbo')(0));
     expect(Array.from(h.data.subarray(150 * 3, 150 * 3 + 3))).toEqual(colormap('turbo')(1));
   });
