@@ -7,12 +7,22 @@ import * as tf from '@tensorflow/tfjs';
 import { registerMissingWasmKernels } from './wasm-kernels';
 import { installFastBatchNormGradient } from './batchnorm-gradient';
 import { UsageError } from '../util/errors';
+import { defaultThreads, prepareThreadedWasm } from './wasm-threads';
 
 export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
 export type BackendChoice = BackendName | 'auto';
 export const BACKEND_CHOICES: BackendChoice[] = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
 
 let active: BackendName | null = null;
+let activeThreads = 1;
+
+export interface BackendOptions {
+  /**
+   * WASM: threads for one image's kernels (XNNPACK's pool; the calling thread counts). Default: TFJS_CAM_THREADS,
+   * else 1 (see defaultThreads for why). 1 starts the single-threaded build.
+   */
+  threads?: number;
+}
 
 function tryRequire(id: string): boolean {
   try {
@@ -23,7 +33,31 @@ function tryRequire(id: string): boolean {
   }
 }
 
-async function tryActivate(name: BackendName): Promise<boolean> {
+/** Starts the WASM backend, threaded when asked and possible; falls back to one thread if the threaded build fails. */
+async function activateWasm(wasm: typeof import('@tensorflow/tfjs-backend-wasm'), threads: number): Promise<boolean> {
+  if (threads > 1) {
+    const restore = prepareThreadedWasm(threads, wasm.setThreadsCount);
+    let ok = false;
+    try {
+      ok = await tf.setBackend('wasm');
+    } catch {
+      ok = false;
+    } finally {
+      restore();
+    }
+    if (ok) {
+      activeThreads = wasm.getThreadsCount();
+      return true;
+    }
+    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+    wasm.setThreadsCount(1);
+  }
+  const ok = await tf.setBackend('wasm');
+  activeThreads = 1;
+  return ok;
+}
+
+async function tryActivate(name: BackendName, opts: BackendOptions): Promise<boolean> {
   switch (name) {
     case 'tensorflow-gpu':
       // tfjs-node-gpu registers itself as 'tensorflow'; it only helps when CUDA libraries load.
@@ -36,7 +70,7 @@ async function tryActivate(name: BackendName): Promise<boolean> {
       const wasm = require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
       const dir = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
       wasm.setWasmPaths(dir + path.sep);
-      if (!(await tf.setBackend('wasm'))) return false;
+      if (!(await activateWasm(wasm, opts.threads ?? defaultThreads()))) return false;
       // The CPU backend stands in for kernels WASM lacks (see wasm-kernels.ts); make sure it is initialised.
       tf.engine().findBackend('cpu');
       registerMissingWasmKernels();
@@ -51,7 +85,7 @@ async function tryActivate(name: BackendName): Promise<boolean> {
  * Activates the requested backend (or the best available for 'auto') and returns its name.
  * Throws with a one-line message when an explicitly requested backend is unavailable.
  */
-export async function initBackend(choice: BackendChoice = 'auto'): Promise<BackendName> {
+export async function initBackend(choice: BackendChoice = 'auto', opts: BackendOptions = {}): Promise<BackendName> {
   if (active && (choice === 'auto' || choice === active)) return active;
   tf.enableProdMode();
   installFastBatchNormGradient();
@@ -59,7 +93,7 @@ export async function initBackend(choice: BackendChoice = 'auto'): Promise<Backe
   for (const name of order) {
     let ok = false;
     try {
-      ok = await tryActivate(name);
+      ok = await tryActivate(name, opts);
     } catch {
       ok = false;
     }
@@ -80,4 +114,9 @@ export async function initBackend(choice: BackendChoice = 'auto'): Promise<Backe
 
 export function activeBackend(): BackendName | null {
   return active;
+}
+
+/** Threads the active backend computes one kernel with (WASM's pool; 1 for the others as we start them). */
+export function backendThreads(): number {
+  return active === 'wasm' ? activeThreads : 1;
 }

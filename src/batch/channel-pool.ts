@@ -81,7 +81,8 @@ export class ChannelPool {
   static async start(count: number, opts: SessionOptions): Promise<ChannelPool | null> {
     const file = script();
     if (!file || count < 1 || typeof opts.model !== 'string') return null;
-    const session = { model: opts.model, backend: opts.backend, method: opts.method, layers: opts.layers, labels: opts.labels, preprocess: opts.preprocess, score: opts.score };
+    // One thread each: the pool is used only where the backends are single-threaded (see explain.ts).
+    const session = { model: opts.model, backend: opts.backend, threads: 1, method: opts.method, layers: opts.layers, labels: opts.labels, preprocess: opts.preprocess, score: opts.score };
     const workers = Array.from({ length: count }, () => new Worker(file, { workerData: { session } }));
     try {
       await Promise.all(

@@ -33,6 +33,8 @@ export const PEAK_COLOR: [number, number, number] = [255, 255, 255];
 
 export interface CheckOptions {
   backend?: BackendChoice;
+  /** WASM: threads for one image's kernels (default 1). */
+  threads?: number;
   /** Folder for overlays; null writes none. Default './cam-check'. */
   out?: string | null;
   /** Which images get an overlay: 'failed' (default), 'all' or 'none'. */
@@ -179,7 +181,7 @@ export async function check(specOrFile: string | CheckSpec, opts: CheckOptions =
   const spec = typeof specOrFile === 'string' ? loadCheckSpec(specOrFile) : specOrFile;
   const outDir = opts.out === null || opts.overlays === 'none' ? null : path.resolve(opts.out ?? 'cam-check');
   const which = opts.overlays ?? 'failed';
-  const backend = await initBackend(opts.backend ?? 'auto');
+  const backend = await initBackend(opts.backend ?? 'auto', { threads: opts.threads });
   const models = new Map<string, LoadedModel>();
   const report: CheckReport = {
     schema: CHECK_REPORT_SCHEMA,

@@ -11,6 +11,7 @@ import { UsageError } from '../util/errors';
 import { out, err, Progress } from './output';
 import { EXIT } from './main';
 import { reportError } from './errors';
+import { parseIntFlag } from './explain';
 
 const num = (v: number | undefined) => (v === undefined ? '' : v.toFixed(3));
 
@@ -66,6 +67,7 @@ export async function runCheck(specFile: string, o: Record<string, unknown>): Pr
     let progress: Progress | null = null;
     const report = await check(specFile, {
       backend: o.backend as never,
+      threads: o.threads == null ? undefined : parseIntFlag(o.threads, '--threads', 1),
       out: outDir,
       overlays,
       colormap: (o.colormap as ColormapName | undefined) ?? 'jet',

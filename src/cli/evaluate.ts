@@ -35,6 +35,7 @@ export async function runEvaluate(images: string[], o: Record<string, unknown>):
     const r = await evaluate(images, {
       model: String(o.model),
       backend: o.backend as 'auto',
+      threads: o.threads == null ? undefined : parseIntFlag(o.threads, '--threads', 1),
       method: o.method as string | undefined,
       layers: o.layer as string[] | undefined,
       labels: o.labels as string | undefined,

@@ -101,6 +101,7 @@ export async function runExplain(images: string[], o: Record<string, unknown>): 
     const opts: ExplainOptions = {
       model: String(o.model),
       backend: o.backend as ExplainOptions['backend'],
+      threads: o.threads == null ? undefined : parseIntFlag(o.threads, '--threads', 1),
       method: o.method as string | undefined,
       layers: o.layer as string[] | undefined,
       topK: parseIntFlag(o.topK, '--top-k', 1),

@@ -19,7 +19,8 @@ export async function runInspect(o: Record<string, unknown>): Promise<number> {
     let model: Parameters<typeof inspect>[0] = given;
     if (/^https?:\/\//i.test(given)) {
       // A URL model's sidecar (its default layer) comes from the same URL folder; the backend first, as inspect does.
-      await initBackend(o.backend as BackendChoice);
+      // Nothing heavy is computed: the single-threaded build starts fastest.
+      await initBackend(o.backend as BackendChoice, { threads: 1 });
       model = await loadModelWithSidecar(given);
     }
     const r = await inspect(model, o.backend as BackendChoice);

@@ -33,7 +33,8 @@ export function buildProgram(setCode: (code: number) => void): Command {
   const modelOptions = (cmd: Command) =>
     cmd
       .requiredOption('-m, --model <path>', 'model folder, model.json path or http(s) URL')
-      .addOption(new Option('--backend <name>', 'compute backend').choices(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'));
+      .addOption(new Option('--backend <name>', 'compute backend').choices(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'))
+      .option('--threads <n>', 'WASM: threads per backend for one image\'s kernels (default 1, or env TFJS_CAM_THREADS; shared among --jobs workers). More threads pay off on machines with many cores; see README');
 
   /** Target layer, methods and their tuning: shared by explain and evaluate. */
   const methodOptions = (cmd: Command) =>
@@ -157,6 +158,7 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .description('run attention checks from a spec (YAML or JSON): class, probability and where the map points; exit 0 all pass, 1 any fails, 2 spec error')
     .argument('<spec>', 'check spec file (see schema/check-spec.schema.json)')
     .addOption(new Option('--backend <name>', 'compute backend').choices(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'))
+    .option('--threads <n>', 'WASM: threads for one image\'s kernels (default 1, or env TFJS_CAM_THREADS)')
     .option('-o, --out <dir>', 'folder for overlays of failing checks (and index.html)', 'cam-check')
     .addOption(new Option('--overlays <which>', 'which checks get an overlay with the expected region drawn').choices(['failed', 'all', 'none']))
     .option('--junit <file>', 'write a JUnit XML report (for CI test reports)')

@@ -15,6 +15,8 @@ import { closestNames } from '../util/suggest';
 export interface SessionOptions {
   model: string | LoadedModel;
   backend?: BackendChoice;
+  /** WASM: threads for one image's kernels (default 1; see backend/wasm-threads.ts). */
+  threads?: number;
   /** A method name, several separated by commas, or 'all'. */
   method?: string;
   /** Target layers; default: the sidecar's, else found automatically. */
@@ -75,7 +77,7 @@ function resolveLabels(flag: string | string[] | undefined, side: string | strin
 
 export async function openSession(opts: SessionOptions): Promise<Session> {
   const t0 = performance.now();
-  const backend = await initBackend(opts.backend ?? 'auto');
+  const backend = await initBackend(opts.backend ?? 'auto', { threads: opts.threads });
   const model = typeof opts.model === 'string' ? await loadModelFrom(opts.model) : opts.model;
   const c = model.classifier;
   const sidecar = model.sidecar;
