@@ -12,6 +12,14 @@ export function channelsToScore(activations: tf.Tensor4D, n: number): number[] {
     .sort((a, b) => a - b);
 }
 
+/** Channels of [1, h, w, K] whose value is the same at every position. */
+export function constantChannels(activations: tf.Tensor4D): Set<number> {
+  const [max, min] = tf.tidy(() => [tf.max(activations, [0, 1, 2]).dataSync(), tf.min(activations, [0, 1, 2]).dataSync()]);
+  const out = new Set<number>();
+  for (let k = 0; k < max.length; k++) if (max[k] === min[k]) out.add(k);
+  return out;
+}
+
 /** Runs fn over consecutive batches of `items`, each in its own tidy scope, reporting progress. */
 export function inBatches<T>(items: number[], batchSize: number, fn: (batch: number[]) => T, onProgress?: (done: number, total: number) => void): T[] {
   const out: T[] = [];

@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { CamMethod, mapFromWeights, scoresOfChannels } from './types';
-import { channelsToScore, inBatches } from './channels';
+import { channelsToScore, constantChannels, inBatches } from './channels';
 
 export const scorecam: CamMethod = {
   name: 'scorecam',
@@ -35,7 +35,14 @@ export const scorecam: CamMethod = {
     const { activations, classes, options } = inputs;
     const K = activations.shape[3];
     const channels = channelsToScore(activations, options.maxChannels);
-    const scores = scoresOfChannels(scorecam, inputs, channels);
+    // A constant channel (after a ReLU, often all zero) normalises to a mask of exactly 0: every such channel
+    // masks the input to the same all-zero image, scored once here instead of once per channel.
+    const constant = constantChannels(activations);
+    const varying = channels.filter((ch) => !constant.has(ch));
+    const varyingScores = varying.length ? scoresOfChannels(scorecam, inputs, varying) : [];
+    const zeroScores = varying.length < channels.length ? tf.tidy(() => inputs.scoreInputs!(tf.zerosLike(inputs.input!) as tf.Tensor4D).arraySync()[0] as number[]) : [];
+    let next = 0;
+    const scores = channels.map((ch) => (constant.has(ch) ? zeroScores : varyingScores[next++]));
     // softmax over the scored channels, per class
     const w = new Float32Array(classes.length * K);
     for (let c = 0; c < classes.length; c++) {

@@ -97,3 +97,37 @@ test('Smooth Grad-CAM++ is seeded: the same seed repeats exactly, another seed d
   expect(once(1)).toEqual(once(1));
   expect(once(1)).not.toEqual(once(2));
 });
+
+test('Score-CAM with a constant (all-zero after ReLU) channel: it is scored as the all-zero image, by hand', () => {
+  // feat = relu(1x1 conv with weights (1, 2, -1)): channel 2 is relu(-x) = 0 everywhere (x >= 0).
+  const a3 = [1, 2, -1];
+  const W3 = [[0.5, -1.0], [0.25, 0.75], [2.0, -3.0]]; // W3[k][c]
+  const model = tf.sequential({
+    layers: [
+      tf.layers.conv2d({ inputShape: [4, 4, 1], filters: 3, kernelSize: 1, useBias: false, activation: 'relu', name: 'feat' }),
+      tf.layers.globalAveragePooling2d({ name: 'gap' }),
+      tf.layers.dense({ units: 2, name: 'fc' }),
+    ],
+  });
+  model.getLayer('feat').setWeights([tf.tensor4d(a3, [1, 1, 1, 3])]);
+  model.getLayer('fc').setWeights([tf.tensor2d(W3.flat(), [3, 2]), tf.tensor1d(b)]);
+  const input = tf.tensor4d(x, [1, 4, 4, 1]);
+  const ex = explainTensor(new LayersClassifier(model), input, { methods: [getMethod('scorecam')], layers: ['feat'], classes: [0, 1], topK: 2, score: 'logit', methodOptions: { batchSize: 2, maxChannels: 0 } });
+  input.dispose();
+  model.dispose();
+  const lo = Math.min(...x), hi = Math.max(...x);
+  const feat = (img: number[]) => a3.map((ak) => mean(img.map((v) => Math.max(0, ak * v))));
+  const logit3 = (c: number, m: number[]) => m.reduce((s, mk, k) => s + W3[k][c] * mk, 0) + b[c];
+  for (let c = 0; c < 2; c++) {
+    const s = a3.map((ak) => {
+      // a constant channel normalises to 0 / (0 + 1e-8) = 0: the masked input is all zero
+      const mask = ak > 0 ? x.map((v) => (ak * v - ak * lo) / (ak * (hi - lo) + 1e-8)) : x.map(() => 0);
+      return logit3(c, feat(x.map((v, i) => v * mask[i])));
+    });
+    expect(s[2]).toBeCloseTo(b[c], 6); // the all-zero image scores the bias alone
+    const e = s.map((v) => Math.exp(v - Math.max(...s)));
+    const w = e.map((v) => v / e.reduce((p, q) => p + q, 0));
+    const want = x.map((v) => Math.max(0, a3.reduce((sum, ak, k) => sum + w[k] * Math.max(0, ak * v), 0)));
+    want.forEach((v, i) => expect(ex.maps[c].raw[0].data[i]).toBeCloseTo(v, 4));
+  }
+});
