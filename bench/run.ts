@@ -1,7 +1,7 @@
 /**
  * npm run bench: medians over several runs, and ratios measured side by side in the same run.
  *
- *   node dist/bench/run.js [--quick] [--only darknet|shipped|folder|evaluate|memory]
+ *   node dist/bench/run.js [--quick] [--only darknet|shipped|zoo|folder|evaluate|memory]
  *
  * For darknet_tiny (../shared/data, skipped with a notice when absent) and every model in models/:
  *   - plain forward pass; explain (compute only) with Grad-CAM top-1 and top-5, Grad-CAM++, Score-CAM (all
@@ -10,6 +10,7 @@
  *     network (to the input, fused ops, as a hook-based implementation does), then the head gradient;
  *   - folder throughput (64 images, decode + explain + render + write) with 1 and 2 workers;
  *   - memory: RSS after 50 and after 1,000 images, tensor count;
+ *   - real-size models from ../shared/data/zoo (MobileNetV2, layers and graph): see bench/zoo.ts;
  *   - evaluate vs explain: the built CLI (`node bin/tfjs-cam`, model load included) on 5 real photos with
  *     darknet_tiny and Grad-CAM, the two commands run alternately, median wall time and their ratio.
  */
@@ -25,6 +26,7 @@ import { explain } from '../src/pipeline/explain';
 import { getMethod, METHOD_NAMES } from '../src/methods';
 import { classGradients } from '../src/capture/gradients';
 import { ScoreKind } from '../src/capture/gradients';
+import { benchZoo, childSingle } from './zoo';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const SHARED = path.resolve(ROOT, '..', 'shared', 'data');
@@ -220,6 +222,7 @@ function benchEvaluate(darknet: string): void {
 
 async function main(): Promise<void> {
   const backend = await initBackend((process.env.TFJS_CAM_BACKEND as 'wasm') ?? 'wasm');
+  if (args[0] === '--child-single') return childSingle(args[1], args[2], Number(args[3]), Number(args[4]));
   console.log(`tfjs-cam bench on ${backend}, ${os.cpus().length} cores, median of ${RUNS} runs${QUICK ? ' (--quick)' : ''}`);
   const darknet = path.join(SHARED, 'darknet_tiny');
   const hasDarknet = fs.existsSync(path.join(darknet, 'model.json'));
@@ -233,6 +236,7 @@ async function main(): Promise<void> {
     } else console.log('\nskipped darknet_tiny: ../shared/data is not present');
   }
   if (!ONLY || ONLY === 'shipped') for (const m of shipped) await benchModel(`models/${m}`, path.join(ROOT, 'models', m), undefined);
+  if (!ONLY || ONLY === 'zoo') await benchZoo({ runs: RUNS, quick: QUICK, median, timeIt, line, fmt, ratio });
   if (!ONLY || ONLY === 'folder') {
     if (hasDarknet) await benchFolder('darknet_tiny', darknet, path.join(SHARED, 'images', 'both.png'), 'leaky_re_lu_15');
     if (shipped.includes('gap-cnn') && sample) await benchFolder('models/gap-cnn', path.join(ROOT, 'models', 'gap-cnn'), path.join(ROOT, 'samples', sample));

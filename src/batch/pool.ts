@@ -35,28 +35,53 @@ export function workerScript(): string | null {
   return fs.existsSync(built) ? built : null;
 }
 
-export async function runInWorkers(jobs: ImageJob[], count: number, opts: ExplainOptions, onResult: (r: RenderedImage) => Promise<void>): Promise<void> {
+/** Hands out the next job, or null when there is none left (shared with the main thread's own pipeline). */
+export type TakeJob = () => ImageJob | null;
+
+/**
+ * Runs jobs on `count` workers. `jobs` is a list, or a function shared with other consumers (the main thread
+ * computes images too while workers start). When `idle` resolves, the other consumers are done and nothing is
+ * left to take: workers holding no job (still loading their model, typically) are stopped rather than awaited.
+ */
+export async function runInWorkers(jobs: ImageJob[] | TakeJob, count: number, opts: ExplainOptions, onResult: (r: RenderedImage) => Promise<void>, idle?: Promise<void>): Promise<void> {
   const script = workerScript();
   if (!script) throw new Error('worker script not built: run `npm run build`');
   let nextJob = 0;
+  const take: TakeJob = typeof jobs === 'function' ? jobs : () => (nextJob < jobs.length ? jobs[nextJob++] : null);
   const writes: Promise<void>[] = [];
   const workers: Worker[] = [];
   try {
     await new Promise<void>((resolve, reject) => {
       let running = count;
-      const feed = (w: Worker) => {
-        if (opts.signal?.aborted || nextJob >= jobs.length) w.postMessage({ type: 'end' } satisfies ToWorker);
-        else w.postMessage({ type: 'job', job: jobs[nextJob++] } satisfies ToWorker);
+      const inFlight = new Map<Worker, number>();
+      const ended = new Set<Worker>();
+      const finish = (w: Worker) => {
+        if (ended.has(w)) return false;
+        ended.add(w);
+        if (--running === 0) resolve();
+        return true;
       };
+      const feed = (w: Worker) => {
+        const job = opts.signal?.aborted ? null : take();
+        if (!job) w.postMessage({ type: 'end' } satisfies ToWorker);
+        else {
+          inFlight.set(w, (inFlight.get(w) ?? 0) + 1);
+          w.postMessage({ type: 'job', job } satisfies ToWorker);
+        }
+      };
+      void idle?.then(() => {
+        for (const w of workers) if (!inFlight.get(w) && finish(w)) void w.terminate();
+      });
       for (let i = 0; i < count; i++) {
         const w = new Worker(script, { workerData: workerOptions(opts) });
         workers.push(w);
-        let ended = false;
         w.on('message', (m: FromWorker) => {
+          if (ended.has(w)) return;
           if (m.type === 'ready') {
             feed(w);
             feed(w);
           } else if (m.type === 'result') {
+            inFlight.set(w, (inFlight.get(w) ?? 1) - 1);
             writes.push(onResult(m.result));
             feed(w);
           } else if (m.type === 'progress') {
@@ -68,10 +93,11 @@ export async function runInWorkers(jobs: ImageJob[], count: number, opts: Explai
         });
         w.on('error', reject);
         w.on('exit', (code) => {
-          if (ended) return;
-          ended = true;
-          if (code !== 0) reject(new Error(`a worker stopped with exit code ${code}`));
-          else if (--running === 0) resolve();
+          if (ended.has(w)) return;
+          if (code !== 0) {
+            ended.add(w);
+            reject(new Error(`a worker stopped with exit code ${code}`));
+          } else finish(w);
         });
       }
     });

@@ -581,14 +581,36 @@ async function explainRun(inputs: string[], given: ExplainOptions, preloaded?: L
     // A threaded backend already puts every core on one image's kernels; extra backends for Score-CAM's and
     // Ablation-CAM's channels would only compete with it. Without threads, spare threads score channels.
     const threaded = backendThreads() > 1;
-    if ((workers > 1 || isolate) && typeof opts.model === 'string' && !local) {
+    const canSpawn = typeof opts.model === 'string' && !local;
+    if (isolate && canSpawn) {
       const { runInWorkers } = await import('../batch/pool');
-      // One worker for the long work of few images: it spreads channels over the other threads itself.
+      // Long work runs off this thread (Ctrl-C stays instant); with several images, on every worker at once.
       const count = Math.max(1, workers);
+      // One worker for the long work of few images: it spreads channels over the other threads itself.
       const channelThreads = count === 1 && !threaded ? Math.min(opts.jobs ?? 1, 64) - 1 : 0;
       // Asked-for threads are shared by the backends that compute at once (the main thread's waits).
       const threads = defaultThreads(count + channelThreads, opts.threads);
       await runInWorkers(todo, count, { ...opts, classes: undefined, targets, signal, channelThreads, threads }, onRendered);
+    } else if (workers > 1 && canSpawn) {
+      // This thread's model is loaded already: it starts on the images at once, and workers join as they become
+      // ready (each loads its own model), taking images from the same queue. Workers still loading when the queue
+      // runs dry are stopped, not awaited, so a short folder is never slower than --jobs 1.
+      const { runInWorkers } = await import('../batch/pool');
+      let i = 0;
+      const take = () => (signal.aborted ? null : todo[i++] ?? null);
+      let mainDone!: () => void;
+      const idle = new Promise<void>((r) => (mainDone = r));
+      const threads = defaultThreads(workers, opts.threads);
+      const helpers = runInWorkers(take, workers - 1, { ...opts, classes: undefined, targets, signal, channelThreads: 0, threads }, onRendered, idle);
+      // Its rejection is read below, after this thread's share; never left unhandled meanwhile.
+      helpers.catch(() => undefined);
+      const pipeline = new ImagePipeline(session, opts, targets, outDir !== null, null);
+      try {
+        await pipeline.runSequence(async () => take(), onRendered);
+      } finally {
+        mainDone();
+      }
+      await helpers;
     } else {
       // Fewer images than threads: spread Score-CAM's and Ablation-CAM's channels over the spare threads instead.
       const spare = threaded ? 0 : Math.min(opts.jobs ?? 1, 64) - 1;
