@@ -216,7 +216,7 @@ export function resolveTargets(session: Session, opts: { classes?: (number | str
 }
 
 /** A target in file names: '<index>-<label>' for a class (as always), else 'logit-diff-3-5', 'sum-1-2', 'fn-<name>'. */
-function targetSlug(t: Target, labels: string[]): string {
+export function targetSlug(t: Target, labels: string[]): string {
   if (t.kind === 'class') return `${t.index}-${slug(labels[t.index])}`;
   if (t.kind === 'function') return `fn-${slug(t.name)}`;
   return `${t.kind}-${t.classes.join('-')}`;
