@@ -142,6 +142,7 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .addOption(new Option('--backend <name>', 'compute backend').choices(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'))
     .option('-o, --out <dir>', 'folder for overlays of failing checks (and index.html)', 'cam-check')
     .addOption(new Option('--overlays <which>', 'which checks get an overlay with the expected region drawn').choices(['failed', 'all', 'none']))
+    .option('--target <spec>', "explain this target in every case instead of its class: class:<c>, logit-diff:<c1>,<c2>, sum:<c1>,<c2>,...")
     .option('--junit <file>', 'write a JUnit XML report (for CI test reports)')
     .option('--html', 'write <out>/index.html with every check, its overlay and the reasons of failures')
     .option('--json', 'print the JSON report on stdout instead of the table')
