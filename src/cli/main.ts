@@ -75,6 +75,7 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .option('--baseline <image>', 'Integrated Gradients: baseline image, fitted and preprocessed like the inputs (default: black)')
     .addOption(new Option('--colormap <name>', 'colour map for heatmaps').choices(['jet', 'turbo', 'viridis', 'inferno']).default('jet'))
     .option('--alpha <a>', 'heatmap opacity in the overlay (0..1)', '0.5')
+    .addOption(new Option('--render <mode>', 'pixel-level methods: auto (gradient images for guided-backprop and guided-gradcam, heatmaps for the rest), heatmap, or gradient (grey-centred RGB gradient images for saliency, smoothgrad, integrated-gradients and the guided ones)').choices(['auto', 'heatmap', 'gradient']).default('auto'))
     .option('--heatmap', 'also write the heatmap alone (same format as the overlays)')
     .option('--max-size <px>', 'longest side of overlays, heatmaps and sheet cells in pixels (default: the image size)')
     .addOption(new Option('--format <name>', 'overlay, heatmap and sheet format').choices(['png', 'jpeg', 'webp']).default('png'))

@@ -13,6 +13,7 @@ import { decodeImage, DecodedImage } from '../image/decode';
 import { placement, toSource, Placement } from '../image/geometry';
 import { Interpolation, resizeForModel } from '../image/resize';
 import { FORMAT_EXT, ImageFormat, renderOverlay, shrinkForOutput } from '../render/overlay';
+import { renderGradientImage } from '../render/gradient';
 import { ColormapName } from '../render/colormap';
 import { comparisonSheet, SheetCell } from '../render/sheet';
 import { MethodOptions } from '../methods';
@@ -49,6 +50,11 @@ export interface ExplainOptions extends SessionOptions {
   targets?: (string | Target)[];
   colormap?: ColormapName;
   alpha?: number;
+  /**
+   * How pixel-level methods are drawn (see RenderMode): 'auto' (default) gradient images for guided backprop and
+   * Guided Grad-CAM, heatmaps for the rest; 'gradient' for all five signed ones; 'heatmap' for none.
+   */
+  render?: RenderMode;
   /** Also write the heatmap alone as PNG. */
   heatmap?: boolean;
   saveRaw?: boolean;
@@ -114,6 +120,24 @@ export interface RenderedImage {
   entry: ReportImage;
   files: { rel: string; data: Uint8Array }[];
   maps?: ImageMaps;
+}
+
+/** How pixel-level attributions are drawn: as heatmap overlays, or as the papers' grey-centred gradient images. */
+export type RenderMode = 'auto' | 'heatmap' | 'gradient';
+export const RENDER_MODES: RenderMode[] = ['auto', 'heatmap', 'gradient'];
+
+/** The methods with a signed attribution per input channel, which can be drawn as gradient images. */
+export const GRADIENT_METHODS = ['saliency', 'smoothgrad', 'integrated-gradients', 'guided-backprop', 'guided-gradcam'];
+
+/**
+ * Whether a method's output image is a gradient image. 'auto': the guided methods, as the Grad-CAM paper shows
+ * them (their sharp, signed detail is the point); saliency, SmoothGrad and Integrated Gradients stay heatmaps of
+ * their magnitude, as their papers show them.
+ */
+export function drawnAsGradient(method: string, mode: RenderMode = 'auto'): boolean {
+  if (mode === 'heatmap') return false;
+  if (mode === 'gradient') return GRADIENT_METHODS.includes(method);
+  return method === 'guided-backprop' || method === 'guided-gradcam';
 }
 
 export function slug(s: string): string {
@@ -256,6 +280,7 @@ export class ImagePipeline {
         methodOptions: this.black ? { ...this.opts.methodOptions, baseline: this.black } : this.opts.methodOptions,
         augSmooth: this.opts.augSmooth,
         channelPool: this.channelPool,
+        signedFor: this.writeFiles ? this.session.methods.map((m) => m.name).filter((m) => drawnAsGradient(m, this.opts.render)) : undefined,
       });
     } finally {
       p.x.dispose();
@@ -316,10 +341,12 @@ export class ImagePipeline {
       };
       if (this.writeFiles) {
         shown ??= await shrinkForOutput(img, p.place, opts.maxSize);
-        const rendered = await renderOverlay(shown.img, m.map, inputW, inputH, shown.place, { colormap: opts.colormap ?? 'jet', alpha: opts.alpha ?? 0.5, format, quality: opts.quality });
-        rm.files.overlay = file(`${base}.${ext}`, rendered.overlay);
-        sheetCells?.push({ image: rendered.overlay, row: session.methods.find((x) => x.name === m.method)!.title, col: label });
-        if (opts.heatmap) rm.files.heatmap = file(`${base}.heatmap.${ext}`, rendered.heatmap);
+        // A gradient image takes the overlay's place (and name); --heatmap still writes the heatmap.
+        const rendered = !m.signed || opts.heatmap ? await renderOverlay(shown.img, m.map, inputW, inputH, shown.place, { colormap: opts.colormap ?? 'jet', alpha: opts.alpha ?? 0.5, format, quality: opts.quality }) : null;
+        const picture = m.signed ? await renderGradientImage(shown.img, m.signed, inputW, inputH, channels, shown.place, { bgr: session.preprocess.bgr, format, quality: opts.quality }) : rendered!.overlay;
+        rm.files.overlay = file(`${base}.${ext}`, picture);
+        sheetCells?.push({ image: picture, row: session.methods.find((x) => x.name === m.method)!.title, col: label });
+        if (opts.heatmap) rm.files.heatmap = file(`${base}.heatmap.${ext}`, rendered!.heatmap);
         if (opts.saveRaw) {
           rm.files.raw = m.raw.map((r) => file(`${base}${m.raw.length > 1 ? `.${slug(r.layer)}` : ''}.raw.npy`, encodeNpy(r.data, [r.height, r.width])));
         }
@@ -430,7 +457,7 @@ export function baseReport(session: Session, opts: ExplainOptions, outDir: strin
     layers: session.layers,
     score: session.score,
     preprocessing: { ...session.preprocess, grayscale: session.grayscale, ...resamplingOf(session, opts) },
-    output: { dir: outDir, colormap: opts.colormap ?? 'jet', alpha: opts.alpha ?? 0.5, format: opts.format ?? 'png', ...(opts.format && opts.format !== 'png' ? { quality: opts.quality ?? 90 } : {}), maxSize: opts.maxSize ?? null },
+    output: { dir: outDir, colormap: opts.colormap ?? 'jet', alpha: opts.alpha ?? 0.5, format: opts.format ?? 'png', ...(opts.format && opts.format !== 'png' ? { quality: opts.quality ?? 90 } : {}), maxSize: opts.maxSize ?? null, render: opts.render ?? 'auto' },
     ...topKNotes(opts.classes?.length ? null : opts.topK ?? 3, c.numClasses),
     images: [],
     summary: { images: 0, succeeded: 0, failed: 0 },

@@ -41,7 +41,8 @@ export function runSettings(report: ExplainReport): Record<string, unknown> {
   const { images: _i, summary: _s, timings: _t, backend: _b, model, output, labelsSource: _l, preprocessing, ...rest } = report;
   const { sources: _p, ...settings } = preprocessing ?? ({} as ExplainReport['preprocessing']);
   // Format, quality and size of the images decide their files too (absent in reports older than these options).
-  const look = { format: output?.format ?? 'png', quality: output?.quality ?? null, maxSize: output?.maxSize ?? null };
+  // Reports from before --render drew every map as a heatmap.
+  const look = { format: output?.format ?? 'png', quality: output?.quality ?? null, maxSize: output?.maxSize ?? null, render: output?.render ?? 'heatmap' };
   return { ...rest, preprocessing: settings, model: { sha256: model?.sha256, inputSize: model?.inputSize }, output: { colormap: output?.colormap, alpha: output?.alpha, ...look } };
 }
 
