@@ -148,7 +148,7 @@ function fineLevel(removed: Uint8Array, height: number, width: number): { level:
 }
 
 /** Below this many unknowns a level is solved directly (dense Cholesky) instead of coarsened. */
-const DIRECT_UNKNOWNS = 256;
+const DIRECT_UNKNOWNS = 64;
 
 /**
  * The coarser levels, by aggregation: the unknowns of each 2x2 block become one, and the coarse matrix is
