@@ -13,7 +13,8 @@ import { decodeImage, DecodedImage } from '../image/decode';
 import { placement, toSource, Placement } from '../image/geometry';
 import { Interpolation, resizeForModel } from '../image/resize';
 import { FORMAT_EXT, ImageFormat, renderOverlay, shrinkForOutput } from '../render/overlay';
-import { renderGradientImage } from '../render/gradient';
+import { drawnAsGradient, RenderMode, renderGradientImage } from '../render/gradient';
+export { drawnAsGradient, GRADIENT_METHODS, RENDER_MODES, type RenderMode } from '../render/gradient';
 import { ColormapName } from '../render/colormap';
 import { comparisonSheet, SheetCell } from '../render/sheet';
 import { MethodOptions } from '../methods';
@@ -120,24 +121,6 @@ export interface RenderedImage {
   entry: ReportImage;
   files: { rel: string; data: Uint8Array }[];
   maps?: ImageMaps;
-}
-
-/** How pixel-level attributions are drawn: as heatmap overlays, or as the papers' grey-centred gradient images. */
-export type RenderMode = 'auto' | 'heatmap' | 'gradient';
-export const RENDER_MODES: RenderMode[] = ['auto', 'heatmap', 'gradient'];
-
-/** The methods with a signed attribution per input channel, which can be drawn as gradient images. */
-export const GRADIENT_METHODS = ['saliency', 'smoothgrad', 'integrated-gradients', 'guided-backprop', 'guided-gradcam'];
-
-/**
- * Whether a method's output image is a gradient image. 'auto': the guided methods, as the Grad-CAM paper shows
- * them (their sharp, signed detail is the point); saliency, SmoothGrad and Integrated Gradients stay heatmaps of
- * their magnitude, as their papers show them.
- */
-export function drawnAsGradient(method: string, mode: RenderMode = 'auto'): boolean {
-  if (mode === 'heatmap') return false;
-  if (mode === 'gradient') return GRADIENT_METHODS.includes(method);
-  return method === 'guided-backprop' || method === 'guided-gradcam';
 }
 
 export function slug(s: string): string {

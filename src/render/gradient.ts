@@ -10,6 +10,24 @@ import type { DecodedImage } from '../image/decode';
 import type { Placement } from '../image/geometry';
 import { encodeImage, ImageFormat, mapToImage } from './overlay';
 
+/** How pixel-level attributions are drawn: as heatmap overlays, or as the papers' grey-centred gradient images. */
+export type RenderMode = 'auto' | 'heatmap' | 'gradient';
+export const RENDER_MODES: RenderMode[] = ['auto', 'heatmap', 'gradient'];
+
+/** The methods with a signed attribution per input channel, which can be drawn as gradient images. */
+export const GRADIENT_METHODS = ['saliency', 'smoothgrad', 'integrated-gradients', 'guided-backprop', 'guided-gradcam'];
+
+/**
+ * Whether a method's output image is a gradient image. 'auto': the guided methods, as the Grad-CAM paper shows
+ * them (their sharp, signed detail is the point); saliency, SmoothGrad and Integrated Gradients stay heatmaps of
+ * their magnitude, as their papers show them.
+ */
+export function drawnAsGradient(method: string, mode: RenderMode = 'auto'): boolean {
+  if (mode === 'heatmap') return false;
+  if (mode === 'gradient') return GRADIENT_METHODS.includes(method);
+  return method === 'guided-backprop' || method === 'guided-gradcam';
+}
+
 /**
  * The centred, scaled attribution (g - mean) / (std + 1e-5) * 0.1 of an [h * w * c] map, as three RGB planes
  * [h * w] each (before the + 0.5 and the clipping): linear, so it can be resampled, with grey (0) outside.

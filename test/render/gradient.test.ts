@@ -98,3 +98,28 @@ describe('explain --render on a linear model: logit 0 = sum of W * x, so its inp
     expect(await read(path.join(heat, guided2.overlay!))).toEqual(await read(path.join(heat, sal2.overlay!))); // |W| max over channels either way
   });
 });
+
+describe('--resume and --render', () => {
+  let dir: string;
+  let model: string;
+  beforeAll(async () => {
+    await initBackend('wasm');
+    dir = tempDir('gradient-resume');
+    const m = tf.sequential({ layers: [tf.layers.conv2d({ inputShape: [4, 4, 3], filters: 2, kernelSize: 1, activation: 'relu', name: 'feat' }), tf.layers.globalAveragePooling2d({}), tf.layers.dense({ units: 2 })] });
+    model = path.join(dir, 'm');
+    await saveLayersModel(m, model);
+    m.dispose();
+    await sharp(Buffer.alloc(4 * 4 * 3, 90), { raw: { width: 4, height: 4, channels: 3 } }).png().toFile(path.join(dir, 'x.png'));
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  test('a folder drawn another way is refused only where the pictures differ (methods drawn as gradient images)', async () => {
+    const run = (out: string, method: string, render?: 'auto' | 'heatmap' | 'gradient', resume = false) =>
+      explain([path.join(dir, 'x.png')], { model, out: path.join(dir, out), method, render, resume, classes: [0], jobs: 1, timings: false });
+    await run('a', 'gradcam');
+    // Grad-CAM is a heatmap whatever --render says: the same pictures, resumed
+    await expect(run('a', 'gradcam', 'gradient', true)).resolves.toBeDefined();
+    await run('b', 'gradcam,guided-backprop');
+    await expect(run('b', 'gradcam,guided-backprop', 'heatmap', true)).rejects.toThrow(/output\.gradientImages/);
+  });
+});
