@@ -247,9 +247,8 @@ test('ROAD in evaluate: MoRF removes the square (p = 0.5), LeRF keeps it (p >= 0
   // the means of the rows are the method's
   expect(m.roadMorf).toBeCloseTo(rep.perImage.reduce((s: number, row: { methods: { roadMorf: number }[] }) => s + row.methods[0].roadMorf, 0) / 3, 3);
   expect(rep.files.curves).toBe('curves.png');
-  // the same seed gives the same numbers; --seed changes the noise (--no-road: the next test)
-  const again = JSON.parse(runCli([...args, '--json', '-o', path.join(dir, 'eval-road2')]).stdout);
-  expect(again.methods).toEqual(rep.methods);
+  // --seed changes the noise (the same seed gives the same numbers: the --jobs test compares two runs; --no-road:
+  // the next test)
   const seeded = JSON.parse(runCli([...args, '--json', '--seed', '5', '-o', path.join(dir, 'eval-road3')]).stdout);
   expect(seeded.methods[0].roadCurves.morf).not.toEqual(m.roadCurves.morf);
   expect(seeded.methods[0].deletionAuc).toBe(m.deletionAuc);
@@ -265,9 +264,10 @@ test('evaluate --target: the maps and faithfulness follow the target; one target
   expect(cls.settings.road).toBeNull();
   expect(cls.methods[0]).toMatchObject({ roadMorf: null, roadLerf: null, roadCombined: null, roadCurves: null });
   expect(cls.methods[0].deletionAuc).not.toBeNull();
-  const r = runCli([...base, '--target', 'logit-diff:0,1', '-o', path.join(dir, 'eval-t1')]);
+  const r = runCli([...base.filter((x) => x !== '--json'), '--target', 'logit-diff:0,1', '-o', path.join(dir, 'eval-t1')]);
   expect(r.code).toBe(0);
-  const rep = JSON.parse(r.stdout);
+  expect(r.stdout).toContain('target logit-diff:0,1 (0 - 1)');
+  const rep = JSON.parse(fs.readFileSync(path.join(dir, 'eval-t1', 'evaluation.json'), 'utf8'));
   expect(rep.target).toEqual({ spec: 'logit-diff:0,1', label: '0 - 1' });
   const [a, b] = [cls.perImage[0], rep.perImage[0]];
   expect(b.class.index).toBe(0); // the ground truth is still the boxes' class
@@ -275,13 +275,7 @@ test('evaluate --target: the maps and faithfulness follow the target; one target
   expect(b.methods[0].energyInBox).toBeCloseTo(a.methods[0].energyInBox, 4);
   expect(b.methods[0].maskedProbability).toBeCloseTo(2 * a.methods[0].maskedProbability - 1, 3);
   expect(b.methods[0].deletionAuc).toBeCloseTo(2 * a.methods[0].deletionAuc - 1, 3);
-  const table = runCli([...base.filter((x) => x !== '--json'), '--target', 'sum:0,1', '-o', path.join(dir, 'eval-t2')]);
-  expect(table.code).toBe(0);
-  expect(table.stdout).toContain('target sum:0,1 (0 + 1)');
   const two = runCli([...base, '--target', 'class:0', '--target', 'class:1', '-o', path.join(dir, 'eval-t3')]);
   expect(two.code).toBe(2);
   expect(two.stderr).toMatch(/evaluate takes one --target \(got 2/);
-  const bad = runCli([...base, '--target', 'logit-diff:0', '-o', path.join(dir, 'eval-t4')]);
-  expect(bad.code).toBe(2);
-  expect(bad.stderr).toMatch(/bad --target 'logit-diff:0'/);
 });
