@@ -94,6 +94,7 @@ export function buildProgram(setCode: (code: number) => void): Command {
       'tfjs-cam explain photos/ -m ./my-model --method gradcam,scorecam --max-size 1024 --format jpeg -o out/',
       'tfjs-cam explain cat.png -m ./my-model --class "tabby cat" --json > report.json',
       'tfjs-cam explain cat.png -m ./my-model --target logit-diff:"tabby cat",dog --method gradcam,integrated-gradients   # why cat and not dog',
+      'tfjs-cam explain cat.png -m ./my-model --method guided-gradcam,smoothgrad --render gradient   # the papers\' gradient images',
     ]))
     .action(async (images: string[], o: Record<string, unknown>) => {
       const { runExplain } = await import('./explain');
@@ -121,6 +122,7 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .addHelpText('after', examples([
       'tfjs-cam evaluate -m models/gap-cnn --boxes samples/boxes.json --method all',
       'tfjs-cam evaluate -m ./my-model --boxes boxes.json photos/ --shuffle-weights 1 -o eval-untrained   # sanity baseline',
+      'tfjs-cam evaluate -m models/gap-cnn --boxes samples/boxes.json --method gradcam --target logit-diff:7,1   # why 7 and not 1',
     ]))
     .action(async (images: string[], o: Record<string, unknown>) => {
       const { runEvaluate } = await import('./evaluate');

@@ -225,6 +225,9 @@ async function evaluateRun(inputs: string[], opts: EvaluateOptions, preloaded?: 
     const road = faithful && opts.road !== false;
     const seed = opts.methodOptions?.seed ?? 0;
     const target: Target | null = opts.target == null ? null : typeof opts.target === 'string' ? parseTarget(opts.target, (t) => session.classIndex(t)) : opts.target;
+    // Average Drop is a relative drop of a probability: a difference of probabilities (logit-diff, or a function's
+    // score) can be 0 or negative on the image, and the ratio then means nothing (it ran to 20000% on the digits).
+    const dropDefined = !target || target.kind === 'class' || target.kind === 'sum';
     const tolerance = opts.tolerance ?? 0;
     const r4 = (v: number) => Math.round(v * 1e4) / 1e4;
     type Acc = { pg: number; energy: number; loc: number; top1loc: number; n: number; pairs: { y: number; o: number }[]; del: number[]; ins: number[]; morf: number[]; lerf: number[]; roads: number };
@@ -283,7 +286,7 @@ async function evaluateRun(inputs: string[], opts: EvaluateOptions, preloaded?: 
               energyInBox: r4(energy),
               localisationHit: localisationHit(m.map, inputW, inputH, boxes).hit,
               maskedProbability: f ? r4(f.masked) : null,
-              drop: f ? r4(averageDropAndIncrease([{ y: faith!.y, o: f.masked }]).averageDrop) : null,
+              drop: f && dropDefined ? r4(averageDropAndIncrease([{ y: faith!.y, o: f.masked }]).averageDrop) : null,
               increase: f ? f.masked > faith!.y : null,
               deletionAuc: f ? r4(auc(f.deletion)) : null,
               insertionAuc: f ? r4(auc(f.insertion)) : null,
@@ -366,7 +369,7 @@ async function evaluateRun(inputs: string[], opts: EvaluateOptions, preloaded?: 
         const ad = averageDropAndIncrease(a.pairs);
         const del = a.del.map((v) => v / a.pairs.length);
         const ins = a.ins.map((v) => v / a.pairs.length);
-        Object.assign(s, { averageDrop: r4(ad.averageDrop), increaseInConfidence: r4(ad.increaseInConfidence), deletionAuc: r4(auc(del)), insertionAuc: r4(auc(ins)), curves: { deletion: del.map(r4), insertion: ins.map(r4) } });
+        Object.assign(s, { averageDrop: dropDefined ? r4(ad.averageDrop) : null, increaseInConfidence: r4(ad.increaseInConfidence), deletionAuc: r4(auc(del)), insertionAuc: r4(auc(ins)), curves: { deletion: del.map(r4), insertion: ins.map(r4) } });
       }
       if (a.roads) {
         const morf = a.morf.map((v) => v / a.roads);

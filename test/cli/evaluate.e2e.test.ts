@@ -274,6 +274,10 @@ test('evaluate --target: the maps and faithfulness follow the target; one target
   expect(b.methods[0].pointingHit).toBe(true);
   expect(b.methods[0].energyInBox).toBeCloseTo(a.methods[0].energyInBox, 4);
   expect(b.methods[0].maskedProbability).toBeCloseTo(2 * a.methods[0].maskedProbability - 1, 3);
+  // a difference of probabilities has no relative drop: n/a, not a ratio of near-zero numbers
+  expect(b.methods[0].drop).toBeNull();
+  expect(rep.methods[0].averageDrop).toBeNull();
+  expect(rep.methods[0].increaseInConfidence).not.toBeNull();
   expect(b.methods[0].deletionAuc).toBeCloseTo(2 * a.methods[0].deletionAuc - 1, 3);
   const two = runCli([...base, '--target', 'class:0', '--target', 'class:1', '-o', path.join(dir, 'eval-t3')]);
   expect(two.code).toBe(2);
