@@ -18,10 +18,10 @@ export function checkHtml(report: CheckReport, title = 'tfjs-cam check'): HtmlRe
         title: r.file,
         subtitle: r.caseName,
         status: r.status,
-        images: r.overlay ? [{ src: r.overlay, caption: r.class ? `${r.class.label} ${((r.probability ?? 0) * 100).toFixed(1)}%` : undefined, alt: `overlay for ${r.file}` }] : [],
+        images: r.overlay ? [{ src: r.overlay, caption: r.class || r.target ? `${(r.class ?? r.target)!.label} ${((r.probability ?? 0) * 100).toFixed(1)}%` : undefined, alt: `overlay for ${r.file}` }] : [],
         cells: {
           method: r.method,
-          class: r.class?.label,
+          class: r.class?.label ?? r.target?.label,
           probability: r.probability,
           rank: r.rank,
           pointing: r.region ? (r.region.pointingHit ? 'hit' : 'miss') : undefined,

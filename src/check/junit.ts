@@ -13,6 +13,7 @@ const secs = (ms: number | undefined) => ((ms ?? 0) / 1000).toFixed(3);
 function details(r: CheckResult): string {
   const lines: string[] = [];
   if (r.class) lines.push(`class: ${r.class.label} (index ${r.class.index}), probability ${r.probability}, rank ${r.rank}`);
+  else if (r.target) lines.push(`target: ${r.target.label} (${r.target.spec}), probability ${r.probability}, rank ${r.rank}`);
   if (r.peak) lines.push(`peak: (${r.peak.x}, ${r.peak.y}) in image pixels${r.flat ? ' [flat map]' : ''}`);
   if (r.region) lines.push(`region: pointing ${r.region.pointingHit ? 'hit' : 'miss'}, inside ${r.region.inside}, outside ${r.region.outside}, IoU ${r.region.iou}`);
   return lines.join('\n');
@@ -34,7 +35,8 @@ export function toJUnit(report: CheckReport): string {
     out.push(`      <property name="backend" value="${attr(report.backend)}"/>`);
     out.push('    </properties>');
     for (const r of results) {
-      const name = `${r.file}${r.class ? ` [${r.class.label}]` : ''} ${r.method}`;
+      const shown = r.class?.label ?? r.target?.label;
+      const name = `${r.file}${shown ? ` [${shown}]` : ''} ${r.method}`;
       const open = `    <testcase classname="${attr(`tfjs-cam.check.${c.name}`)}" name="${attr(name)}" time="${secs(r.ms)}"`;
       const overlay = r.overlay && report.output.dir ? path.relative(process.cwd(), path.join(report.output.dir, r.overlay)).split(path.sep).join('/') : null;
       const body: string[] = [];

@@ -9,7 +9,8 @@ import { BackendChoice, BackendName, initBackend } from '../backend';
 import { decodeImage, DecodedImage } from '../image/decode';
 import { toSource } from '../image/geometry';
 import { LoadedModel } from '../model/load';
-import { baselineOf, methodSlug, prepareInput } from '../pipeline/explain';
+import { baselineOf, methodSlug, prepareInput, targetSlug } from '../pipeline/explain';
+import { parseTarget, Target, targetClasses, targetLabel, targetSpec } from '../capture/targets';
 import { explainTensor, topIndices } from '../pipeline/explain-tensor';
 import { peakOf } from '../pipeline/maps';
 import { openSession, Session } from '../pipeline/session';
@@ -18,7 +19,7 @@ import { encodePng, mapToImage, overlay } from '../render/overlay';
 import { ensureDir, writeFileAtomic } from '../report/files';
 import { checkNormalisationCounts } from '../pipeline/preprocess-check';
 import { loadModelWithSidecar } from '../pipeline/remote-model';
-import { errorMessage, UserError } from '../util/errors';
+import { errorMessage, UsageError, UserError } from '../util/errors';
 import { TOOL_VERSION } from '../version';
 import { Box } from '../metrics/localisation';
 import { CheckCase, CheckSpec, loadCheckSpec, shownPath, SpecError } from './spec';
@@ -41,6 +42,11 @@ export interface CheckOptions {
   overlays?: 'failed' | 'all' | 'none';
   colormap?: ColormapName;
   alpha?: number;
+  /**
+   * Explain this target in every case instead of the case's class or target: a `--target` string (class:,
+   * logit-diff:, sum:). A class it names that a case's model lacks is a usage error.
+   */
+  target?: string;
   /** Keep timings in the report (default true). */
   timings?: boolean;
   onResult?: (done: number, total: number, result: CheckResult) => void;
@@ -70,10 +76,15 @@ export interface CheckResult {
   error?: string;
   width?: number;
   height?: number;
+  /** The class explained (absent for another target: see `target`). */
   class?: { index: number; label: string };
+  /** What was explained when it is not one class (logit-diff:, sum:), with its label ('cat - dog'). */
+  target?: { spec: string; label: string };
+  /** The class's probability; for a target, its score on probabilities (p(c1) - p(c2), or the sum). */
   probability?: number;
+  /** The class's logit, or the target's score on logits. */
   logit?: number;
-  /** 1 = the model's top class. */
+  /** 1 = the model's top class. For a target: c1's rank (logit-diff), the best of its classes' (sum). */
   rank?: number;
   top?: { index: number; label: string; probability: number }[];
   /** The map's maximum, in original-image pixels (pixel centres at +0.5). */
@@ -135,7 +146,8 @@ function judge(c: CheckCase, r: CheckResult, regionUnseen: string | null): Check
   const e = c.expect;
   const f: CheckFailure[] = [];
   const add = (check: string, expected: string, actual: string, message: string) => f.push({ check, expected, actual, message });
-  if (e.topK !== undefined && r.rank! > e.topK) add('topK', `rank <= ${e.topK}`, `rank ${r.rank}`, `class ${r.class!.label} is ranked ${r.rank}, not in the top ${e.topK} (top: ${r.top![0].label})`);
+  const what = r.class ? `class ${r.class.label}` : `target ${r.target!.label}`;
+  if (e.topK !== undefined && r.rank! > e.topK) add('topK', `rank <= ${e.topK}`, `rank ${r.rank}`, `${what} is ranked ${r.rank}, not in the top ${e.topK} (top: ${r.top![0].label})`);
   if (e.minProbability !== undefined && !(r.probability! >= e.minProbability)) {
     add('minProbability', `>= ${e.minProbability}`, fmt(r.probability!), `probability ${fmt(r.probability!)} < ${e.minProbability}`);
   }
@@ -202,6 +214,7 @@ export async function check(specOrFile: string | CheckSpec, opts: CheckOptions =
   try {
     // Every case's model, session and class first: a spec problem stops the run before any image is checked.
     const sessions: Session[] = [];
+    const targets: (Target | undefined)[] = [];
     for (const c of spec.cases) {
       let model = models.get(c.model);
       if (!model) {
@@ -216,13 +229,29 @@ export async function check(specOrFile: string | CheckSpec, opts: CheckOptions =
       } catch (e) {
         located(c.where.model, e);
       }
-      if (c.class !== undefined) {
+      if (c.class !== undefined && !opts.target) {
         try {
           session.classIndex(c.class);
         } catch (e) {
           located(c.where.class, e);
         }
       }
+      // --target wins over the spec's class and target; its problems are the flag's, the spec's are located.
+      let target: Target | undefined;
+      if (opts.target) {
+        try {
+          target = parseTarget(opts.target, (t) => session.classIndex(t));
+        } catch (e) {
+          throw new UsageError(`--target '${opts.target}' for case '${c.name}' (model ${shownModel(spec, c.model)}): ${errorMessage(e)}`);
+        }
+      } else if (c.target !== undefined) {
+        try {
+          target = parseTarget(c.target, (t) => session.classIndex(t));
+        } catch (e) {
+          located(c.where.target, e);
+        }
+      }
+      targets.push(target);
       sessions.push(session);
     }
     const total = spec.cases.reduce((a, c, i) => a + c.images.length * sessions[i].methods.length, 0);
@@ -244,9 +273,12 @@ export async function check(specOrFile: string | CheckSpec, opts: CheckOptions =
           // Class: the case's, else the one the annotations give for this image, else the model's top class.
           const region = c.expect.region;
           const annotated = region?.kind === 'annotations' ? region.entries.get(file) : undefined;
+          // A target (--target, the case's or the spec's) replaces the class.
+          const target = targets[c.index];
           let classIndex: number | undefined;
           try {
-            if (c.class !== undefined) classIndex = session.classIndex(c.class);
+            if (target) classIndex = undefined;
+            else if (c.class !== undefined) classIndex = session.classIndex(c.class);
             else if (annotated?.class !== undefined) classIndex = session.classIndex(annotated.class);
             else if (annotated?.label !== undefined) classIndex = session.classIndex(annotated.label);
           } catch (e) {
@@ -257,7 +289,7 @@ export async function check(specOrFile: string | CheckSpec, opts: CheckOptions =
           const methodOptions = session.methods.some((m) => m.name === 'integrated-gradients') ? { baseline: await baselineOf(session, {}) } : undefined;
           let ex;
           try {
-            ex = explainTensor(model.classifier, x, { methods: session.methods, layers: session.layers, classes: classIndex === undefined ? undefined : [classIndex], topK: 1, reportTop: Math.max(3, c.expect.topK ?? 0), score: session.score, methodOptions });
+            ex = explainTensor(model.classifier, x, { methods: session.methods, layers: session.layers, classes: classIndex === undefined ? undefined : [classIndex], ...(target ? { targets: [target] } : {}), topK: 1, reportTop: Math.max(3, c.expect.topK ?? 0), score: session.score, methodOptions });
           } catch (e) {
             if (e instanceof UserError) located(c.where.method, e);
             throw e;
@@ -271,10 +303,21 @@ export async function check(specOrFile: string | CheckSpec, opts: CheckOptions =
           for (const m of ex.maps) {
             const r: CheckResult = { ...base, method: m.method, status: 'pass', failures: [], width: img.width, height: img.height };
             const ci = m.classIndex;
-            r.class = { index: ci, label: session.labels[ci] };
-            r.probability = round(ex.probabilities[ci]);
-            r.logit = round(ex.logits[ci]);
-            r.rank = order.indexOf(ci) + 1;
+            const t = m.target;
+            if (t.kind === 'class') {
+              r.class = { index: ci, label: session.labels[ci] };
+              r.probability = round(ex.probabilities[ci]);
+              r.logit = round(ex.logits[ci]);
+              r.rank = order.indexOf(ci) + 1;
+            } else {
+              // A linear target's scores are the same combination of the classes' probabilities and logits.
+              const cs = targetClasses(t);
+              const combine = (v: Float32Array) => (t.kind === 'logit-diff' ? v[cs[0]] - v[cs[1]] : cs.reduce((a, k) => a + v[k], 0));
+              r.target = { spec: targetSpec(t), label: targetLabel(t, session.labels) };
+              r.probability = round(combine(ex.probabilities));
+              r.logit = round(combine(ex.logits));
+              r.rank = t.kind === 'logit-diff' ? order.indexOf(cs[0]) + 1 : Math.min(...cs.map((k) => order.indexOf(k) + 1));
+            }
             r.top = order.slice(0, Math.max(3, c.expect.topK ?? 0)).map((i) => ({ index: i, label: session.labels[i], probability: round(ex.probabilities[i]) }));
             r.flat = m.flat;
             const peakIn = peakOf(m.map, inputW);
@@ -297,7 +340,7 @@ export async function check(specOrFile: string | CheckSpec, opts: CheckOptions =
             if (caseDir && (which === 'all' || r.status === 'fail')) {
               const png = await drawOverlay(img, m.map, inputW, inputH, place, imageRegion, c.expect.minIou !== undefined ? tboxIn : null, peak, opts);
               const stem = path.basename(file, path.extname(file));
-              const tail = `${methodSlug(m.method)}.${ci}-${slug(session.labels[ci])}.png`;
+              const tail = `${methodSlug(m.method)}.${t.kind === 'class' ? `${ci}-${slug(session.labels[ci])}` : targetSlug(t, session.labels)}.png`;
               let name = `${stem}.${tail}`;
               for (let k = 2; used.has(name); k++) name = `${stem}-${k}.${tail}`;
               used.add(name);

@@ -64,11 +64,17 @@ export interface CheckCase {
   method?: string;
   layers?: string[];
   class?: number | string;
+  /**
+   * What to explain instead of a class: a target as `--target` takes it (class:, logit-diff:, sum:), the case's
+   * own or the top-level default (a case's `class` wins over the default). Resolved against the model's labels
+   * when the case runs.
+   */
+  target?: string;
   /** Absolute image paths, in the order the patterns list them (each pattern's matches sorted), without repeats. */
   images: string[];
   expect: Expectations;
   /** "file:line:col" of the case's fields (for messages raised later, e.g. an unknown class). */
-  where: { case: string; model: string; method: string; layer: string; class: string };
+  where: { case: string; model: string; method: string; layer: string; class: string; target: string };
 }
 
 export interface CheckSpec {
@@ -315,12 +321,14 @@ interface RawCase {
   method?: string;
   layer?: string | string[];
   class?: number | string;
+  target?: string;
   expect?: RawExpect;
 }
 interface RawSpec {
   model?: string;
   method?: string;
   layer?: string | string[];
+  target?: string;
   expect?: RawExpect;
   cases: RawCase[];
 }
@@ -441,6 +449,10 @@ export function parseCheckSpec(text: string, file: string): CheckSpec {
     if (merged.minInside !== undefined && merged.maxInside !== undefined && merged.minInside > merged.maxInside) {
       issues.push(loc.issue(expAt, `minInside (${merged.minInside}) is above maxInside (${merged.maxInside}): no map can pass`));
     }
+    if (c.class != null && c.target != null) issues.push(loc.issue([...at, 'target'], "give either 'class' or 'target', not both (class: <c> is target: class:<c>)"));
+    // The top-level target is a default: a case that names its class keeps it.
+    const target = c.target ?? (c.class == null ? raw.target : undefined);
+    const targetAt: Segment[] = c.target != null ? [...at, 'target'] : ['target'];
     const name = c.name ?? patterns.join(', ');
     const named = c.name != null;
     return {
@@ -451,6 +463,7 @@ export function parseCheckSpec(text: string, file: string): CheckSpec {
       method,
       layers: layerGiven == null ? undefined : Array.isArray(layerGiven) ? layerGiven : [layerGiven],
       class: c.class,
+      ...(target != null ? { target } : {}),
       images,
       expect,
       where: {
@@ -459,6 +472,7 @@ export function parseCheckSpec(text: string, file: string): CheckSpec {
         method: loc.where(methodAt),
         layer: loc.where(layerAt),
         class: loc.where(c.class != null ? [...at, 'class'] : at),
+        target: loc.where(target != null ? targetAt : at),
       },
     };
   });

@@ -26,7 +26,7 @@ export function formatTable(report: CheckReport, opts: { quiet?: boolean; color?
     r.caseName,
     r.file,
     r.method,
-    r.class?.label ?? '',
+    r.class?.label ?? r.target?.label ?? '',
     num(r.probability),
     r.rank === undefined ? '' : String(r.rank),
     r.region ? (r.region.pointingHit ? 'hit' : 'miss') : '',
@@ -72,6 +72,7 @@ export async function runCheck(specFile: string, o: Record<string, unknown>): Pr
       overlays,
       colormap: (o.colormap as ColormapName | undefined) ?? 'jet',
       alpha,
+      target: o.target as string | undefined,
       timings: o.timings !== false,
       onResult: (done, total, r) => {
         progress ??= new Progress(total);

@@ -4,6 +4,7 @@ import { methodOptionsFromFlags, parseIntFlag, parseNumberFlag, preprocessFromFl
 import { reportError } from './errors';
 import { err, Progress } from './output';
 import { EXIT } from './main';
+import { UsageError } from '../util/errors';
 
 /** n/a where nothing was measured (no image for the method, --no-faithfulness): never a 0.0% that reads as a score. */
 const pct = (v: number | null | undefined) => (v == null ? 'n/a' : `${(v * 100).toFixed(1)}%`);
@@ -11,7 +12,7 @@ const num = (v: number | null | undefined, d = 3) => (v == null ? 'n/a' : v.toFi
 const pct100 = (v: number | null | undefined) => (v == null ? 'n/a' : `${v.toFixed(1)}%`);
 
 export function evaluationTable(r: EvaluateReport): string {
-  const head = ['method', 'pointing', 'energy', 'loc', 'top1-loc', 'avg drop', 'incr conf', 'deletion', 'insertion'];
+  const head = ['method', 'pointing', 'energy', 'loc', 'top1-loc', 'avg drop', 'incr conf', 'deletion', 'insertion', 'road-morf', 'road-lerf', 'road'];
   const rows = r.methods.map((m) => [
     m.method,
     pct(m.pointingGame),
@@ -22,10 +23,20 @@ export function evaluationTable(r: EvaluateReport): string {
     pct100(m.increaseInConfidence),
     num(m.deletionAuc),
     num(m.insertionAuc),
+    num(m.roadMorf),
+    num(m.roadLerf),
+    num(m.roadCombined),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
   const fmt = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   return [fmt(head), ...rows.map(fmt)].join('\n');
+}
+
+/** evaluate's --target: one target for every image (the maps of an image are measured against one score). */
+function targetFlag(v: unknown): string | undefined {
+  const all = (v as string[] | undefined) ?? [];
+  if (all.length > 1) throw new UsageError(`evaluate takes one --target (got ${all.length}: ${all.join(' ')}): each image's maps are measured against one score`);
+  return all[0];
 }
 
 export async function runEvaluate(images: string[], o: Record<string, unknown>): Promise<number> {
@@ -47,6 +58,8 @@ export async function runEvaluate(images: string[], o: Record<string, unknown>):
       tolerance: parseNumberFlag(o.tolerance, '--tolerance', 0),
       steps: parseIntFlag(o.steps, '--steps', 1),
       faithfulness: o.faithfulness !== false,
+      road: o.road === true,
+      target: targetFlag(o.target),
       shuffleWeights: o.shuffleWeights == null ? undefined : parseIntFlag(o.shuffleWeights, '--shuffle-weights', 0),
       methodOptions: methodOptionsFromFlags(o, false),
       out: String(o.out),
@@ -81,7 +94,8 @@ export async function runEvaluate(images: string[], o: Record<string, unknown>):
         r.images.missing.length ? plural(r.images.missing.length, 'box entry without its image', 'box entries without their image') : '',
         r.images.unboxed.length ? plural(r.images.unboxed.length, 'image without boxes', 'images without boxes') : '',
       ].filter(Boolean);
-      process.stdout.write(`${r.model.source}${shuffled}, layer ${r.layers.join('+')}, ${r.images.evaluated} images, top-1 accuracy ${pct(r.images.top1Accuracy)}${skipped.length ? ` (not evaluated: ${skipped.join(', ')})` : ''}\n\n`);
+      const what = r.target ? `, target ${r.target.spec} (${r.target.label})` : '';
+      process.stdout.write(`${r.model.source}${shuffled}${what}, layer ${r.layers.join('+')}, ${r.images.evaluated} images, top-1 accuracy ${pct(r.images.top1Accuracy)}${skipped.length ? ` (not evaluated: ${skipped.join(', ')})` : ''}\n\n`);
       process.stdout.write(evaluationTable(r) + '\n');
       if (r.files?.curves) process.stdout.write(`\ncurves: ${o.out}/${r.files.curves}\n`);
     }

@@ -116,6 +116,7 @@ export async function runExplain(images: string[], o: Record<string, unknown>): 
       colormap: o.colormap as ColormapName,
       alpha,
       heatmap: !!o.heatmap,
+      render: o.render as 'auto' | 'heatmap' | 'gradient' | undefined,
       format: o.format as ExplainOptions['format'],
       quality: o.quality == null ? undefined : qualityFlag(o.quality, o.format),
       maxSize: o.maxSize == null ? undefined : parseIntFlag(o.maxSize, '--max-size', 16),

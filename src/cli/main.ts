@@ -76,6 +76,7 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .option('--baseline <image>', 'Integrated Gradients: baseline image, fitted and preprocessed like the inputs (default: black)')
     .addOption(new Option('--colormap <name>', 'colour map for heatmaps').choices(['jet', 'turbo', 'viridis', 'inferno']).default('jet'))
     .option('--alpha <a>', 'heatmap opacity in the overlay (0..1)', '0.5')
+    .addOption(new Option('--render <mode>', 'pixel-level methods: auto (gradient images for guided-backprop and guided-gradcam, heatmaps for the rest), heatmap, or gradient (grey-centred RGB gradient images for saliency, smoothgrad, integrated-gradients and the guided ones)').choices(['auto', 'heatmap', 'gradient']).default('auto'))
     .option('--heatmap', 'also write the heatmap alone (same format as the overlays)')
     .option('--max-size <px>', 'longest side of overlays, heatmaps and sheet cells in pixels (default: the image size)')
     .addOption(new Option('--format <name>', 'overlay, heatmap and sheet format').choices(['png', 'jpeg', 'webp']).default('png'))
@@ -96,6 +97,7 @@ export function buildProgram(setCode: (code: number) => void): Command {
       'tfjs-cam explain cat.png -m ./my-model --class "tabby cat" --json > report.json',
       'tfjs-cam explain cat.png -m ./my-model --target logit-diff:"tabby cat",dog --method gradcam,integrated-gradients   # why cat and not dog',
       'tfjs-cam explain /data/images -m ./my-model --shard auto/16 -o /data/out/shard-$JOB_COMPLETION_INDEX   # one of 16 array-job tasks',
+      'tfjs-cam explain cat.png -m ./my-model --method guided-gradcam,smoothgrad --render gradient   # the papers\' gradient images',
     ]))
     .action(async (images: string[], o: Record<string, unknown>) => {
       const { runExplain } = await import('./explain');
@@ -110,7 +112,9 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .requiredOption('--boxes <file>', 'ground-truth boxes (JSON, see README)')
     .option('--tolerance <px>', 'pointing game: how far outside the box (model-input pixels) the maximum may lie', '0')
     .option('--steps <n>', 'deletion/insertion curve steps', '32')
-    .option('--no-faithfulness', 'skip Average Drop, Increase in Confidence and deletion/insertion (each costs forward passes)')
+    .option('--no-faithfulness', 'skip Average Drop, Increase in Confidence, deletion/insertion and ROAD (each costs forward passes)')
+    .option('--road', 'also ROAD (Remove And Debias): MoRF/LeRF curves with noisy linear imputation, 18 imputations and forward passes per map (about doubles evaluate at 224 x 224)')
+    .option('--target <spec>', "explain this target on every image instead of its boxes' class: class:<c>, logit-diff:<c1>,<c2>, sum:<c1>,<c2>,...", collect)
     .option('--shuffle-weights <seed>', "shuffle the model's weights first: the untrained-model sanity baseline")
     .option('-o, --out <dir>', 'folder for evaluation.json and curves.png', 'cam-eval')
     .option('-j, --jobs <n>', 'threads for the faithfulness passes, each with its own backend and model', String(availableParallelism()))
@@ -121,6 +125,7 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .addHelpText('after', examples([
       'tfjs-cam evaluate -m models/gap-cnn --boxes samples/boxes.json --method all',
       'tfjs-cam evaluate -m ./my-model --boxes boxes.json photos/ --shuffle-weights 1 -o eval-untrained   # sanity baseline',
+      'tfjs-cam evaluate -m models/gap-cnn --boxes samples/boxes.json --method gradcam --target logit-diff:7,1   # why 7 and not 1',
     ]))
     .action(async (images: string[], o: Record<string, unknown>) => {
       const { runEvaluate } = await import('./evaluate');
@@ -161,6 +166,7 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .option('--threads <n>', 'WASM: threads for one image\'s kernels (default 1, or env TFJS_CAM_THREADS)')
     .option('-o, --out <dir>', 'folder for overlays of failing checks (and index.html)', 'cam-check')
     .addOption(new Option('--overlays <which>', 'which checks get an overlay with the expected region drawn').choices(['failed', 'all', 'none']))
+    .option('--target <spec>', "explain this target in every case instead of its class: class:<c>, logit-diff:<c1>,<c2>, sum:<c1>,<c2>,...")
     .option('--junit <file>', 'write a JUnit XML report (for CI test reports)')
     .option('--html', 'write <out>/index.html with every check, its overlay and the reasons of failures')
     .option('--json', 'print the JSON report on stdout instead of the table')

@@ -2,16 +2,23 @@
  * Guided backpropagation and Guided Grad-CAM (Selvaraju et al. 2017, section 3.1; guided backprop from
  * Springenberg et al. 2015). Guided backprop is the input gradient with every ReLU passing only positive
  * gradients through positive activations; Guided Grad-CAM multiplies it, pixel by pixel, with the Grad-CAM map
- * upsampled to the input. Shown as heatmaps of max over channels of |value|.
+ * upsampled to the input. Their maps are max over channels of |value|; the signed values per channel go to
+ * `keepSigned` for the Grad-CAM paper's gradient images (drawn so by default: render/gradient.ts).
  */
 import * as tf from '@tensorflow/tfjs';
 import { CamMethod, MethodInputs, requireGradients, mapFromWeights } from './types';
 import { maxAbsOverChannels } from './pixel';
 
-function guidedMap(inputs: MethodInputs, method: string): tf.Tensor3D {
+/** The guided gradient [k, H, W, C] of the input. */
+function guidedGradient(inputs: MethodInputs, method: string): tf.Tensor4D {
   if (!inputs.input || !inputs.inputGradients) throw new Error(`${method} needs the input and input gradients`);
-  return maxAbsOverChannels(inputs.inputGradients(inputs.input, true).gradients);
+  const g = inputs.inputGradients(inputs.input, true).gradients;
+  const [k, , H, W, C] = g.shape;
+  return tf.reshape(g, [k, H, W, C]);
 }
+
+/** [k, H, W, C] -> [k, H, W]: max over channels of |g|. */
+const maxAbs = (g: tf.Tensor4D) => maxAbsOverChannels(tf.expandDims(g, 1));
 
 export const guidedBackprop: CamMethod = {
   name: 'guided-backprop',
@@ -19,7 +26,9 @@ export const guidedBackprop: CamMethod = {
   needs: ['input-gradients', 'guided-relu'],
   level: 'pixel',
   compute(inputs) {
-    return guidedMap(inputs, 'Guided backprop');
+    const g = guidedGradient(inputs, 'Guided backprop');
+    inputs.keepSigned?.(g);
+    return maxAbs(g);
   },
 };
 
@@ -40,6 +49,10 @@ export const guidedGradcam: CamMethod = {
     const [, H, W] = inputs.input!.shape;
     // Grad-CAM as shown: normalised, upsampled bilinearly (half-pixel centres) to the input, normalised again.
     const up = tf.image.resizeBilinear(tf.expandDims(normalizePerClass(cam), 3) as tf.Tensor4D, [H, W], false, true);
-    return tf.mul(guidedMap(inputs, 'Guided Grad-CAM'), normalizePerClass(tf.squeeze(up, [3]) as tf.Tensor3D)) as tf.Tensor3D;
+    const weight = normalizePerClass(tf.squeeze(up, [3]) as tf.Tensor3D); // [k, H, W]
+    const guided = guidedGradient(inputs, 'Guided Grad-CAM');
+    // The paper's Guided Grad-CAM image: the guided gradient, every channel weighted by the map.
+    inputs.keepSigned?.(tf.mul(guided, tf.expandDims(weight, 3)) as tf.Tensor4D);
+    return tf.mul(maxAbs(guided), weight) as tf.Tensor3D;
   },
 };

@@ -1,6 +1,7 @@
 /**
  * Pixel-level attributions: gradients of the class score with respect to the input image (not a layer), maps at
- * the input resolution. Each is shown as a heatmap of one value per pixel (the pipeline min-max normalises it):
+ * the input resolution. Each map is one value per pixel (the pipeline min-max normalises it); the signed
+ * attribution per channel also goes to `keepSigned`, for the papers' gradient images (render/gradient.ts):
  *
  * - Saliency (Simonyan et al. 2014, "vanilla gradient"): max over channels of |dy/dx|.
  * - SmoothGrad (Smilkov et al. 2017): the gradient averaged over n noisy copies x + N(0, sigma^2),
@@ -11,6 +12,12 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { CamMethod, MethodInputs } from './types';
+
+/** [k, n, H, W, C] -> [k, H, W, C]: the first (only) input's rows. */
+function perClass(g: tf.Tensor): tf.Tensor4D {
+  const [k, , H, W, C] = g.shape;
+  return tf.reshape(g, [k, H, W, C]);
+}
 
 /** [k, n, H, W, C] -> [k, H, W]: max over channels of |g| of the first (only) input. */
 export function maxAbsOverChannels(g: tf.Tensor): tf.Tensor3D {
@@ -33,7 +40,9 @@ export const saliency: CamMethod = {
   level: 'pixel',
   compute(inputs) {
     const { input, inputGradients } = requireInputGradients(inputs, 'Saliency');
-    return maxAbsOverChannels(inputGradients(input).gradients);
+    const g = inputGradients(input).gradients;
+    inputs.keepSigned?.(perClass(g));
+    return maxAbsOverChannels(g);
   },
 };
 
@@ -64,7 +73,11 @@ export const smoothgrad: CamMethod = {
       sum = next;
       options.onProgress?.(s + count, n);
     }
-    return tf.tidy(() => maxAbsOverChannels(tf.div(sum!, n)));
+    return tf.tidy(() => {
+      const mean = tf.div(sum!, n);
+      inputs.keepSigned?.(perClass(mean));
+      return maxAbsOverChannels(mean);
+    });
   },
 };
 
@@ -109,6 +122,7 @@ export const integratedGradients: CamMethod = {
     sum!.dispose();
     const totals = tf.sum(attr, [1, 2, 3]).dataSync();
     inputs.note?.('completenessError', classes.map((_, c) => totals[c] - (ends[k + c] - ends[c])));
+    inputs.keepSigned?.(attr as tf.Tensor4D);
     return tf.sum(tf.abs(attr), 3) as tf.Tensor3D;
   },
 };

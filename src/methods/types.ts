@@ -37,6 +37,12 @@ export interface MethodInputs {
    * bias-gradient grad_z f * b in that layer's output shape (k rows).
    */
   fullGradients?: () => { input: tf.Tensor4D; biases: tf.Tensor[] };
+  /**
+   * Pixel-level methods hand over their signed attribution per channel [k, H, W, C] (the gradient, the averaged
+   * gradient, the attribution, the guided gradient, or its product with Grad-CAM) for the papers' grey-centred
+   * gradient images. Absent when nobody asked for them.
+   */
+  keepSigned?: (attribution: tf.Tensor4D) => void;
   /** Per-class numbers the method reports beside its maps (e.g. Integrated Gradients' completeness error). */
   note?: (name: 'completenessError', perClass: number[]) => void;
   /** Something the user should know about this image's map (it goes to the image's warnings). */

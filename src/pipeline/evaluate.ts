@@ -17,9 +17,11 @@ import type { LoadedModel } from '../model/load';
 import { readBoxes } from '../metrics/boxes';
 import { Box, energyInBoxes, localisationHit, pointingGameHit } from '../metrics/localisation';
 import { auc, averageDropAndIncrease, imageFaithfulness, ProbabilityFn, RowSharer } from '../metrics/faithfulness';
+import { imageRoad, mean, ROAD_FRACTIONS, ROAD_NOISE } from '../metrics/road';
+import { parseTarget, Target, targetLabel, targetScores, targetSpec } from '../capture/targets';
 import { ChannelPool } from '../batch/channel-pool';
 import { explainTensor } from './explain-tensor';
-import { baselineOf, isFatal, methodSlug, prepareInput, slug } from './explain';
+import { baselineOf, isFatal, methodSlug, prepareInput, slug, targetSlug } from './explain';
 import { renderOverlay } from '../render/overlay';
 import type { Interpolation } from '../image/resize';
 import { openSession, SessionOptions } from './session';
@@ -42,6 +44,18 @@ export interface EvaluateOptions extends SessionOptions {
   /** Faithfulness metrics (Average Drop, deletion/insertion); they cost 2 x steps - 1 forward passes per map, 2 per image. */
   faithfulness?: boolean;
   steps?: number;
+  /**
+   * ROAD (Remove And Debias, src/metrics/road.ts) MoRF and LeRF curves beside deletion/insertion (default: off;
+   * needs faithfulness): 2 x 9 noisy linear imputations and forward passes per map, about as much again as the
+   * rest of evaluate at 224 x 224, hence asked for. Its noise is seeded by methodOptions.seed.
+   */
+  road?: boolean;
+  /**
+   * What the maps explain instead of each image's ground-truth class: a --target string (class:, logit-diff:,
+   * sum:) or a Target. Faithfulness then follows the target's probability score (the class's probability, the
+   * difference or the sum of the classes' probabilities). Top-1 accuracy still compares with the boxes' class.
+   */
+  target?: string | Target;
   /** Shuffle the model's weights with this seed first (the untrained-model sanity baseline). */
   shuffleWeights?: number;
   methodOptions?: Partial<MethodOptions>;
@@ -87,6 +101,14 @@ export interface MethodScores {
   deletionAuc: number | null;
   insertionAuc: number | null;
   curves: { deletion: number[]; insertion: number[] } | null;
+  /** ROAD: mean class probability over the removal levels, most relevant removed first (lower is better). */
+  roadMorf: number | null;
+  /** ROAD: the same, least relevant removed first (higher is better). */
+  roadLerf: number | null;
+  /** (roadLerf - roadMorf) / 2, pytorch-grad-cam's ROADCombined (higher is better). */
+  roadCombined: number | null;
+  /** Mean ROAD curves, one point per settings.road.fractions. */
+  roadCurves: { morf: number[]; lerf: number[] } | null;
 }
 
 /** One method's measurements on one image (a row of `perImage`). Faithfulness numbers are null with --no-faithfulness. */
@@ -106,6 +128,9 @@ export interface ImageMethodRow {
   increase: boolean | null;
   deletionAuc: number | null;
   insertionAuc: number | null;
+  /** This image's ROAD MoRF / LeRF means (null without ROAD). */
+  roadMorf: number | null;
+  roadLerf: number | null;
   /** The overlay, relative to --out (with --overlays). */
   overlay?: string;
 }
@@ -127,7 +152,16 @@ export interface EvaluateReport {
   backend: string;
   layers: string[];
   boxes: string;
-  settings: { tolerance: number; threshold: number; minIou: number; steps: number | null };
+  settings: {
+    tolerance: number;
+    threshold: number;
+    minIou: number;
+    steps: number | null;
+    /** ROAD's removal levels and noise (a fraction of each image's value range); null without ROAD. */
+    road: { fractions: number[]; noise: number; seed: number } | null;
+  };
+  /** What the maps explained, when not each image's ground-truth class (--target). */
+  target?: { spec: string; label: string };
   images: {
     evaluated: number;
     failed: number;
@@ -189,10 +223,16 @@ async function evaluateRun(inputs: string[], opts: EvaluateOptions, preloaded?: 
     const [inputH, inputW] = c.inputShape;
     const steps = opts.steps ?? 32;
     const faithful = opts.faithfulness !== false;
+    const road = faithful && opts.road === true;
+    const seed = opts.methodOptions?.seed ?? 0;
+    const target: Target | null = opts.target == null ? null : typeof opts.target === 'string' ? parseTarget(opts.target, (t) => session.classIndex(t)) : opts.target;
+    // Average Drop is a relative drop of a probability: a difference of probabilities (logit-diff, or a function's
+    // score) can be 0 or negative on the image, and the ratio then means nothing (it ran to 20000% on the digits).
+    const dropDefined = !target || target.kind === 'class' || target.kind === 'sum';
     const tolerance = opts.tolerance ?? 0;
     const r4 = (v: number) => Math.round(v * 1e4) / 1e4;
-    type Acc = { pg: number; energy: number; loc: number; top1loc: number; n: number; pairs: { y: number; o: number }[]; del: number[]; ins: number[] };
-    const acc = new Map<string, Acc>(session.methods.map((m) => [m.name, { pg: 0, energy: 0, loc: 0, top1loc: 0, n: 0, pairs: [], del: [], ins: [] }]));
+    type Acc = { pg: number; energy: number; loc: number; top1loc: number; n: number; pairs: { y: number; o: number }[]; del: number[]; ins: number[]; morf: number[]; lerf: number[]; roads: number };
+    const acc = new Map<string, Acc>(session.methods.map((m) => [m.name, { pg: 0, energy: 0, loc: 0, top1loc: 0, n: 0, pairs: [], del: [], ins: [], morf: ROAD_FRACTIONS.map(() => 0), lerf: ROAD_FRACTIONS.map(() => 0), roads: 0 }]));
     const errors = problems.map((p) => ({ file: p.input, error: p.message }));
     // Faithfulness workers load the model while the first image is decoded and explained.
     // A threaded backend already runs each pass on every core (see explain.ts).
@@ -213,20 +253,28 @@ async function evaluateRun(inputs: string[], opts: EvaluateOptions, preloaded?: 
         const img = await decodeImage(job.file);
         const { x, place } = await prepareInput(session, img, opts);
         try {
-          const ex = explainTensor(c, x, { methods: session.methods, layers: session.layers, classes: [cls], topK: 1, score: session.score, methodOptions });
+          const ex = explainTensor(c, x, { methods: session.methods, layers: session.layers, ...(target ? { targets: [target] } : { classes: [cls] }), topK: 1, score: session.score, methodOptions });
           const top1 = ex.top[0].index === cls;
           const boxes: Box[] = gt.boxes.map((b) => {
             const p0 = toModel(place, b.x, b.y);
             const p1 = toModel(place, b.x + b.width, b.y + b.height);
             return { x: p0.x, y: p0.y, width: p1.x - p0.x, height: p1.y - p0.y };
           });
-          const probability: ProbabilityFn = (xs) => tf.tidy(() => probabilitiesOf(c.predict(xs), c.head.kind).slice([0, cls], [-1, 1]).dataSync() as Float32Array);
-          // All maps' faithfulness inputs at once, batched across maps (see imageFaithfulness).
-          const onPasses = opts.onProgress && ((d: number, t: number) => opts.onProgress!(done, withTruth.length, job.file, { done: d, total: t }));
+          // The class's probability, or the target's score on probabilities (sum or difference of the classes').
+          const probability: ProbabilityFn = target
+            ? (xs) => tf.tidy(() => targetScores(c.predict(xs), [target], xs.shape[0], 'probability', c.head.kind).dataSync() as Float32Array)
+            : (xs) => tf.tidy(() => probabilitiesOf(c.predict(xs), c.head.kind).slice([0, cls], [-1, 1]).dataSync() as Float32Array);
           pool ??= starting && (await starting);
           const maps = ex.maps.map((m) => m.map);
-          const share: RowSharer | null = pool && ((total, local) => pool!.shareRows({ x: x.dataSync() as Float32Array, xShape: x.shape, maps, steps, classIndex: cls, batch: 32 }, total, local));
-          const faith = faithful ? imageFaithfulness(x, maps, probability, steps, 32, onPasses, share) : null;
+          // Progress over this image's passes: deletion/insertion's inputs, then ROAD's imputed images.
+          const faithRows = 2 + maps.length * (2 * steps - 1);
+          const roadRows = road ? maps.length * 2 * ROAD_FRACTIONS.length : 0;
+          const passes = (d: number) => opts.onProgress?.(done, withTruth.length, job.file, { done: d, total: faithRows + roadRows });
+          // All maps' faithfulness inputs at once, batched across maps (see imageFaithfulness). The workers score a
+          // class's probability: a target's score stays in this thread.
+          const share: RowSharer | null = pool && !target ? (total, local) => pool!.shareRows({ x: x.dataSync() as Float32Array, xShape: x.shape, maps, steps, classIndex: cls, batch: 32 }, total, local) : null;
+          const faith = faithful ? imageFaithfulness(x, maps, probability, steps, 32, opts.onProgress && ((d) => passes(d)), share) : null;
+          const roads = road ? imageRoad(x, maps, probability, { seed, onProgress: opts.onProgress && ((d) => passes(faithRows + d)) }) : null;
           const label = session.labels[cls];
           const row: ImageRow = { file: job.file, class: { index: cls, label }, probability: r4(ex.probabilities[cls]), top1, methods: [] };
           const energies: number[] = [];
@@ -240,17 +288,19 @@ async function evaluateRun(inputs: string[], opts: EvaluateOptions, preloaded?: 
               energyInBox: r4(energy),
               localisationHit: localisationHit(m.map, inputW, inputH, boxes).hit,
               maskedProbability: f ? r4(f.masked) : null,
-              drop: f ? r4(averageDropAndIncrease([{ y: faith!.y, o: f.masked }]).averageDrop) : null,
+              drop: f && dropDefined ? r4(averageDropAndIncrease([{ y: faith!.y, o: f.masked }]).averageDrop) : null,
               increase: f ? f.masked > faith!.y : null,
               deletionAuc: f ? r4(auc(f.deletion)) : null,
               insertionAuc: f ? r4(auc(f.insertion)) : null,
+              roadMorf: roads ? r4(mean(roads[i].morf)) : null,
+              roadLerf: roads ? r4(mean(roads[i].lerf)) : null,
             });
           }
           if (opts.overlays && outDir) {
             // explain's overlays under explain's names: <stem>.<method>.<class>-<label>.png in --out
             const stem = job.stem ?? job.rel.slice(0, job.rel.length - path.extname(job.rel).length);
             for (const [i, m] of ex.maps.entries()) {
-              const name = `${stem}.${methodSlug(m.method)}.${cls}-${slug(label)}.png`;
+              const name = `${stem}.${methodSlug(m.method)}.${target ? targetSlug(target, session.labels) : `${cls}-${slug(label)}`}.png`;
               const { overlay } = await renderOverlay(img, m.map, inputW, inputH, place, { colormap: 'jet', alpha: 0.5, heatmap: false });
               await ensureDir(path.dirname(path.join(outDir, name)));
               await writeFileAtomic(path.join(outDir, name), overlay, { overwrite: !!opts.force });
@@ -278,6 +328,11 @@ async function evaluateRun(inputs: string[], opts: EvaluateOptions, preloaded?: 
               }
               curves.deletion.forEach((v, k) => (a.del[k] += v));
               curves.insertion.forEach((v, k) => (a.ins[k] += v));
+            }
+            if (roads) {
+              roads[i].morf.forEach((v, k) => (a.morf[k] += v));
+              roads[i].lerf.forEach((v, k) => (a.lerf[k] += v));
+              a.roads++;
             }
           }
           rows.push(row);
@@ -307,12 +362,21 @@ async function evaluateRun(inputs: string[], opts: EvaluateOptions, preloaded?: 
         deletionAuc: null,
         insertionAuc: null,
         curves: null,
+        roadMorf: null,
+        roadLerf: null,
+        roadCombined: null,
+        roadCurves: null,
       };
       if (faithful && a.pairs.length) {
         const ad = averageDropAndIncrease(a.pairs);
         const del = a.del.map((v) => v / a.pairs.length);
         const ins = a.ins.map((v) => v / a.pairs.length);
-        Object.assign(s, { averageDrop: r4(ad.averageDrop), increaseInConfidence: r4(ad.increaseInConfidence), deletionAuc: r4(auc(del)), insertionAuc: r4(auc(ins)), curves: { deletion: del.map(r4), insertion: ins.map(r4) } });
+        Object.assign(s, { averageDrop: dropDefined ? r4(ad.averageDrop) : null, increaseInConfidence: r4(ad.increaseInConfidence), deletionAuc: r4(auc(del)), insertionAuc: r4(auc(ins)), curves: { deletion: del.map(r4), insertion: ins.map(r4) } });
+      }
+      if (a.roads) {
+        const morf = a.morf.map((v) => v / a.roads);
+        const lerf = a.lerf.map((v) => v / a.roads);
+        Object.assign(s, { roadMorf: r4(mean(morf)), roadLerf: r4(mean(lerf)), roadCombined: r4((mean(lerf) - mean(morf)) / 2), roadCurves: { morf: morf.map(r4), lerf: lerf.map(r4) } });
       }
       return s;
     });
@@ -324,7 +388,8 @@ async function evaluateRun(inputs: string[], opts: EvaluateOptions, preloaded?: 
       backend: session.backend,
       layers: session.layers,
       boxes: opts.boxes,
-      settings: { tolerance, threshold: 0.2, minIou: 0.5, steps: faithful ? steps : null },
+      settings: { tolerance, threshold: 0.2, minIou: 0.5, steps: faithful ? steps : null, road: road ? { fractions: [...ROAD_FRACTIONS], noise: ROAD_NOISE, seed } : null },
+      ...(target ? { target: { spec: targetSpec(target), label: targetLabel(target, session.labels) } } : {}),
       images: { evaluated, failed: errors.length, top1Accuracy: evaluated ? r4(correct / evaluated) : null, errors, missing, unboxed },
       methods,
       perImage: rows,
@@ -340,6 +405,13 @@ async function evaluateRun(inputs: string[], opts: EvaluateOptions, preloaded?: 
           [
             { title: 'Deletion (lower is better)', series: measured.map((m) => ({ name: `${m.method} ${m.deletionAuc!.toFixed(3)}`, ys: m.curves!.deletion })) },
             { title: 'Insertion (higher is better)', series: measured.map((m) => ({ name: `${m.method} ${m.insertionAuc!.toFixed(3)}`, ys: m.curves!.insertion })) },
+            // ROAD's curves at their removal levels (10% .. 90%), labelled with their means.
+            ...(measured.some((m) => m.roadCurves)
+              ? [
+                  { title: 'ROAD MoRF (lower is better)', series: measured.map((m) => ({ name: `${m.method} ${m.roadMorf!.toFixed(3)}`, ys: m.roadCurves!.morf, xs: [...ROAD_FRACTIONS] })) },
+                  { title: 'ROAD LeRF (higher is better)', series: measured.map((m) => ({ name: `${m.method} ${m.roadLerf!.toFixed(3)}`, ys: m.roadCurves!.lerf, xs: [...ROAD_FRACTIONS] })) },
+                ]
+              : []),
           ],
           { xLabel: 'share of pixels removed / inserted', yLabel: 'class probability' },
         );

@@ -44,6 +44,11 @@ export interface ClassMap {
   raw: RawMap[];
   /** Integrated Gradients: sum(attribution) - (f(x) - f(baseline)) for this class (un-augmented image). */
   completenessError?: number;
+  /**
+   * With `signedFor` naming the method: its signed attribution per channel at the input resolution [H * W * C],
+   * channels last in the model's order (un-augmented image; summed over target layers for Guided Grad-CAM).
+   */
+  signed?: Float32Array;
 }
 
 export interface TensorExplanation {
@@ -83,6 +88,8 @@ export interface ExplainTensorOptions {
   classChunk?: number;
   /** Worker threads that share Score-CAM's and Ablation-CAM's channels with this thread. */
   channelPool?: ChannelPool | null;
+  /** Pixel-level methods whose signed attribution to return (ClassMap.signed), for gradient images. */
+  signedFor?: string[];
 }
 
 let inputIds = 0;
@@ -122,6 +129,8 @@ interface RawResult {
   raw: Map<string, RawMap[]>;
   /** per method: per-class numbers the method noted */
   notes: Map<string, number[]>;
+  /** per method: its signed attribution [k * H * W * C] (methods in signedFor only) */
+  signed: Map<string, Float32Array>;
   warnings: string[];
   backwardMs: number;
   methodMs: number;
@@ -154,6 +163,7 @@ function rawMaps(model: Classifier, x: tf.Tensor4D, fp: ForwardPass, opts: Expla
   const linear = targets.every((t) => t.kind !== 'function');
   const raw = new Map<string, RawMap[]>(opts.methods.map((m) => [m.name, []]));
   const notes = new Map<string, number[]>();
+  const signed = new Map<string, Float32Array>();
   const warnings = new Set<string>();
   const xId = ++inputIds; // lets channel workers reuse their forward pass of this input across methods
   let backwardMs = 0;
@@ -204,6 +214,15 @@ function rawMaps(model: Classifier, x: tf.Tensor4D, fp: ForwardPass, opts: Expla
           return { input: input as tf.Tensor4D, biases };
         },
         note: (name, perClass) => notes.set(method.name, perClass),
+        keepSigned: opts.signedFor?.includes(method.name)
+          ? (t) => {
+              // Guided Grad-CAM hands one per target layer: they add up.
+              const data = t.dataSync() as Float32Array;
+              const had = signed.get(method.name);
+              if (had) for (let i = 0; i < had.length; i++) had[i] += data[i];
+              else signed.set(method.name, Float32Array.from(data));
+            }
+          : undefined,
         warn: (message) => warnings.add(message),
         options,
       };
@@ -262,7 +281,7 @@ function rawMaps(model: Classifier, x: tf.Tensor4D, fp: ForwardPass, opts: Expla
     const kept = guidedHere as { gradients: tf.Tensor5D; scores: tf.Tensor2D } | null;
     if (kept) tf.dispose([kept.gradients, kept.scores]);
   }
-  return { raw, notes, warnings: [...warnings], backwardMs, methodMs };
+  return { raw, notes, signed, warnings: [...warnings], backwardMs, methodMs };
 }
 
 function concatFloat32(parts: Float32Array[]): Float32Array {
@@ -332,7 +351,9 @@ export function explainTensor(model: Classifier, x: tf.Tensor4D, opts: ExplainTe
         const raw = classSlice(layers, ci);
         const m = toInputResolution(raw, inputH, inputW);
         const note = first.notes.get(method.name);
-        maps.push({ method: method.name, classIndex, target: targets[ci], map: m.map, flat: m.flat, raw, ...(note ? { completenessError: note[ci] } : {}) });
+        const sg = first.signed.get(method.name);
+        const per = sg ? sg.length / classes.length : 0;
+        maps.push({ method: method.name, classIndex, target: targets[ci], map: m.map, flat: m.flat, raw, ...(note ? { completenessError: note[ci] } : {}), ...(sg ? { signed: sg.slice(ci * per, (ci + 1) * per) } : {}) });
       });
     }
     methodMs += performance.now() - t1;
@@ -344,7 +365,7 @@ export function explainTensor(model: Classifier, x: tf.Tensor4D, opts: ExplainTe
         const xa = tf.tidy(() => tf.mul(aug.flip ? tf.reverse(x, 2) : x, aug.brightness) as tf.Tensor4D);
         const fpa = model.forward(xa, opts.layers);
         try {
-          const r = rawMaps(model, xa, fpa, opts, targets, camHeads, options);
+          const r = rawMaps(model, xa, fpa, { ...opts, signedFor: undefined }, targets, camHeads, options); // gradient images: the plain image's
           backwardMs += r.backwardMs;
           methodMs += r.methodMs;
           r.warnings.forEach((w) => warnings.add(w));

@@ -13,6 +13,8 @@ import { decodeImage, DecodedImage } from '../image/decode';
 import { placement, toSource, Placement } from '../image/geometry';
 import { Interpolation, resizeForModel } from '../image/resize';
 import { FORMAT_EXT, ImageFormat, renderOverlay, shrinkForOutput } from '../render/overlay';
+import { drawnAsGradient, RenderMode, renderGradientImage } from '../render/gradient';
+export { drawnAsGradient, GRADIENT_METHODS, RENDER_MODES, type RenderMode } from '../render/gradient';
 import { ColormapName } from '../render/colormap';
 import { comparisonSheet, SheetCell } from '../render/sheet';
 import { MethodOptions } from '../methods';
@@ -52,6 +54,11 @@ export interface ExplainOptions extends SessionOptions {
   targets?: (string | Target)[];
   colormap?: ColormapName;
   alpha?: number;
+  /**
+   * How pixel-level methods are drawn (see RenderMode): 'auto' (default) gradient images for guided backprop and
+   * Guided Grad-CAM, heatmaps for the rest; 'gradient' for all five signed ones; 'heatmap' for none.
+   */
+  render?: RenderMode;
   /** Also write the heatmap alone as PNG. */
   heatmap?: boolean;
   saveRaw?: boolean;
@@ -221,7 +228,7 @@ export function resolveTargets(session: Session, opts: { classes?: (number | str
 }
 
 /** A target in file names: '<index>-<label>' for a class (as always), else 'logit-diff-3-5', 'sum-1-2', 'fn-<name>'. */
-function targetSlug(t: Target, labels: string[]): string {
+export function targetSlug(t: Target, labels: string[]): string {
   if (t.kind === 'class') return `${t.index}-${slug(labels[t.index])}`;
   if (t.kind === 'function') return `fn-${slug(t.name)}`;
   return `${t.kind}-${t.classes.join('-')}`;
@@ -261,6 +268,7 @@ export class ImagePipeline {
         methodOptions: this.black ? { ...this.opts.methodOptions, baseline: this.black } : this.opts.methodOptions,
         augSmooth: this.opts.augSmooth,
         channelPool: this.channelPool,
+        signedFor: this.writeFiles ? this.session.methods.map((m) => m.name).filter((m) => drawnAsGradient(m, this.opts.render)) : undefined,
       });
     } finally {
       p.x.dispose();
@@ -324,14 +332,18 @@ export class ImagePipeline {
       };
       if (this.writeFiles) {
         shown ??= await shrinkForOutput(img, p.place, opts.maxSize);
-        const rendering = renderOverlay(shown.img, m.map, inputW, inputH, shown.place, { colormap: opts.colormap ?? 'jet', alpha: opts.alpha ?? 0.5, format, quality: opts.quality, heatmap: !!opts.heatmap });
+        // A gradient image takes the overlay's place (and name); --heatmap still writes the heatmap.
+        const rendering = !m.signed || opts.heatmap ? renderOverlay(shown.img, m.map, inputW, inputH, shown.place, { colormap: opts.colormap ?? 'jet', alpha: opts.alpha ?? 0.5, format, quality: opts.quality, heatmap: !!opts.heatmap }) : null;
+        const gradient = m.signed ? renderGradientImage(shown.img, m.signed, inputW, inputH, channels, shown.place, { bgr: session.preprocess.bgr, format, quality: opts.quality }) : null;
         // Settled now and read below, so a failure is never an unhandled rejection meanwhile.
-        rendering.catch(() => undefined);
+        rendering?.catch(() => undefined);
+        gradient?.catch(() => undefined);
         writes.push(async () => {
-          const rendered = await rendering;
-          rm.files.overlay = file(`${base}.${ext}`, rendered.overlay);
-          sheetCells?.push({ image: rendered.overlay, row: session.methods.find((x) => x.name === m.method)!.title, col: label });
-          if (opts.heatmap && rendered.heatmap) rm.files.heatmap = file(`${base}.heatmap.${ext}`, rendered.heatmap);
+          const rendered = rendering ? await rendering : null;
+          const picture = gradient ? await gradient : rendered!.overlay;
+          rm.files.overlay = file(`${base}.${ext}`, picture);
+          sheetCells?.push({ image: picture, row: session.methods.find((x) => x.name === m.method)!.title, col: label });
+          if (opts.heatmap && rendered?.heatmap) rm.files.heatmap = file(`${base}.heatmap.${ext}`, rendered.heatmap);
           if (opts.saveRaw) {
             rm.files.raw = m.raw.map((r) => file(`${base}${m.raw.length > 1 ? `.${slug(r.layer)}` : ''}.raw.npy`, encodeNpy(r.data, [r.height, r.width])));
           }
@@ -444,7 +456,7 @@ export function baseReport(session: Session, opts: ExplainOptions, outDir: strin
     layers: session.layers,
     score: session.score,
     preprocessing: { ...session.preprocess, grayscale: session.grayscale, ...resamplingOf(session, opts) },
-    output: { dir: outDir, colormap: opts.colormap ?? 'jet', alpha: opts.alpha ?? 0.5, format: opts.format ?? 'png', ...(opts.format && opts.format !== 'png' ? { quality: opts.quality ?? 90 } : {}), maxSize: opts.maxSize ?? null },
+    output: { dir: outDir, colormap: opts.colormap ?? 'jet', alpha: opts.alpha ?? 0.5, format: opts.format ?? 'png', ...(opts.format && opts.format !== 'png' ? { quality: opts.quality ?? 90 } : {}), maxSize: opts.maxSize ?? null, render: opts.render ?? 'auto' },
     ...topKNotes(opts.classes?.length ? null : opts.topK ?? 3, c.numClasses),
     images: [],
     summary: { images: 0, succeeded: 0, failed: 0 },

@@ -12,6 +12,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { ExplainReport, REPORT_SCHEMA, ReportImage } from '../report/schema';
+import { drawnAsGradient, RenderMode } from '../render/gradient';
 import { OutputError, UsageError } from '../util/errors';
 
 export const JOURNAL_NAME = '.tfjs-cam-journal.jsonl';
@@ -41,7 +42,11 @@ export function runSettings(report: ExplainReport): Record<string, unknown> {
   const { images: _i, summary: _s, timings: _t, backend: _b, model, output, labelsSource: _l, preprocessing, shard, ...rest } = report;
   const { sources: _p, ...settings } = preprocessing ?? ({} as ExplainReport['preprocessing']);
   // Format, quality and size of the images decide their files too (absent in reports older than these options).
-  const look = { format: output?.format ?? 'png', quality: output?.quality ?? null, maxSize: output?.maxSize ?? null };
+  // --render changes the pictures of some methods only: what counts is which methods were drawn as gradient images
+  // (reports from before --render drew every map as a heatmap).
+  const mode = (output?.render ?? 'heatmap') as RenderMode;
+  const gradientImages = (report.methods ?? []).filter((m) => drawnAsGradient(m, mode));
+  const look = { format: output?.format ?? 'png', quality: output?.quality ?? null, maxSize: output?.maxSize ?? null, gradientImages };
   // A shard's folder holds that shard only (its list's size and order may change between a run and its --resume).
   const part = shard ? { shard: { index: shard.index, count: shard.count } } : {};
   return { ...rest, ...part, preprocessing: settings, model: { sha256: model?.sha256, inputSize: model?.inputSize }, output: { colormap: output?.colormap, alpha: output?.alpha, ...look } };

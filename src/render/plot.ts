@@ -4,8 +4,10 @@ import { escapeXml } from './sheet';
 
 export interface Series {
   name: string;
-  /** y values at x evenly spaced over [0, 1]. */
+  /** y values at x evenly spaced over [0, 1], or at `xs`. */
   ys: number[];
+  /** x of each y, within [0, 1] (ROAD's removal levels 0.1 .. 0.9). */
+  xs?: number[];
 }
 
 const PALETTE = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf', '#393b79', '#637939'];
@@ -20,7 +22,7 @@ export async function lineCharts(charts: { title: string; series: Series[] }[], 
   const parts: string[] = [];
   charts.forEach((chart, ci) => {
     const ox = ci * pw;
-    const X = (i: number, n: number) => ox + m.l + (n > 1 ? (i / (n - 1)) * iw : 0);
+    const X = (i: number, n: number, xs?: number[]) => ox + m.l + (xs ? xs[i] : n > 1 ? i / (n - 1) : 0) * iw;
     const Y = (v: number) => m.t + (1 - Math.min(1, Math.max(0, v))) * ih;
     parts.push(`<text x="${ox + m.l}" y="18" font-size="14" font-family="sans-serif">${escapeXml(chart.title)}</text>`);
     parts.push(`<rect x="${ox + m.l}" y="${m.t}" width="${iw}" height="${ih}" fill="none" stroke="#444"/>`);
@@ -33,7 +35,7 @@ export async function lineCharts(charts: { title: string; series: Series[] }[], 
     if (opts.yLabel) parts.push(`<text x="${ox + 12}" y="${m.t + ih / 2}" font-size="11" text-anchor="middle" font-family="sans-serif" transform="rotate(-90 ${ox + 12} ${m.t + ih / 2})">${escapeXml(opts.yLabel)}</text>`);
     chart.series.forEach((s, si) => {
       const color = PALETTE[si % PALETTE.length];
-      const pts = s.ys.map((v, i) => `${X(i, s.ys.length).toFixed(1)},${Y(v).toFixed(1)}`).join(' ');
+      const pts = s.ys.map((v, i) => `${X(i, s.ys.length, s.xs).toFixed(1)},${Y(v).toFixed(1)}`).join(' ');
       parts.push(`<polyline points="${pts}" fill="none" stroke="${color}" stroke-width="1.6"/>`);
       const ly = m.t + 10 + si * 15;
       parts.push(`<line x1="${ox + m.l + iw + 8}" x2="${ox + m.l + iw + 24}" y1="${ly - 4}" y2="${ly - 4}" stroke="${color}" stroke-width="2"/>`);

@@ -272,11 +272,12 @@ export function evaluateHtml(report: EvaluateReport, title = 'tfjs-cam evaluate'
     meta: [
       ['model', `${report.model.source}${report.model.weightsShuffled != null ? ` (weights shuffled, seed ${report.model.weightsShuffled})` : ''}`],
       ['layers', report.layers.join(', ')],
+      ...(report.target ? [['target', `${report.target.spec} (${report.target.label})`] as [string, string]] : []),
       ['boxes', report.boxes],
       ['backend', report.backend],
     ],
     summary: `${report.images.evaluated} images evaluated, ${report.images.failed} failed; top-1 accuracy ${pct(report.images.top1Accuracy)}`,
-    columns: ['pointing', 'energy', 'loc', 'top1-loc', 'avg drop', 'incr conf', 'deletion', 'insertion'],
+    columns: ['pointing', 'energy', 'loc', 'top1-loc', 'avg drop', 'incr conf', 'deletion', 'insertion', 'road-morf', 'road-lerf', 'road'],
     rows: [
       ...report.methods.map((m) => ({
         title: m.method,
@@ -290,9 +291,12 @@ export function evaluateHtml(report: EvaluateReport, title = 'tfjs-cam evaluate'
           'incr conf': pct100(m.increaseInConfidence),
           deletion: m.deletionAuc ?? 'n/a',
           insertion: m.insertionAuc ?? 'n/a',
+          'road-morf': m.roadMorf ?? 'n/a',
+          'road-lerf': m.roadLerf ?? 'n/a',
+          road: m.roadCombined ?? 'n/a',
         },
       })),
-      ...(report.files?.curves ? [{ title: 'deletion and insertion curves', images: [{ src: report.files.curves, caption: 'mean class probability', alt: 'deletion and insertion curves' }] }] : []),
+      ...(report.files?.curves ? [{ title: report.settings.road ? 'deletion, insertion and ROAD curves' : 'deletion and insertion curves', images: [{ src: report.files.curves, caption: 'mean class probability', alt: 'deletion, insertion and ROAD curves' }] }] : []),
       ...report.images.errors.map((e) => ({ title: e.file, status: 'error' as const, notes: [e.error] })),
     ],
   };

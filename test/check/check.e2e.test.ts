@@ -262,3 +262,55 @@ test('a region outside the image says so under stretch; under crop a region cut 
     ['the region lies outside the part of the image the model sees (resize: crop)'],
   ]);
 });
+
+// Targets: logit-diff:blue,red differentiates 60 (mean blue - mean red), so Grad-CAM's map is relu(blue - red):
+// the blue square; sum:red,blue's map covers both, and its probability is p(red) + p(blue) = 1 (two classes).
+test('targets in a spec (top-level default, per case; a class wins over the default) and --target for every case', async () => {
+  const spec = path.join(dir, 'targets.yaml');
+  fs.writeFileSync(
+    spec,
+    [
+      'model: models/colour',
+      'target: logit-diff:blue,red',
+      'cases:',
+      '  - name: why blue and not red',
+      '    images: images/a.png',
+      '    expect: {topK: 2, region: {boxes: [{x: 40, y: 24, width: 12, height: 12}]}, pointingGame: true, minInside: 0.6}',
+      '  - name: the class wins',
+      '    images: images/a.png',
+      '    class: red',
+      '    expect: {topK: 1, region: {boxes: [{x: 8, y: 8, width: 16, height: 16}]}, pointingGame: true}',
+      '  - name: both colours',
+      '    images: images/a.png',
+      '    target: sum:red,blue',
+      '    expect: {topK: 1, minProbability: 0.999}',
+      '',
+    ].join('\n'),
+  );
+  const r = runCli(['check', spec, '--backend', 'wasm', '--json', '--overlays', 'all', '-o', path.join(dir, 'out-t')]);
+  expect(r.code).toBe(0);
+  const [diff, red, sum] = JSON.parse(r.stdout).results;
+  expect(diff).toMatchObject({ status: 'pass', target: { spec: 'logit-diff:1,0', label: 'blue - red' }, rank: 2 });
+  expect(diff.class).toBeUndefined();
+  expect(red.class).toEqual({ index: 0, label: 'red' });
+  // the target's scores: p(blue) - p(red) = 1 - 2 p(red), and the logits' difference
+  expect(diff.probability).toBeCloseTo(1 - 2 * red.probability, 3);
+  // with two classes, sigmoid(logit(blue) - logit(red)) = p(blue) = 1 - p(red)
+  expect(1 / (1 + Math.exp(-diff.logit))).toBeCloseTo(1 - red.probability, 3);
+  expect(diff.overlay).toBe('1-why-blue-and-not-red/a.gradcam.logit-diff-1-0.png');
+  expect(sum).toMatchObject({ status: 'pass', target: { spec: 'sum:0,1', label: 'red + blue' }, rank: 1 });
+  expect(sum.probability).toBeCloseTo(1, 4);
+  // --target for every case: class:blue on the failing spec turns its two checks round
+  const t = runCli(['check', 'fail.json', '--backend', 'wasm', '--target', 'class:blue', '-o', path.join(dir, 'out-t2')], { cwd: dir });
+  expect(t.code).toBe(1);
+  expect(t.stdout).toMatch(/^FAIL +right region +images\/a\.png +gradcam +blue/m);
+  expect(t.stdout).toMatch(/^PASS +wrong region +images\/a\.png +gradcam +blue/m);
+  // mistakes (in this process: the CLI prints these errors as every spec error, exit 2): class and target in one
+  // case (placed), a bad target (placed), a bad --target (named with the case)
+  const { check } = await import('../../src/check/run');
+  fs.writeFileSync(spec, ['model: models/colour', 'cases:', '  - images: images/a.png', '    class: red', '    target: sum:red,blue', '    expect: {topK: 1}', ''].join('\n'));
+  await expect(check(spec, { out: null, backend: 'wasm' })).rejects.toThrow(/targets\.yaml:5:13: cases\[0\]\.target: give either 'class' or 'target', not both/);
+  fs.writeFileSync(spec, ['model: models/colour', 'cases:', '  - images: images/a.png', '    target: logit-diff:red', '    expect: {topK: 1}', ''].join('\n'));
+  await expect(check(spec, { out: null, backend: 'wasm' })).rejects.toThrow(/targets\.yaml:4:13: cases\[0\]\.target: bad --target 'logit-diff:red': logit-diff: takes two classes/);
+  await expect(check(path.join(dir, 'fail.json'), { out: null, backend: 'wasm', target: 'sum:red,purple' })).rejects.toThrow(/--target 'sum:red,purple' for case 'right region' \(model models\/colour\): no class labelled 'purple'/);
+});

@@ -69,7 +69,7 @@ test('evaluate reports perfect localisation where the map is the object, and wri
   expect(png.width).toBeGreaterThan(400);
   const table = runCli(['evaluate', '-m', path.join(dir, 'm'), '--boxes', path.join(dir, 'boxes.json'), '--no-faithfulness', '-o', path.join(dir, 'eval2')]);
   expect(table.code).toBe(0);
-  expect(table.stdout).toMatch(/^gradcam\s+100\.0%\s+\d+\.\d%\s+100\.0%\s+100\.0%\s+n\/a\s+n\/a\s+n\/a\s+n\/a$/m);
+  expect(table.stdout).toMatch(/^gradcam\s+100\.0%\s+\d+\.\d%\s+100\.0%\s+100\.0%(\s+n\/a){7}$/m);
 });
 
 test('evaluation.json has a row per image and method; --overlays writes explain\'s overlays into --out', () => {
@@ -153,13 +153,15 @@ test('one line for each boxes entry without its image and each image without an 
 const hasScript = spawnSync('script', ['--version']).status === 0;
 if (!hasScript) console.log('skipped the evaluate progress-bar test: the `script` command is not installed');
 (hasScript ? test : test.skip)('on a terminal, a progress bar from the first image on, moving during the faithfulness passes', () => {
-  const cmd = [process.execPath, path.join(ROOT, 'bin', 'tfjs-cam'), 'evaluate', '-m', path.join(dir, 'm'), '--boxes', path.join(dir, 'boxes.json'), '--steps', '8', '-o', path.join(dir, 'eval-tty'), '--force'].join(' ');
+  const cmd = [process.execPath, path.join(ROOT, 'bin', 'tfjs-cam'), 'evaluate', '-m', path.join(dir, 'm'), '--boxes', path.join(dir, 'boxes.json'), '--steps', '8', '--road', '-o', path.join(dir, 'eval-tty'), '--force'].join(' ');
   const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' }, timeout: 120_000 });
   expect(r.status).toBe(0);
   const screen = r.stdout;
-  // before the first image is done: 0 of 3, then its 2 + 2 x 8 - 1 = 17 inputs (one batch)
+  // before the first image is done: 0 of 3, then its 2 + 2 x 8 - 1 = 17 deletion/insertion inputs (one batch),
+  // then (--road) ROAD's 2 x 9 imputed images: 35 passes
   expect(screen).toMatch(/\r\x1b\[2K\[\.{24}\] 0\/3 \S*s0\.png\r/);
-  expect(screen).toMatch(/\r\x1b\[2K\[\.{24}\] 0\/3 \S*s0\.png \(17\/17 passes\)/);
+  expect(screen).toMatch(/\r\x1b\[2K\[\.{24}\] 0\/3 \S*s0\.png \(17\/35 passes\)/);
+  expect(screen).toMatch(/\r\x1b\[2K\[\.{24}\] 0\/3 \S*s0\.png \(35\/35 passes\)/);
   expect(screen).toMatch(/\r\x1b\[2K\[#{8}\.{16}\] 1\/3 .*s1\.png/);
   expect(screen).toMatch(/\r\x1b\[2K\[#{24}\] 3\/3 /);
   // cleared before the table
@@ -186,7 +188,7 @@ test('nothing measured is n/a in the table and null in JSON, never a 0.0% that r
   expect(nf.code).toBe(0);
   const m = JSON.parse(nf.stdout).methods[0];
   expect(m.pointingGame).toBe(1);
-  expect([m.averageDrop, m.increaseInConfidence, m.deletionAuc, m.insertionAuc, m.curves]).toEqual([null, null, null, null, null]);
+  expect([m.averageDrop, m.increaseInConfidence, m.deletionAuc, m.insertionAuc, m.curves, m.roadMorf, m.roadLerf, m.roadCombined, m.roadCurves]).toEqual([null, null, null, null, null, null, null, null, null]);
   expect(fs.existsSync(path.join(dir, 'eval-nf', 'curves.png'))).toBe(false);
   // the only image with a box cannot be read: no map of any method was measured
   const broken = path.join(dir, 'broken');
@@ -198,8 +200,8 @@ test('nothing measured is n/a in the table and null in JSON, never a 0.0% that r
   expect(r.code).toBe(1);
   expect(r.stderr).toMatch(/FAIL .*x\.png: /);
   expect(r.stdout).toContain('0 images, top-1 accuracy n/a');
-  expect(r.stdout).toMatch(/^gradcam\s+(n\/a\s+){7}n\/a$/m);
-  expect(r.stdout).toMatch(/^layercam\s+(n\/a\s+){7}n\/a$/m);
+  expect(r.stdout).toMatch(/^gradcam\s+(n\/a\s+){10}n\/a$/m);
+  expect(r.stdout).toMatch(/^layercam\s+(n\/a\s+){10}n\/a$/m);
   expect(r.stdout).not.toContain('0.0%');
   const rep = JSON.parse(fs.readFileSync(path.join(out, 'evaluation.json'), 'utf8'));
   expect(rep.images.top1Accuracy).toBeNull();
@@ -211,4 +213,73 @@ test('a boxes file with a bad field is a usage error naming the field', () => {
   const r = runCli(['evaluate', '-m', path.join(dir, 'm'), '--boxes', path.join(dir, 'bad.json')]);
   expect(r.code).toBe(2);
   expect(r.stderr).toMatch(/bad\.json: images\['s0\.png'\]\.boxes\[0\] must have a positive width and height/);
+});
+
+// The model's class-0 logit is z = 1.5 x mean over pixels of relu(r + g + b), so p = sigmoid(2z): with the 4x4
+// square (value 1 in each channel) on the 16x16 input, z = 1.5 x 3 x 16/256 and p = 0.637. Grad-CAM's map is the
+// square. ROAD MoRF removes the square first (all levels are >= 10% > 16/256): every kept pixel is black, so the
+// imputation is exactly 0 plus noise of sigma 0.01 (1% of the input's range), and p = 0.5 plus relu of that noise
+// (< 0.01). LeRF keeps the square: imputed values lie between 0 and 1, so z can only grow and p >= 0.637.
+test('ROAD in evaluate: MoRF removes the square (p = 0.5), LeRF keeps it (p >= 0.637); seeded; in table, JSON and curves', () => {
+  const model = path.join(dir, 'm');
+  const out = path.join(dir, 'eval-road');
+  const args = ['evaluate', '-m', model, '--boxes', path.join(dir, 'boxes.json'), '--method', 'gradcam', '--steps', '4', '--road'];
+  const r = runCli([...args, '-o', out]);
+  expect(r.code).toBe(0);
+  expect(r.stdout).toMatch(/^method\s+pointing.*deletion\s+insertion\s+road-morf\s+road-lerf\s+road$/m);
+  const rep = JSON.parse(fs.readFileSync(path.join(out, 'evaluation.json'), 'utf8'));
+  expect(rep.settings.road).toEqual({ fractions: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9], noise: 0.01, seed: 0 });
+  const m = rep.methods[0];
+  expect(m.roadCurves.morf).toHaveLength(9);
+  for (const v of m.roadCurves.morf) {
+    expect(v).toBeGreaterThanOrEqual(0.5);
+    expect(v).toBeLessThan(0.51);
+  }
+  for (const v of m.roadCurves.lerf) expect(v).toBeGreaterThanOrEqual(0.6369);
+  expect(m.roadCombined).toBeCloseTo((m.roadLerf - m.roadMorf) / 2, 4);
+  expect(m.roadCombined).toBeGreaterThan(0.06);
+  for (const row of rep.perImage) {
+    expect(row.probability).toBeCloseTo(1 / (1 + Math.exp(-2 * 1.5 * 3 * (16 / 256))), 3);
+    expect(row.methods[0].roadMorf).toBeGreaterThanOrEqual(0.5);
+    expect(row.methods[0].roadMorf).toBeLessThan(0.51);
+    expect(row.methods[0].roadLerf).toBeGreaterThanOrEqual(0.6369);
+  }
+  // the means of the rows are the method's
+  expect(m.roadMorf).toBeCloseTo(rep.perImage.reduce((s: number, row: { methods: { roadMorf: number }[] }) => s + row.methods[0].roadMorf, 0) / 3, 3);
+  expect(rep.files.curves).toBe('curves.png');
+  // --seed changes the noise (the same seed gives the same numbers: the --jobs test compares two runs; without --road:
+  // the next test)
+  const seeded = JSON.parse(runCli([...args, '--json', '--seed', '5', '-o', path.join(dir, 'eval-road3')]).stdout);
+  expect(seeded.methods[0].roadCurves.morf).not.toEqual(m.roadCurves.morf);
+  expect(seeded.methods[0].deletionAuc).toBe(m.deletionAuc);
+});
+
+// logit-diff:0,1 scores p0 - p1 = 2 p0 - 1 on probabilities; its gradient is twice class 0's, so Grad-CAM's map
+// (normalised) is the same square, and every faithfulness number is 2 p - 1 of the class-0 one.
+test('evaluate --target: the maps and faithfulness follow the target; one target only', () => {
+  const model = path.join(dir, 'm');
+  const base = ['evaluate', '-m', model, '--boxes', path.join(dir, 'boxes.json'), '--method', 'gradcam', '--steps', '4', '--json'];
+  const cls = JSON.parse(runCli([...base, '-o', path.join(dir, 'eval-t0')]).stdout);
+  // ROAD is asked for (--road): without it, ROAD is left out and nothing else
+  expect(cls.settings.road).toBeNull();
+  expect(cls.methods[0]).toMatchObject({ roadMorf: null, roadLerf: null, roadCombined: null, roadCurves: null });
+  expect(cls.methods[0].deletionAuc).not.toBeNull();
+  const r = runCli([...base.filter((x) => x !== '--json'), '--target', 'logit-diff:0,1', '-o', path.join(dir, 'eval-t1')]);
+  expect(r.code).toBe(0);
+  expect(r.stdout).toContain('target logit-diff:0,1 (0 - 1)');
+  const rep = JSON.parse(fs.readFileSync(path.join(dir, 'eval-t1', 'evaluation.json'), 'utf8'));
+  expect(rep.target).toEqual({ spec: 'logit-diff:0,1', label: '0 - 1' });
+  const [a, b] = [cls.perImage[0], rep.perImage[0]];
+  expect(b.class.index).toBe(0); // the ground truth is still the boxes' class
+  expect(b.methods[0].pointingHit).toBe(true);
+  expect(b.methods[0].energyInBox).toBeCloseTo(a.methods[0].energyInBox, 4);
+  expect(b.methods[0].maskedProbability).toBeCloseTo(2 * a.methods[0].maskedProbability - 1, 3);
+  // a difference of probabilities has no relative drop: n/a, not a ratio of near-zero numbers
+  expect(b.methods[0].drop).toBeNull();
+  expect(rep.methods[0].averageDrop).toBeNull();
+  expect(rep.methods[0].increaseInConfidence).not.toBeNull();
+  expect(b.methods[0].deletionAuc).toBeCloseTo(2 * a.methods[0].deletionAuc - 1, 3);
+  const two = runCli([...base, '--target', 'class:0', '--target', 'class:1', '-o', path.join(dir, 'eval-t3')]);
+  expect(two.code).toBe(2);
+  expect(two.stderr).toMatch(/evaluate takes one --target \(got 2/);
 });
