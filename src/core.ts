@@ -28,3 +28,4 @@ export { normalizeMap, resizeMap, mapToImage, overlay } from './render/pixels';
 export { applyColormap, colormapLut, COLORMAPS } from './render/colormap';
 export type { ColormapName } from './render/colormap';
 export { ModelError, UsageError, UserError } from './util/errors';
+export { slug, methodSlug } from './util/names';

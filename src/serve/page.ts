@@ -49,12 +49,12 @@ const STYLE = `
   label { display: block; margin: .4em 0; }
   select, input[type=range] { width: 100%; }
   canvas { max-width: 100%; image-rendering: auto; }
-  #overlay { width: 100%; max-width: 32em; }
+  #overlay { width: 100%; max-width: 26em; }
   #result { display: grid; grid-template-columns: minmax(14em, 22em) 1fr; gap: 1em; align-items: start; }
   #result figure { margin: 0; }
   #message.error { color: #b91c1c; font-weight: 600; }
   #sheet { display: flex; flex-wrap: wrap; gap: .6em; }
-  #sheet figure { margin: 0; width: 14em; }
+  #sheet figure { margin: 0; width: 12em; }
   #sheet canvas { width: 100%; }
   #sheet figcaption, #caption { font-size: .9em; color: #4b5563; }
   fieldset { border: 1px solid #dde1e6; border-radius: 6px; }

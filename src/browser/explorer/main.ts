@@ -216,12 +216,13 @@ function download(): void {
   if (!current || !page.shown) return;
   const s = page.shown;
   const stem = current.name.replace(/\.[^.]*$/, '') || 'image';
-  const label = s.label.replace(/[^\w.-]+/g, '_');
+
   $<HTMLCanvasElement>('overlay').toBlob((blob) => {
     if (!blob) return say('the overlay could not be encoded as PNG', 'error');
     const a = document.createElement('a');
     a.href = URL.createObjectURL(blob);
-    a.download = `${stem}.${s.method.replace(/\+\+/g, '-pp')}.${s.classIndex}-${label}.png`;
+    // Named as explain names its overlay of the same image, method and class.
+    a.download = `${stem}.${tfc.methodSlug(s.method)}.${s.classIndex}-${tfc.slug(s.label)}.png`;
     document.body.append(a);
     a.click();
     a.remove();
