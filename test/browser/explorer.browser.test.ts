@@ -47,7 +47,25 @@ interface PageState {
   computations: number;
 }
 type Hook = { tfjsCam: { page: PageState; shownMap(): Shown | null } };
-type Win = typeof globalThis & Hook;
+// The DOM as far as these tests touch it inside the page (the project compiles without the DOM library; the
+// casts are erased, so the functions run in the page as written).
+type El = {
+  textContent: string | null;
+  dataset: Record<string, string | undefined>;
+  width: number;
+  value: string;
+  checked: boolean;
+  dispatchEvent(e: unknown): boolean;
+  getContext(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } };
+  height: number;
+};
+type Win = typeof globalThis &
+  Hook & {
+    document: { body: El; getElementById(id: string): El };
+    DataTransfer: new () => { items: { add(f: unknown): void } };
+    DragEvent: new (type: string, init: object) => unknown;
+    File: new (parts: unknown[], name: string) => unknown;
+  };
 
 let dir: string;
 let server: RunningServer;
@@ -102,7 +120,7 @@ async function open(backend: string): Promise<Page | null> {
   const page = await context!.newPage();
   page.on('pageerror', (e) => pageErrors.push(e.message));
   await page.goto(`${server.url}?backend=${backend}`);
-  await page.waitForFunction(() => ['ready', 'error'].includes(document.body.dataset.state ?? ''), null, { timeout: 90_000 });
+  await page.waitForFunction(() => ['ready', 'error'].includes((globalThis as Win).document.body.dataset.state ?? ''), null, { timeout: 90_000 });
   const s = await state(page);
   if (s.state !== 'ready' || s.backend !== backend) {
     process.stderr.write(`explorer page: the ${backend} backend is not available in this browser (${s.message}); its test is skipped\n`);
@@ -183,15 +201,15 @@ maybe('the explorer page', () => {
   test('the opacity slider redraws without recomputing', async () => {
     const before = await state(page);
     const canvasSum = () => page.evaluate(() => {
-      const c = document.getElementById('overlay') as HTMLCanvasElement;
-      return c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data.reduce((a, b) => a + b, 0);
+      const c = (globalThis as Win).document.getElementById('overlay');
+      return c.getContext('2d').getImageData(0, 0, c.width, c.height).data.reduce((a, b) => a + b, 0);
     });
     const at05 = await canvasSum();
     await page.locator('#alpha').fill('0.9');
-    await page.waitForFunction(() => document.getElementById('alpha-value')!.textContent === '0.90');
+    await page.waitForFunction(() => (globalThis as Win).document.getElementById('alpha-value').textContent === '0.90');
     expect(await canvasSum()).not.toBe(at05);
     await page.locator('#alpha').fill('0.5');
-    await page.waitForFunction(() => document.getElementById('alpha-value')!.textContent === '0.50');
+    await page.waitForFunction(() => (globalThis as Win).document.getElementById('alpha-value').textContent === '0.50');
     expect(await canvasSum()).toBe(at05);
     expect((await state(page)).computations).toBe(before.computations);
   });
@@ -207,11 +225,11 @@ maybe('the explorer page', () => {
   });
 
   test('compare: one captioned overlay per ticked method', async () => {
-    await page.locator('#compare-methods input').evaluateAll((inputs) => inputs.forEach((i) => ((i as HTMLInputElement).checked = ['gradcam', 'eigencam', 'layercam'].includes((i as HTMLInputElement).value))));
+    await page.locator('#compare-methods input').evaluateAll((inputs) => (inputs as unknown as El[]).forEach((i) => (i.checked = ['gradcam', 'eigencam', 'layercam'].includes(i.value))));
     const n = (await state(page)).computations;
     await page.click('#compare');
     await computed(page, n);
-    const sheet = await page.$$eval('#sheet canvas', (cs) => cs.map((c) => ({ method: (c as HTMLCanvasElement).dataset.method, w: (c as HTMLCanvasElement).width })));
+    const sheet = await page.$$eval('#sheet canvas', (cs) => (cs as unknown as El[]).map((c) => ({ method: c.dataset.method, w: c.width })));
     expect(sheet).toEqual(['gradcam', 'layercam', 'eigencam'].map((method) => ({ method, w: 224 })));
     expect(await page.$$eval('#sheet figcaption', (f) => f.map((x) => x.textContent))).toEqual(['gradcam', 'layercam', 'eigencam']);
     // The README's screenshot: TFJS_CAM_SCREENSHOT=docs/explorer.png npx jest test/browser/explorer (a palette PNG, small).
@@ -239,10 +257,11 @@ maybe('the explorer page', () => {
     const before = await state(page);
     await page.evaluate(
       ({ name, b64 }) => {
+        const w = globalThis as Win;
         const bytes = Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0));
-        const dt = new DataTransfer();
-        dt.items.add(new File([bytes], name));
-        document.getElementById('drop')!.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+        const dt = new w.DataTransfer();
+        dt.items.add(new w.File([bytes], name));
+        w.document.getElementById('drop').dispatchEvent(new w.DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
       },
       { name: path.basename(other), b64: fs.readFileSync(other).toString('base64') },
     );
