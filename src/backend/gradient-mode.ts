@@ -46,8 +46,17 @@ const unfused = {
 let depth = 0;
 let saved: { conv2d: unknown; depthwiseConv2d: unknown; matMul: unknown } | null = null;
 
+/**
+ * Whether tf.fused's functions can be replaced: in Node (CommonJS) they can; in an ES module bundle (the browser
+ * build) the namespace's properties are read-only. There the fused ops stay: tfjs-core then runs a fused op with
+ * a non-linear activation unfused under a gradient anyway, and WebGL has the kernels a linear one's gradient
+ * needs (WASM gets them from wasm-kernels.ts), so only the extra filter and bias gradients are lost time.
+ */
+const patchable = Object.getOwnPropertyDescriptor(tf.fused, 'conv2d')?.writable === true || Object.getOwnPropertyDescriptor(tf.fused, 'conv2d')?.set != null;
+
 /** Runs fn with the fused layer ops replaced by unfused ones (re-entrant). */
 export function withUnfusedOps<T>(fn: () => T): T {
+  if (!patchable) return fn();
   const fused = tf.fused as unknown as Record<string, unknown>;
   if (depth === 0) {
     saved = { conv2d: fused.conv2d, depthwiseConv2d: fused.depthwiseConv2d, matMul: fused.matMul };

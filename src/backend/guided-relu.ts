@@ -12,8 +12,30 @@
  * the model's ReLUs.
  */
 import * as tf from '@tensorflow/tfjs';
-// The core module's own exports object (writable properties; `@tensorflow/tfjs` re-exports them through getters).
-const core = require('@tensorflow/tfjs-core') as Record<string, unknown>;
+import { ModelError } from '../util/errors';
+
+/**
+ * The core module's own exports object (writable properties; `@tensorflow/tfjs` re-exports them through getters),
+ * looked up on first use: an ES module bundle (the browser build) has no CommonJS exports to patch, and must still
+ * load this module for the other methods.
+ */
+// Declared here rather than taken from Node's types: the browser build type-checks this module without them.
+declare const require: ((id: string) => unknown) | undefined;
+let coreExports: Record<string, unknown> | null = null;
+function core(): Record<string, unknown> {
+  if (!coreExports) {
+    let c: Record<string, unknown> | null = null;
+    try {
+      c = typeof require === 'function' ? (require('@tensorflow/tfjs-core') as Record<string, unknown>) : null;
+    } catch {
+      c = null;
+    }
+    const d = c && Object.getOwnPropertyDescriptor(c, 'relu');
+    if (!d || !(d.writable || d.set)) throw new ModelError('guided backprop and Guided Grad-CAM need the Node build of tfjs-cam (they patch tfjs-core\'s CommonJS exports); use --method saliency, smoothgrad or integrated-gradients');
+    coreExports = c;
+  }
+  return coreExports!;
+}
 
 type Op = (...args: unknown[]) => tf.Tensor;
 
@@ -49,17 +71,18 @@ function guided(original: Op, upper: number | null): Op {
  * activation functions met inside `record` calls. Re-entrant; not for concurrent use (tfjs is single-threaded).
  */
 export function withGuidedRelu<T>(fn: () => T): { value: T; otherActivations: string[]; guidedReLUs: number } {
+  const c = depth === 0 ? core() : coreExports!;
   if (depth === 0) {
     met.clear();
     guidedCalls = 0;
-    saved = { relu: core.relu, relu6: core.relu6 };
-    const relu = core.relu as Op;
-    core.relu = guided(relu, null);
-    core.relu6 = guided(relu, 6);
+    saved = { relu: c.relu, relu6: c.relu6 };
+    const relu = c.relu as Op;
+    c.relu = guided(relu, null);
+    c.relu6 = guided(relu, 6);
     for (const name of Object.keys(OTHER_ACTIVATIONS)) {
-      const original = core[name] as Op;
+      const original = c[name] as Op;
       saved[name] = original;
-      core[name] = (...args: unknown[]) => {
+      c[name] = (...args: unknown[]) => {
         if (recording) met.add(OTHER_ACTIVATIONS[name]);
         return original(...args);
       };
@@ -72,7 +95,7 @@ export function withGuidedRelu<T>(fn: () => T): { value: T; otherActivations: st
   } finally {
     depth--;
     if (depth === 0 && saved) {
-      for (const [name, op] of Object.entries(saved)) core[name] = op;
+      for (const [name, op] of Object.entries(saved)) c[name] = op;
       saved = null;
     }
   }

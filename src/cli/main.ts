@@ -158,6 +158,26 @@ export function buildProgram(setCode: (code: number) => void): Command {
       setCode(await runInspect(o));
     });
 
+  const serveCmd = program
+    .command('serve')
+    .description('explore a model in the browser: a local web server for a page that computes maps on your GPU (WebGL), else WebGPU or WASM')
+    .argument('[images...]', 'images or folders to list on the page (others can be dropped or picked there)')
+    .requiredOption('-m, --model <path>', 'model folder or model.json path');
+  inputOptions(serveCmd)
+    .option('--method <name>', `method shown first: ${METHOD_NAMES.filter((m) => !m.startsWith('guided')).join(', ')} (default: sidecar, else gradcam)`)
+    .option('-l, --layer <name>', 'target layer shown first (default: from the sidecar, else the last spatial layer)')
+    .option('-k, --top-k <n>', 'classes listed per image', '5')
+    .option('--port <n>', 'port (0: any free port)', '8080')
+    .option('--host <address>', 'address to listen on; other machines can reach the page only if this is not a loopback address', '127.0.0.1')
+    .addHelpText('after', examples([
+      'tfjs-cam serve -m ./my-model photos/                 # then open http://127.0.0.1:8080/',
+      'tfjs-cam serve -m models/gap-cnn samples --port 0     # any free port; the URL is printed',
+    ]))
+    .action(async (images: string[], o: Record<string, unknown>) => {
+      const { runServe } = await import('./serve');
+      setCode(await runServe(images, o));
+    });
+
   program
     .command('check')
     .description('run attention checks from a spec (YAML or JSON): class, probability and where the map points; exit 0 all pass, 1 any fails, 2 spec error')

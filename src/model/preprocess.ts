@@ -1,6 +1,6 @@
 /** Pixels (8-bit, already at the model's input size) -> the model's input tensor. Pure arithmetic. */
 import * as tf from '@tensorflow/tfjs';
-import { Preprocessing } from './config';
+import type { Preprocessing } from './sidecar';
 
 /**
  * value = ((pixel / 255) * (hi - lo) + lo - mean[c]) / std[c], channels optionally swapped to BGR.

@@ -12,8 +12,7 @@ import { inputGradients } from '../capture/input-gradients';
 import { ModelError } from '../util/errors';
 import { probabilitiesOfArray } from '../model/head';
 import { toInputResolution } from './maps';
-import { normalizeMap } from '../render/overlay';
-import type { ChannelPool } from '../batch/channel-pool';
+import { normalizeMap } from '../render/pixels';
 
 export interface Prediction {
   index: number;
@@ -67,6 +66,19 @@ export interface TensorExplanation {
   timings: { forwardMs: number; backwardMs: number; methodMs: number };
 }
 
+/**
+ * What explainTensor uses of a channel pool (src/batch/channel-pool.ts, Node worker threads), declared here so that
+ * this core module type-checks without Node's types: the browser build has no pool.
+ */
+export interface ChannelSharer {
+  share(
+    method: string,
+    channels: number[],
+    local: (part: number[]) => number[][],
+    ctx: { id: number; x: Float32Array; xShape: number[]; layer: string; targets: TargetLike[]; options: Partial<MethodOptions>; score: ScoreKind },
+  ): number[][];
+}
+
 export interface ExplainTensorOptions {
   methods: CamMethod[];
   layers: string[];
@@ -87,7 +99,7 @@ export interface ExplainTensorOptions {
   /** Classes per backward pass (default: from the activation's size, see classChunkSize); results do not depend on it. */
   classChunk?: number;
   /** Worker threads that share Score-CAM's and Ablation-CAM's channels with this thread. */
-  channelPool?: ChannelPool | null;
+  channelPool?: ChannelSharer | null;
   /** Pixel-level methods whose signed attribution to return (ClassMap.signed), for gradient images. */
   signedFor?: string[];
 }

@@ -21,6 +21,7 @@ import { MethodOptions } from '../methods';
 import { encodeNpy } from '../report/npy';
 import { ensureDir, removeStrayTempFiles, writeFileAtomic } from '../report/files';
 import { ExplainReport, REPORT_SCHEMA, ReportImage, ReportMap } from '../report/schema';
+import { methodSlug, slug } from '../util/names';
 import { preprocessPixels, toInputTensor } from '../model/preprocess';
 import { collectImages, ImageJob } from '../batch/walk';
 import { applyShard, Shard } from '../batch/shard';
@@ -128,14 +129,8 @@ export interface RenderedImage {
   maps?: ImageMaps;
 }
 
-export function slug(s: string): string {
-  return s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || 'class';
-}
-
-/** A method's name in file names: `gradcam++` -> `gradcam-pp`, `smoothgradcam++` -> `smoothgradcam-pp`. */
-export function methodSlug(method: string): string {
-  return method.replace(/\+\+/g, '-pp').replace(/[^a-z0-9-]+/gi, '-');
-}
+// In their own Node-free module so that the browser page names its downloads as explain names its files.
+export { slug, methodSlug } from '../util/names';
 
 function stemOf(rel: string): string {
   return rel.slice(0, rel.length - path.extname(rel).length);

@@ -3,7 +3,7 @@
  * (methods.md): normalise, upsample bilinearly (half-pixel centres) to the input size, normalise again;
  * several layers are averaged after per-layer normalisation. Plus the statistics the report gives per map.
  */
-import { normalizeMap, resizeMap } from '../render/overlay';
+import { normalizeMap, resizeMap } from '../render/pixels';
 
 export interface InputMap {
   /** inputHeight * inputWidth values in [0, 1]. */

@@ -96,7 +96,8 @@ export function colormapLut(name: ColormapName): Uint8Array {
   if (!lut) {
     const hex = Object.prototype.hasOwnProperty.call(TABLES, name) ? TABLES[name] : undefined;
     if (hex === undefined) throw new RangeError(`unknown colormap '${String(name)}' (expected one of ${COLORMAPS.join(', ')})`);
-    lut = Uint8Array.from(Buffer.from(hex, 'hex'));
+    // Parsed by hand rather than with Buffer, which the browser build lacks.
+    lut = Uint8Array.from({ length: hex.length >> 1 }, (_, i) => parseInt(hex.slice(2 * i, 2 * i + 2), 16));
     if (lut.length !== 768) throw new Error(`colormap table ${name} is corrupt`);
     LUTS.set(name, lut);
   }

@@ -1,0 +1,53 @@
+/**
+ * The browser build, run by `npm run build` after tsc: esbuild bundles
+ *   dist/browser/tfjs-cam.mjs              the library (src/browser/index.ts); @tensorflow/* stay peer imports
+ *   dist/browser/explorer.mjs              the page of `tfjs-cam serve`, importing ./tfjs-cam.mjs
+ *   dist/browser/vendor/tfjs.mjs           @tensorflow/tfjs as one ES module, for the page's import map
+ *   dist/browser/vendor/tfjs-backend-wasm.mjs   the WASM backend, importing tfjs-core through that map
+ * so that the served page needs nothing from a CDN. Type declarations come from tsconfig.browser.json.
+ */
+import * as path from 'path';
+import { build, BuildOptions, Plugin } from 'esbuild';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const OUT = path.join(ROOT, 'dist', 'browser');
+const PEERS = ['@tensorflow/tfjs', '@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-backend-webgpu'];
+
+const common: BuildOptions = {
+  bundle: true,
+  format: 'esm',
+  platform: 'browser',
+  target: 'es2020',
+  logLevel: 'warning',
+  legalComments: 'none',
+};
+
+/** The explorer imports the library as the separate file beside it, so the page loads it once. */
+const libraryBeside: Plugin = {
+  name: 'library-beside',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.\/index$/ }, (args) => (args.importer.includes(`${path.sep}explorer${path.sep}`) ? { path: './tfjs-cam.mjs', external: true } : undefined));
+  },
+};
+
+export async function buildBrowser(): Promise<void> {
+  await Promise.all([
+    build({ ...common, entryPoints: [path.join(ROOT, 'src', 'browser', 'index.ts')], outfile: path.join(OUT, 'tfjs-cam.mjs'), external: PEERS, sourcemap: true }),
+    build({ ...common, entryPoints: [path.join(ROOT, 'src', 'browser', 'explorer', 'main.ts')], outfile: path.join(OUT, 'explorer.mjs'), external: PEERS, plugins: [libraryBeside] }),
+    build({ ...common, stdin: { contents: "export * from '@tensorflow/tfjs';", resolveDir: ROOT, loader: 'js' }, outfile: path.join(OUT, 'vendor', 'tfjs.mjs'), minify: true }),
+    build({
+      ...common,
+      stdin: { contents: "export * from '@tensorflow/tfjs-backend-wasm';", resolveDir: ROOT, loader: 'js' },
+      outfile: path.join(OUT, 'vendor', 'tfjs-backend-wasm.mjs'),
+      external: ['@tensorflow/tfjs-core'],
+      minify: true,
+    }),
+  ]);
+}
+
+if (require.main === module) {
+  buildBrowser().catch((e) => {
+    process.stderr.write(`browser build failed: ${(e as Error).message}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,31 @@
+/**
+ * The core: everything that is pure TensorFlow.js and arithmetic, importing no Node module (test/browser/
+ * core-imports.test.ts walks its imports to keep it so). Model wrapping, gradient capture, the methods, map
+ * normalisation and resampling, colour maps, preprocessing and the sidecar's rules. The Node adapters (files,
+ * sharp, worker threads: src/index.ts) and the browser adapters (fetch, canvas: src/browser/) sit around it.
+ */
+export { explainTensor as explainTensorWith, topIndices, classChunkSize, INPUT_LAYER } from './pipeline/explain-tensor';
+export type { TensorExplanation, ClassMap, RawMap, ExplainTensorOptions } from './pipeline/explain-tensor';
+export { toInputResolution, peakOf, topMassShare } from './pipeline/maps';
+export { buildClassifier } from './model/build';
+export type { Classifier, LayerInfo, CamHead, ForwardPass } from './model/classifier';
+export { probabilitiesOfArray } from './model/head';
+export { parseModelJson, detectFormat, insideUrlFolder, toArtifacts } from './model/manifest';
+export { preprocessPixels, toInputTensor } from './model/preprocess';
+export { validateSidecar, parseLabels, resolvePreprocessing, DEFAULT_PREPROCESSING, SIDECAR_NAME } from './model/sidecar';
+export type { Preprocessing, Sidecar } from './model/sidecar';
+export { getMethod, parseMethods, METHOD_NAMES } from './methods';
+export type { CamMethod, MethodInputs, MethodOptions } from './methods';
+export { classGradients } from './capture/gradients';
+export { inputGradients } from './capture/input-gradients';
+export { parseTarget, targetSpec, targetLabel } from './capture/targets';
+export type { Target, TargetLike } from './capture/targets';
+export { fitToInput, tfBilinearBytes, tfNearestBytes, areaBytes, luminance, INTERPOLATIONS } from './image/fit';
+export type { Interpolation, RgbImage } from './image/fit';
+export { placement, RESIZE_MODES } from './image/geometry';
+export type { Placement } from './image/geometry';
+export { normalizeMap, resizeMap, mapToImage, overlay } from './render/pixels';
+export { applyColormap, colormapLut, COLORMAPS } from './render/colormap';
+export type { ColormapName } from './render/colormap';
+export { ModelError, UsageError, UserError } from './util/errors';
+export { slug, methodSlug } from './util/names';

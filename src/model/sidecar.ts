@@ -1,0 +1,136 @@
+/**
+ * Preprocessing, labels and defaults for a model: from a sidecar `tfjs-cam.json` next to model.json
+ * (written once by a team), overridden by explicit options (CLI flags). Parsing and validation only: reading
+ * the files is ./config.ts (Node) or src/browser/ (fetch), so the browser build shares these rules.
+ */
+import { UsageError } from '../util/errors';
+import { closestNames } from '../util/suggest';
+
+export type ResizeMode = 'stretch' | 'crop' | 'pad';
+
+export interface Preprocessing {
+  /** Pixel range the model expects: pixel/255 is mapped linearly onto [lo, hi]. */
+  scale: [number, number];
+  /** Subtracted per channel after scaling (one value for all channels, or one per channel). */
+  mean: number[];
+  /** Divided per channel after subtracting the mean. */
+  std: number[];
+  /** Feed channels in BGR order (Caffe-style models). */
+  bgr: boolean;
+  resize: ResizeMode;
+}
+
+export interface Sidecar {
+  preprocess?: Partial<Preprocessing> & { grayscale?: boolean; interpolation?: 'bilinear' | 'area' | 'nearest' | 'lanczos'; alignCorners?: boolean };
+  labels?: string[] | string;
+  layer?: string | string[];
+  method?: string;
+  description?: string;
+}
+
+export const SIDECAR_NAME = 'tfjs-cam.json';
+export const MAX_SIDECAR_BYTES = 1024 * 1024;
+export const MAX_LABELS_BYTES = 16 * 1024 * 1024;
+
+export const DEFAULT_PREPROCESSING: Preprocessing = { scale: [0, 1], mean: [0], std: [1], bgr: false, resize: 'stretch' };
+
+const SCALES: Record<string, [number, number]> = { '0,1': [0, 1], '-1,1': [-1, 1], '0,255': [0, 255] };
+
+export function parseScale(s: string): [number, number] {
+  const key = s.replace(/\s+/g, '');
+  const v = SCALES[key];
+  if (!v) throw new UsageError(`--scale must be one of 0,1 | -1,1 | 0,255 (got '${s}')`);
+  return v;
+}
+
+export function parseNumberList(s: string, what: string): number[] {
+  const parts = s.split(',').map((p) => Number(p.trim()));
+  if (parts.length === 0 || parts.some((n) => !Number.isFinite(n))) throw new UsageError(`${what} must be a comma-separated list of numbers (got '${s}')`);
+  return parts;
+}
+
+/** The sidecar's fields: anything else is refused (a typo such as `preproces` would otherwise be ignored). */
+export const SIDECAR_KEYS = ['preprocess', 'labels', 'layer', 'method', 'description', 'trainedAccuracy'];
+export const SIDECAR_PREPROCESS_KEYS = ['scale', 'mean', 'std', 'bgr', 'resize', 'grayscale', 'interpolation', 'alignCorners'];
+
+function refuseUnknown(o: Record<string, unknown>, known: string[], file: string, at: string): void {
+  for (const k of Object.keys(o)) {
+    if (known.includes(k)) continue;
+    const near = closestNames(k, known);
+    throw new UsageError(`${file}: unknown field '${at}${k}'${near.length ? ` (did you mean ${near.map((n) => `'${at}${n}'`).join(', ')}?)` : ` (known: ${known.join(', ')})`}`);
+  }
+}
+
+export function validateSidecar(raw: unknown, file: string): Sidecar {
+  const fail = (field: string, what: string) => new UsageError(`${file}: field '${field}' ${what}`);
+  if (raw == null || typeof raw !== 'object' || Array.isArray(raw)) throw new UsageError(`${file}: expected a JSON object`);
+  const s = raw as Record<string, unknown>;
+  refuseUnknown(s, SIDECAR_KEYS, file, '');
+  const p = s.preprocess as Record<string, unknown> | undefined;
+  if (p != null) {
+    if (typeof p !== 'object' || Array.isArray(p)) throw fail('preprocess', 'must be an object');
+    refuseUnknown(p, SIDECAR_PREPROCESS_KEYS, file, 'preprocess.');
+    if (p.grayscale != null && typeof p.grayscale !== 'boolean') throw fail('preprocess.grayscale', 'must be true or false');
+    const pair = p.scale;
+    if (pair != null && !(Array.isArray(pair) && pair.length === 2 && pair.every((n) => typeof n === 'number'))) throw fail('preprocess.scale', 'must be [lo, hi]');
+    for (const k of ['mean', 'std'] as const) {
+      const v = p[k];
+      if (v != null && !(Array.isArray(v) && v.length > 0 && v.every((n) => typeof n === 'number' && Number.isFinite(n)))) throw fail(`preprocess.${k}`, 'must be a non-empty array of numbers');
+    }
+    if (Array.isArray(p.std) && (p.std as number[]).some((n) => n === 0)) throw fail('preprocess.std', 'must not contain 0');
+    if (p.bgr != null && typeof p.bgr !== 'boolean') throw fail('preprocess.bgr', 'must be true or false');
+    if (p.resize != null && !['stretch', 'crop', 'pad'].includes(p.resize as string)) throw fail('preprocess.resize', "must be 'stretch', 'crop' or 'pad'");
+    if (p.alignCorners != null && typeof p.alignCorners !== 'boolean') throw fail('preprocess.alignCorners', 'must be true or false');
+    if (p.interpolation != null && !['bilinear', 'area', 'nearest', 'lanczos'].includes(p.interpolation as string)) throw fail('preprocess.interpolation', "must be 'bilinear', 'area', 'nearest' or 'lanczos'");
+  }
+  if (s.labels != null && typeof s.labels !== 'string' && !(Array.isArray(s.labels) && s.labels.every((l) => typeof l === 'string'))) {
+    throw fail('labels', 'must be an array of strings or a file name');
+  }
+  if (s.layer != null && typeof s.layer !== 'string' && !(Array.isArray(s.layer) && s.layer.every((l) => typeof l === 'string'))) {
+    throw fail('layer', 'must be a layer name or an array of names');
+  }
+  if (s.method != null && typeof s.method !== 'string') throw fail('method', 'must be a method name');
+  return s as Sidecar;
+}
+
+/** Labels from the text of a labels file (local or fetched); `where` names it in errors. */
+export function parseLabels(text: string, where: string): string[] {
+  const trimmed = text.trim();
+  if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
+    let json: unknown;
+    try {
+      json = JSON.parse(trimmed);
+    } catch (e) {
+      throw new UsageError(`${where}: not valid JSON (${(e as Error).message})`);
+    }
+    // An object holding a `labels` array: Teachable Machine's metadata.json, and other exporters' metadata.
+    const arr = Array.isArray(json) ? json : (json as Record<string, unknown>).labels;
+    if (!Array.isArray(arr)) throw new UsageError(`${where}: expected a JSON array of labels or an object with a 'labels' array`);
+    return arr.map((l) => (typeof l === 'string' ? l : typeof l === 'object' && l && 'name' in l ? String((l as { name: unknown }).name) : String(l)));
+  }
+  return text.split(/\r?\n/).map((l) => l.trim()).filter((l, i, all) => l.length > 0 || i < all.length - 1);
+}
+
+export type PreprocessingSources = Record<keyof Preprocessing, string>;
+
+/**
+ * Each preprocessing setting from the first place that gives it: the flags, the sidecar, what the model's own
+ * metadata implies (Teachable Machine), else the default. `sources` says which, per setting, for the report.
+ */
+export function resolvePreprocessing(
+  sidecar: Sidecar | null,
+  override: Partial<Preprocessing>,
+  fromModel?: { values: Partial<Preprocessing>; what: string },
+): Preprocessing & { sources: PreprocessingSources } {
+  const fromSidecar = sidecar?.preprocess ?? {};
+  const merged: Preprocessing = { ...DEFAULT_PREPROCESSING };
+  const sources = {} as PreprocessingSources;
+  for (const k of ['scale', 'mean', 'std', 'bgr', 'resize'] as const) {
+    const layers: [unknown, string][] = [[override[k], 'flags'], [fromSidecar[k], SIDECAR_NAME], [fromModel?.values[k], fromModel?.what ?? ''], [DEFAULT_PREPROCESSING[k], 'default']];
+    const [v, where] = layers.find(([x]) => x != null)!;
+    (merged as unknown as Record<string, unknown>)[k] = v;
+    sources[k] = where;
+  }
+  if (merged.std.some((s) => s === 0)) throw new UsageError('--std must not contain 0');
+  return Object.assign(merged, { sources });
+}
