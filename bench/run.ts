@@ -119,7 +119,12 @@ async function benchModel(name: string, dir: string, layer: string | undefined):
       const limited = timeIt(() => explainTensor(c, x, opts([m], 1, { maxChannels: lim })), few);
       line(`${m} top-1, --max-channels ${lim}`, fmt(limited), `${ratio(all, limited)} faster than all channels`);
     } else {
-      line(`${m} top-1`, fmt(timeIt(() => explainTensor(c, x, opts([m], 1)), few)));
+      try {
+        line(`${m} top-1`, fmt(timeIt(() => explainTensor(c, x, opts([m], 1)), few)));
+      } catch (e) {
+        // A method this model does not allow (guided backprop on a graph model, ...): its reason, not a crash.
+        line(`${m} top-1`, '       -', `refused: ${(e as Error).message.split(':')[0]}`);
+      }
     }
     sampleRss();
   }
