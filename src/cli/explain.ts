@@ -125,7 +125,7 @@ export async function runExplain(images: string[], o: Record<string, unknown>): 
       force: !!o.force,
       resume: !!o.resume,
       shard: o.shard == null ? undefined : parseShard(String(o.shard)),
-      jobs: parseIntFlag(o.jobs, '--jobs', 1),
+      jobs: o.jobs === 'auto' || o.jobs == null ? 'auto' : parseIntFlag(o.jobs, '--jobs', 1),
       augSmooth: !!o.augSmooth,
       baselineImage: typeof o.baseline === 'string' ? path.resolve(o.baseline) : undefined,
       sheet: o.sheet === false ? false : undefined,

@@ -83,7 +83,7 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .option('--quality <q>', 'jpeg/webp quality, 1..100 (default 90)')
     .option('--save-raw', 'write each raw low-resolution map as float32 .npy')
     .option('--save-input', 'write the exact preprocessed model input as float32 .npy')
-    .option('-j, --jobs <n>', 'worker threads for folders, each with its own backend', String(availableParallelism()))
+    .option('-j, --jobs <n>', 'backends for folders: this thread plus n - 1 worker threads, each loading the model (default auto: up to the cores, as many as pay for themselves)', 'auto')
     .option('-f, --force', 'overwrite existing outputs')
     .option('--resume', 'finish an interrupted run in the same --out: skip images whose outputs are all there, redo the rest, merge report.json')
     .option('--shard <K/N>', 'explain only shard K (0-based) of N of the inputs, split by a hash of each relative path; auto/N: K from JOB_COMPLETION_INDEX, SLURM_ARRAY_TASK_ID or AWS_BATCH_JOB_ARRAY_INDEX (then tfjs-cam merge)')

@@ -8,6 +8,7 @@
  * failed and the rest go on; a model-level problem (CAM impossible, unknown layer) stops the run.
  */
 import * as path from 'path';
+import { availableParallelism } from 'os';
 import * as tf from '@tensorflow/tfjs';
 import { decodeImage, DecodedImage } from '../image/decode';
 import { placement, toSource, Placement } from '../image/geometry';
@@ -98,8 +99,11 @@ export interface ExplainOptions extends SessionOptions {
   isolateLongWork?: boolean;
   /** Set for a worker that runs one image at a time: threads for Score-CAM's/Ablation-CAM's channels. */
   channelThreads?: number;
-  /** Worker threads for folders (default: the number of cores; 1 runs in this thread). */
-  jobs?: number;
+  /**
+   * Backends for a folder (default 1: this thread only). A number: up to that many at once (this thread and
+   * n - 1 workers). 'auto': up to the number of cores, as many as pay for themselves (see explainRun).
+   */
+  jobs?: number | 'auto';
   /** Return each image's maps as arrays in the result. */
   returnMaps?: boolean;
   /** After each image, in input order; `resumed`: done by an earlier run and skipped (--resume). */
@@ -415,6 +419,8 @@ export class ImagePipeline {
 
 /** More classes than this per image make a long backward pass and many overlays: isolated like Score-CAM. */
 const LONG_CLASS_COUNT = 16;
+/** A worker thread's start before its model load: Node, tfjs and the WASM backend (measured: 0.3-0.5 s). */
+const WORKER_START_MS = 500;
 
 /** Model-level errors are the same for every image: they stop the run instead of failing each image. */
 export function isFatal(e: unknown): boolean {
@@ -581,7 +587,9 @@ async function explainRun(inputs: string[], given: ExplainOptions, preloaded?: L
         halt.abort();
       }
     };
-    const workers = Math.min(opts.jobs ?? 1, todo.length);
+    const auto = opts.jobs === 'auto';
+    const jobsN = opts.jobs === 'auto' ? availableParallelism() : (opts.jobs ?? 1);
+    const workers = Math.min(jobsN, todo.length);
     const classCount = classes?.length ?? Math.min(opts.topK ?? 3, session.model.classifier.numClasses);
     const longWork = session.methods.some((m) => !!m.channelScores || ['smoothgradcam++', 'smoothgrad', 'integrated-gradients'].includes(m.name)) || classCount > LONG_CLASS_COUNT;
     const isolate = !!opts.isolateLongWork && longWork && todo.length > 0;
@@ -594,33 +602,47 @@ async function explainRun(inputs: string[], given: ExplainOptions, preloaded?: L
       // Long work runs off this thread (Ctrl-C stays instant); with several images, on every worker at once.
       const count = Math.max(1, workers);
       // One worker for the long work of few images: it spreads channels over the other threads itself.
-      const channelThreads = count === 1 && !threaded ? Math.min(opts.jobs ?? 1, 64) - 1 : 0;
+      const channelThreads = count === 1 && !threaded ? Math.min(jobsN, 64) - 1 : 0;
       // Asked-for threads are shared by the backends that compute at once (the main thread's waits).
       const threads = defaultThreads(count + channelThreads, opts.threads);
       await runInWorkers(todo, count, { ...opts, classes: undefined, targets, signal, channelThreads, threads }, onRendered);
     } else if (workers > 1 && canSpawn) {
-      // This thread's model is loaded already: it starts on the images at once, and workers join as they become
-      // ready (each loads its own model), taking images from the same queue. Workers still loading when the queue
-      // runs dry are stopped, not awaited, so a short folder is never slower than --jobs 1.
+      // This thread's model is loaded already: it starts on the images at once. After its first image, workers
+      // (each starting a backend and loading its own model) are started only if they pay for themselves. A
+      // worker's start costs about this thread's model load plus half a second, on cores this thread already
+      // uses in part (sharp encodes on its own threads): measured on 2 cores, one worker made a folder of 8
+      // MobileNetV2 photos slower (2.9 s -> 3.5 s), so what is left must take this thread over 4 such starts.
+      // They take images from the same queue; workers still starting when it runs dry are stopped, not awaited.
       const { runInWorkers } = await import('../batch/pool');
       let i = 0;
       const take = () => (signal.aborted ? null : todo[i++] ?? null);
       let mainDone!: () => void;
       const idle = new Promise<void>((r) => (mainDone = r));
-      const threads = defaultThreads(workers, opts.threads);
-      const helpers = runInWorkers(take, workers - 1, { ...opts, classes: undefined, targets, signal, channelThreads: 0, threads }, onRendered, idle);
-      // Its rejection is read below, after this thread's share; never left unhandled meanwhile.
-      helpers.catch(() => undefined);
+      let helpers: Promise<void> | null = null;
+      const started = performance.now();
+      const onMainRendered = async (r: RenderedImage) => {
+        if (!helpers) {
+          const perImage = performance.now() - started;
+          const left = todo.length - i;
+          const workerStart = session.loadMs + WORKER_START_MS;
+          // --jobs n asks for n; the default (auto) for as many as pay for themselves.
+          const count = Math.min(workers - 1, left, auto ? Math.floor((left * perImage) / (4 * workerStart)) : Infinity);
+          helpers = count > 0 ? runInWorkers(take, count, { ...opts, classes: undefined, targets, signal, channelThreads: 0, threads: defaultThreads(count + 1, opts.threads) }, onRendered, idle) : Promise.resolve();
+          // Its rejection is read below, after this thread's share; never left unhandled meanwhile.
+          helpers.catch(() => undefined);
+        }
+        return onRendered(r);
+      };
       const pipeline = new ImagePipeline(session, opts, targets, outDir !== null, null);
       try {
-        await pipeline.runSequence(async () => take(), onRendered);
+        await pipeline.runSequence(async () => take(), onMainRendered);
       } finally {
         mainDone();
       }
       await helpers;
     } else {
       // Fewer images than threads: spread Score-CAM's and Ablation-CAM's channels over the spare threads instead.
-      const spare = threaded ? 0 : Math.min(opts.jobs ?? 1, 64) - 1;
+      const spare = threaded ? 0 : Math.min(jobsN, 64) - 1;
       const pool = spare > 0 && session.methods.some((m) => m.channelScores) ? await ChannelPool.start(spare, opts) : null;
       const pipeline = new ImagePipeline(session, opts, targets, outDir !== null, pool);
       let i = 0;
