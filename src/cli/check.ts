@@ -5,12 +5,12 @@ import { SpecError, formatIssue } from '../check/spec';
 import { toJUnit } from '../check/junit';
 import { checkHtml } from '../check/html';
 import { writeHtmlReport } from '../report/html';
-import { ensureDir, removePendingTempFiles, writeFileAtomic } from '../report/files';
+import { ensureDir, writeFileAtomic } from '../report/files';
 import { ColormapName } from '../render/colormap';
 import { UsageError } from '../util/errors';
 import { out, err, Progress } from './output';
 import { EXIT } from './main';
-import { reportError } from './errors';
+import { exitCleanlyOnInterrupt, reportError } from './errors';
 import { parseIntFlag } from './explain';
 
 const num = (v: number | undefined) => (v === undefined ? '' : v.toFixed(3));
@@ -49,13 +49,7 @@ export function formatTable(report: CheckReport, opts: { quiet?: boolean; color?
 
 export async function runCheck(specFile: string, o: Record<string, unknown>): Promise<number> {
   const debug = !!process.env.TFJS_CAM_DEBUG;
-  const onSigint = () => {
-    removePendingTempFiles();
-    process.stderr.write('\ninterrupted\n');
-    process.exit(EXIT.INTERRUPTED);
-  };
-  process.on('SIGINT', onSigint);
-  process.on('SIGTERM', onSigint);
+  const stopHandling = exitCleanlyOnInterrupt('', EXIT.INTERRUPTED);
   try {
     const alpha = Number(o.alpha ?? 0.5);
     if (!(alpha >= 0 && alpha <= 1)) throw new UsageError(`--alpha must be between 0 and 1 (got '${o.alpha}')`);
@@ -114,7 +108,6 @@ export async function runCheck(specFile: string, o: Record<string, unknown>): Pr
     }
     return reportError(e, debug);
   } finally {
-    process.off('SIGINT', onSigint);
-    process.off('SIGTERM', onSigint);
+    stopHandling();
   }
 }

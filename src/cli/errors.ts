@@ -1,6 +1,7 @@
 /** One-line error messages and their exit codes; stack traces only with --debug. */
 import { err } from './output';
 import { UserError, errorMessage } from '../util/errors';
+import { removePendingTempFiles } from '../report/files';
 
 export function reportError(e: unknown, debug: boolean): number {
   // An output that exists without --force is the user's choice to make, like any usage error.
@@ -10,4 +11,23 @@ export function reportError(e: unknown, debug: boolean): number {
   else if (!known) process.stderr.write('(unexpected error: run again with --debug for details)\n');
   // Usage and model errors stop the run before any image: exit 2. Unexpected errors: 1.
   return known ? 2 : 1;
+}
+
+/**
+ * Ctrl-C (and SIGTERM) while a command writes files: files being written are removed (finished ones are whole:
+ * they were written by rename), `message` says what is left, and the process exits with code 130. Returns the
+ * function that removes the handler.
+ */
+export function exitCleanlyOnInterrupt(message: string, exitCode: number): () => void {
+  const onSignal = () => {
+    removePendingTempFiles();
+    process.stderr.write(`\ninterrupted${message ? `: ${message}` : ''}\n`);
+    process.exit(exitCode);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
 }

@@ -7,9 +7,8 @@ import type { MethodOptions } from '../methods';
 import { out, err, Progress, WorkEta } from './output';
 import { EXIT } from './main';
 import { ColormapName } from '../render/colormap';
-import { reportError } from './errors';
+import { exitCleanlyOnInterrupt, reportError } from './errors';
 import { ReportImage } from '../report/schema';
-import { removePendingTempFiles } from '../report/files';
 import { parseShard } from '../batch/shard';
 
 export function methodOptionsFromFlags(o: Record<string, unknown>, progress: boolean): Partial<MethodOptions> {
@@ -85,13 +84,7 @@ function describe(img: ReportImage): string {
 export async function runExplain(images: string[], o: Record<string, unknown>): Promise<number> {
   const debug = !!process.env.TFJS_CAM_DEBUG;
   // Ctrl-C: stop at once. Finished outputs are whole (written by rename); files being written are removed.
-  const onSigint = () => {
-    removePendingTempFiles();
-    process.stderr.write('\ninterrupted: finished outputs were kept, nothing half-written is left\n');
-    process.exit(EXIT.INTERRUPTED);
-  };
-  process.on('SIGINT', onSigint);
-  process.on('SIGTERM', onSigint);
+  const stopHandling = exitCleanlyOnInterrupt('finished outputs were kept, nothing half-written is left', EXIT.INTERRUPTED);
   try {
     const alpha = Number(o.alpha);
     if (!(alpha >= 0 && alpha <= 1)) throw new UsageError(`--alpha must be between 0 and 1 (got '${o.alpha}')`);
@@ -160,7 +153,6 @@ export async function runExplain(images: string[], o: Record<string, unknown>): 
   } catch (e) {
     return reportError(e, debug);
   } finally {
-    process.off('SIGINT', onSigint);
-    process.off('SIGTERM', onSigint);
+    stopHandling();
   }
 }

@@ -1,20 +1,13 @@
 /** `tfjs-cam merge <shard dirs...> -o <dir>`: shard outputs -> one output folder, as a single run makes it. */
 import { mergeShards } from '../report/merge';
-import { removePendingTempFiles } from '../report/files';
 import { err } from './output';
 import { EXIT } from './main';
-import { reportError } from './errors';
+import { exitCleanlyOnInterrupt, reportError } from './errors';
 
 export async function runMerge(dirs: string[], o: Record<string, unknown>): Promise<number> {
   const debug = !!process.env.TFJS_CAM_DEBUG;
   // Ctrl-C: copies are whole or absent (temp file + rename); the one being written is removed.
-  const onSigint = () => {
-    removePendingTempFiles();
-    process.stderr.write('\ninterrupted: copied files are whole, nothing half-written is left; run merge again with --force\n');
-    process.exit(EXIT.INTERRUPTED);
-  };
-  process.on('SIGINT', onSigint);
-  process.on('SIGTERM', onSigint);
+  const stopHandling = exitCleanlyOnInterrupt('copied files are whole, nothing half-written is left; run merge again with --force', EXIT.INTERRUPTED);
   try {
     const { report, files } = await mergeShards(dirs, { out: String(o.out), force: !!o.force, html: o.html ? true : undefined });
     const json = !!o.json;
@@ -27,7 +20,6 @@ export async function runMerge(dirs: string[], o: Record<string, unknown>): Prom
   } catch (e) {
     return reportError(e, debug);
   } finally {
-    process.off('SIGINT', onSigint);
-    process.off('SIGTERM', onSigint);
+    stopHandling();
   }
 }
