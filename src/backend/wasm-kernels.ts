@@ -40,6 +40,19 @@ export function registerMissingWasmKernels(): string[] {
         (nativeInput.kernelFunc(args) as TensorInfo),
     });
   }
+  const nativeAvgPoolGrad = tf.getKernel('AvgPoolGrad', 'wasm');
+  if (nativeAvgPoolGrad) {
+    // WASM's AvgPoolGrad is a plain loop over every window: 8.7 ms for the gradient of MobileNetV2's 7x7 global
+    // pooling over 5 classes, more than the rest of the head's backward pass together.
+    tf.unregisterKernel('AvgPoolGrad', 'wasm');
+    tf.registerKernel({
+      kernelName: 'AvgPoolGrad',
+      backendName: 'wasm',
+      kernelFunc: (args) =>
+        avgPoolGradOnWasm(args.inputs as Record<string, TensorInfo>, args.backend as unknown as tf.KernelBackend, args.attrs as unknown as PoolAttrs) ??
+        (nativeAvgPoolGrad.kernelFunc(args) as TensorInfo),
+    });
+  }
   for (const cpuKernel of tf.getKernelsForBackend('cpu')) {
     const name = cpuKernel.kernelName;
     if (wasmNames.has(name)) continue;
@@ -171,6 +184,44 @@ function conv2dBackpropInputOnWasm(inputs: Record<string, TensorInfo>, wasm: tf.
     const swapped = run('Transpose', { x: flipped }, { perm: [0, 1, 3, 2] });
     temps.push(swapped);
     return run('Conv2D', { x: dy, filter: swapped }, { strides: [1, 1], pad: [[0, 0], [top, bottom], [left, right], [0, 0]], dilations: [1, 1], dataFormat: 'NHWC' });
+  } finally {
+    for (const t of temps) wasm.disposeData(t.dataId);
+  }
+}
+
+interface PoolAttrs {
+  filterSize: [number, number] | number;
+  strides: [number, number] | number;
+  pad: 'valid' | 'same' | number;
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+}
+
+/**
+ * Average pooling over windows that do not overlap and need no padding (stride = window, the global pooling of a
+ * classifier's head among them): each input position gets its window's gradient over the window's area,
+ *   dx[y, x] = dy[floor(y / kh), floor(x / kw)] / (kh kw),  0 for rows and columns no window covers.
+ * As a nearest-neighbour resize, a scale and a zero pad. Returns null (native kernel) otherwise.
+ */
+function avgPoolGradOnWasm(inputs: Record<string, TensorInfo>, wasm: tf.KernelBackend, attrs: PoolAttrs): TensorInfo | null {
+  const { dy, input } = inputs;
+  if (input.shape.length !== 4 || dy.dtype !== 'float32') return null;
+  const info = tf.backend_util.computePool2DInfo(input.shape as [number, number, number, number], attrs.filterSize, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode);
+  const { filterHeight: kh, filterWidth: kw, strideHeight, strideWidth, outHeight, outWidth, inHeight, inWidth, padInfo } = info;
+  if (strideHeight !== kh || strideWidth !== kw || padInfo.top || padInfo.left || padInfo.bottom || padInfo.right) return null;
+  if (outHeight * kh > inHeight || outWidth * kw > inWidth) return null;
+  const run = runner(wasm);
+  const temps: TensorInfo[] = [];
+  try {
+    const area = run('Fill', {}, { shape: [], value: 1 / (kh * kw), dtype: 'float32' });
+    temps.push(area);
+    const scaled = run('Multiply', { a: dy, b: area }, {});
+    temps.push(scaled);
+    const spread = run('ResizeNearestNeighbor', { images: scaled }, { size: [outHeight * kh, outWidth * kw], alignCorners: false, halfPixelCenters: false });
+    const bottom = inHeight - outHeight * kh;
+    const right = inWidth - outWidth * kw;
+    if (!bottom && !right) return spread;
+    temps.push(spread);
+    return run('PadV2', { x: spread }, { paddings: [[0, 0], [0, bottom], [0, right], [0, 0]], constantValue: 0 });
   } finally {
     for (const t of temps) wasm.disposeData(t.dataId);
   }

@@ -49,3 +49,25 @@ test.each([
   expect(maxAbs).toBeGreaterThan(1);
   for (let i = 0; i < a.length; i++) expect(Math.abs(a[i] - b[i])).toBeLessThan(1e-4 * maxAbs);
 });
+
+// AvgPoolGrad on WASM (non-overlapping windows: a resize, a scale and a pad) must agree with the CPU backend's.
+test.each([
+  [[2, 7, 7, 5], 7, 'valid'], // global pooling, as a classifier head
+  [[1, 8, 6, 3], 2, 'valid'], // 2x2 windows tiling the map
+  [[1, 9, 7, 2], 2, 'valid'], // a last row and column no window covers: gradient 0 there
+  [[1, 6, 6, 2], 3, 'same'], // 'same' that needs no padding
+  [[1, 7, 7, 2], 3, 'same'], // padded windows: the native kernel
+] as const)('AvgPoolGrad on WASM (%j, window %d, %s) matches the CPU backend', async (shape, k, pad) => {
+  await initBackend('wasm');
+  const n = shape.reduce((a, b) => a * b, 1);
+  const xv = Array.from({ length: n }, (_, i) => Math.sin(i * 0.7));
+  const lossOf = (x: tf.Tensor) => tf.avgPool(x as tf.Tensor4D, k, k, pad).square().sum();
+  const before = tf.memory().numTensors;
+  const gWasm = tf.tidy(() => Array.from(tf.grad(lossOf)(tf.tensor4d(xv, [...shape] as [number, number, number, number])).dataSync()));
+  expect(tf.memory().numTensors).toBe(before);
+  await tf.setBackend('cpu');
+  const gCpu = tf.tidy(() => Array.from(tf.grad(lossOf)(tf.tensor4d(xv, [...shape] as [number, number, number, number])).dataSync()));
+  await tf.setBackend('wasm');
+  expect(gWasm).toHaveLength(gCpu.length);
+  gCpu.forEach((v, i) => expect(gWasm[i]).toBeCloseTo(v, 5));
+});
