@@ -28,31 +28,11 @@ export function registerMissingWasmKernels(): string[] {
     wasmNames.add('Conv2DBackpropFilter');
     added.push('Conv2DBackpropFilter');
   }
-  const nativeInput = tf.getKernel('Conv2DBackpropInput', 'wasm');
-  if (nativeInput) {
-    // WASM's own Conv2DBackpropInput is a plain loop, ~10x slower than its XNNPACK convolution.
-    tf.unregisterKernel('Conv2DBackpropInput', 'wasm');
-    tf.registerKernel({
-      kernelName: 'Conv2DBackpropInput',
-      backendName: 'wasm',
-      kernelFunc: (args) =>
-        conv2dBackpropInputOnWasm(args.inputs as Record<string, TensorInfo>, args.backend as unknown as tf.KernelBackend, args.attrs as unknown as InputAttrs) ??
-        (nativeInput.kernelFunc(args) as TensorInfo),
-    });
-  }
-  const nativeAvgPoolGrad = tf.getKernel('AvgPoolGrad', 'wasm');
-  if (nativeAvgPoolGrad) {
-    // WASM's AvgPoolGrad is a plain loop over every window: 8.7 ms for the gradient of MobileNetV2's 7x7 global
-    // pooling over 5 classes, more than the rest of the head's backward pass together.
-    tf.unregisterKernel('AvgPoolGrad', 'wasm');
-    tf.registerKernel({
-      kernelName: 'AvgPoolGrad',
-      backendName: 'wasm',
-      kernelFunc: (args) =>
-        avgPoolGradOnWasm(args.inputs as Record<string, TensorInfo>, args.backend as unknown as tf.KernelBackend, args.attrs as unknown as PoolAttrs) ??
-        (nativeAvgPoolGrad.kernelFunc(args) as TensorInfo),
-    });
-  }
+  // WASM's own Conv2DBackpropInput is a plain loop, ~10x slower than its XNNPACK convolution.
+  withFastPath('Conv2DBackpropInput', (inputs, wasm, attrs) => conv2dBackpropInputOnWasm(inputs, wasm, attrs as InputAttrs));
+  // WASM's AvgPoolGrad is a plain loop over every window: 8.7 ms for the gradient of MobileNetV2's 7x7 global
+  // pooling over 5 classes, more than the rest of the head's backward pass together.
+  withFastPath('AvgPoolGrad', (inputs, wasm, attrs) => avgPoolGradOnWasm(inputs, wasm, attrs as PoolAttrs));
   for (const cpuKernel of tf.getKernelsForBackend('cpu')) {
     const name = cpuKernel.kernelName;
     if (wasmNames.has(name)) continue;
@@ -64,6 +44,18 @@ export function registerMissingWasmKernels(): string[] {
     added.push(name);
   }
   return added;
+}
+
+/** Puts `fast` in front of WASM's own kernel `name`; the native kernel runs where `fast` returns null. */
+function withFastPath(name: string, fast: (inputs: Record<string, TensorInfo>, wasm: tf.KernelBackend, attrs: unknown) => TensorInfo | null): void {
+  const native = tf.getKernel(name, 'wasm');
+  if (!native) return;
+  tf.unregisterKernel(name, 'wasm');
+  tf.registerKernel({
+    kernelName: name,
+    backendName: 'wasm',
+    kernelFunc: (args) => fast(args.inputs as Record<string, TensorInfo>, args.backend as unknown as tf.KernelBackend, args.attrs) ?? (native.kernelFunc(args) as TensorInfo),
+  });
 }
 
 function delegateToCpu(

@@ -59,7 +59,7 @@ test.each([
   [[1, 7, 7, 2], 3, 'same'], // padded windows: the native kernel
 ] as const)('AvgPoolGrad on WASM (%j, window %d, %s) matches the CPU backend', async (shape, k, pad) => {
   await initBackend('wasm');
-  const n = shape.reduce((a, b) => a * b, 1);
+  const n = (shape as readonly number[]).reduce((a, b) => a * b, 1);
   const xv = Array.from({ length: n }, (_, i) => Math.sin(i * 0.7));
   const lossOf = (x: tf.Tensor) => tf.avgPool(x as tf.Tensor4D, k, k, pad).square().sum();
   const before = tf.memory().numTensors;
