@@ -185,7 +185,7 @@ export function prepareThreadedWasm(threads: number, setThreadsCount: (n: number
 
 /**
  * Threads for one backend: --threads / TFJS_CAM_THREADS, else 1. Not the core count: measured on a 2-core machine
- * (bench/run.ts), two threads gave MobileNetV2's forward pass 0.74x of its one-thread time at best, and made
+ * (other processes paused, 1 vs 2 threads alternated), two threads gave MobileNetV2's forward pass 0.74x of its one-thread time at best, and made
  * Ablation-CAM's many small head passes 2-3x slower (the pool's hand-offs cost more than the split saves); whole
  * images and channel shares on separate workers (--jobs) scale better there. With a share of `processes`
  * backends running at once, the asked-for threads are divided among them.
