@@ -24,7 +24,7 @@ export { fitToInput, tfBilinearBytes, tfNearestBytes, areaBytes, luminance, INTE
 export type { Interpolation, RgbImage } from './image/fit';
 export { placement, RESIZE_MODES } from './image/geometry';
 export type { Placement } from './image/geometry';
-export { normalizeMap, resizeMap, mapToImage, overlay } from './render/pixels';
+export { normalizeMap, resizeMap, mapToImage, overlay, overlayMap } from './render/pixels';
 export { applyColormap, colormapLut, COLORMAPS } from './render/colormap';
 export type { ColormapName } from './render/colormap';
 export { ModelError, UsageError, UserError } from './util/errors';

@@ -4,8 +4,8 @@
  */
 import type { RgbImage } from '../image/fit';
 import { Placement, placement as stretchPlacement } from '../image/geometry';
-import { applyColormap, ColormapName } from '../render/colormap';
-import { mapToImage, overlay } from '../render/pixels';
+import { colormapLut, ColormapName } from '../render/colormap';
+import { overlayMap } from '../render/pixels';
 
 export interface OverlayOptions {
   colormap?: ColormapName;
@@ -30,8 +30,7 @@ export function overlayPixels(image: RgbImage, map: Float32Array, opts: OverlayO
     if (map.length !== w * h) throw new RangeError(`map has ${map.length} values; give the placement or inputSize it was computed at`);
     place = stretchPlacement(image.width, image.height, w, h, 'stretch');
   }
-  const values = mapToImage(image, map, place.dstWidth, place.dstHeight, place);
-  const rgb = overlay(image.data, applyColormap(values, opts.colormap ?? 'jet'), alpha);
+  const rgb = overlayMap(image, map, place.dstWidth, place.dstHeight, place, colormapLut(opts.colormap ?? 'jet'), alpha).overlay;
   const rgba = new Uint8ClampedArray(image.width * image.height * 4);
   for (let i = 0, j = 0; j < rgb.length; i += 4, j += 3) {
     rgba[i] = rgb[j];

@@ -14,8 +14,8 @@ import { parseTarget, Target, targetClasses, targetLabel, targetSpec } from '../
 import { explainTensor, topIndices } from '../pipeline/explain-tensor';
 import { peakOf } from '../pipeline/maps';
 import { openSession, Session } from '../pipeline/session';
-import { applyColormap, ColormapName } from '../render/colormap';
-import { encodePng, mapToImage, overlay } from '../render/overlay';
+import { colormapLut, ColormapName } from '../render/colormap';
+import { encodePng, mapToImage, overlayMap } from '../render/overlay';
 import { ensureDir, writeFileAtomic } from '../report/files';
 import { checkNormalisationCounts } from '../pipeline/preprocess-check';
 import { loadModelWithSidecar } from '../pipeline/remote-model';
@@ -174,8 +174,7 @@ function judge(c: CheckCase, r: CheckResult, regionUnseen: string | null): Check
 
 /** The overlay as `explain` draws it, plus the expected region (magenta outline), the threshold box (dashed white) and the peak (white +). */
 async function drawOverlay(img: DecodedImage, map: Float32Array, inputW: number, inputH: number, place: Parameters<typeof mapToImage>[4], region: ImageRegion | null, tbox: Box | null, peak: { x: number; y: number }, opts: CheckOptions): Promise<Buffer> {
-  const values = mapToImage(img, map, inputW, inputH, place);
-  const rgb = overlay(img.data, applyColormap(values, opts.colormap ?? 'jet'), opts.alpha ?? 0.5);
+  const rgb = overlayMap(img, map, inputW, inputH, place, colormapLut(opts.colormap ?? 'jet'), opts.alpha ?? 0.5).overlay;
   const t = Math.max(1, Math.round(Math.min(img.width, img.height) / 128));
   if (tbox) {
     const a = toSource(place, tbox.x, tbox.y);

@@ -2,12 +2,12 @@
 import sharp from 'sharp';
 import type { DecodedImage } from '../image/decode';
 import type { Placement } from '../image/geometry';
-import { applyColormap, type ColormapName } from './colormap';
-import { mapToImage, overlay } from './pixels';
+import { colormapLut, type ColormapName } from './colormap';
+import { overlayMap } from './pixels';
 
 // The pixel arithmetic lives in ./pixels (no image library: the browser build uses it too); re-exported for
 // the modules and tests that import it from here.
-export { mapToImage, normalizeMap, overlay, resizeMap } from './pixels';
+export { mapToImage, normalizeMap, overlay, overlayMap, resizeMap } from './pixels';
 
 /** Raw pixels to PNG. Deterministic: same pixels, same bytes (sharp writes no timestamp or metadata). */
 export async function encodePng(rgb: Uint8Array, width: number, height: number, channels: 1 | 3 = 3): Promise<Buffer> {
@@ -77,12 +77,10 @@ export async function renderOverlay(
   p: Placement,
   opts: RenderOptions,
 ): Promise<{ overlay: Buffer; heatmap?: Buffer }> {
-  const values = mapToImage(img, mapAtInput, inputW, inputH, p);
-  const heat = applyColormap(values, opts.colormap);
-  const composite = overlay(img.data, heat, opts.alpha);
+  const { overlay: composite, heat } = overlayMap(img, mapAtInput, inputW, inputH, p, colormapLut(opts.colormap), opts.alpha, opts.heatmap !== false);
   const [overlayPng, heatmapPng] = await Promise.all([
     encodeImage(composite, img.width, img.height, opts.format, opts.quality),
-    opts.heatmap === false ? undefined : encodeImage(heat, img.width, img.height, opts.format, opts.quality),
+    heat ? encodeImage(heat, img.width, img.height, opts.format, opts.quality) : undefined,
   ]);
   return heatmapPng ? { overlay: overlayPng, heatmap: heatmapPng } : { overlay: overlayPng };
 }

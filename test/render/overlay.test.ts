@@ -2,8 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
 import type { DecodedImage } from '../../src/image/decode';
 import { placement } from '../../src/image/geometry';
-import { colormap } from '../../src/render/colormap';
-import { encodePng, mapToImage, normalizeMap, overlay, renderOverlay, resizeMap } from '../../src/render/overlay';
+import { applyColormap, colormap, colormapLut, COLORMAPS } from '../../src/render/colormap';
+import { encodePng, mapToImage, normalizeMap, overlay, overlayMap, renderOverlay, resizeMap } from '../../src/render/overlay';
 
 const f32 = (a: number[]) => new Float32Array(a);
 
@@ -248,5 +248,63 @@ describe('renderOverlay', () => {
     expect(out.overlay.length).toBeGreaterThan(1000);
     // Generous bound for a shared 2-core machine; typical numbers are printed above.
     expect(t2 - t1).toBeLessThan(3000);
+  });
+});
+
+describe('overlayMap (mapToImage, colour map and blend in one pass)', () => {
+  // A small seeded generator: the cases are the same on every run.
+  let seed = 11;
+  const rnd = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
+
+  test('per pixel: the colour of the resampled value, blended as round((1 - alpha) * image + alpha * colour)', () => {
+    const img = image(37, 23, (x, y) => [(x * 7) & 255, (y * 11) & 255, (x * y) & 255]);
+    const map = Float32Array.from({ length: 14 * 14 }, () => rnd());
+    const p = placement(37, 23, 14, 14, 'crop');
+    const values = mapToImage(img, map, 14, 14, p);
+    for (const [name, alpha] of [['jet', 0.5], ['viridis', 0.3], ['inferno', 1], ['turbo', 0]] as const) {
+      const { overlay: got, heat } = overlayMap(img, map, 14, 14, p, colormapLut(name), alpha, true);
+      const colour = colormap(name);
+      const want = new Uint8Array(img.data.length);
+      const wantHeat = new Uint8Array(img.data.length);
+      for (let k = 0; k < values.length; k++) {
+        const rgb = colour(values[k]);
+        for (let c = 0; c < 3; c++) {
+          wantHeat[k * 3 + c] = rgb[c];
+          want[k * 3 + c] = Math.round((1 - alpha) * img.data[k * 3 + c] + alpha * rgb[c]);
+        }
+      }
+      expect(Buffer.compare(Buffer.from(got), Buffer.from(want))).toBe(0);
+      expect(Buffer.compare(Buffer.from(heat!), Buffer.from(wantHeat))).toBe(0);
+    }
+  });
+
+  test('the same bytes as overlay(applyColormap(mapToImage(...))) in every mode, enlarging and shrinking', () => {
+    let cases = 0;
+    for (const mode of ['stretch', 'crop', 'pad'] as const) {
+      for (const [w, h, iw, ih] of [[600, 400, 224, 224], [31, 57, 224, 224], [5, 3, 7, 9], [224, 224, 224, 224], [1, 1, 14, 14], [300, 20, 1, 1]]) {
+        const img = image(w, h, () => [Math.floor(rnd() * 256), Math.floor(rnd() * 256), Math.floor(rnd() * 256)]);
+        // Half the maps have large flat parts (ties, zeros), as ReLU'd maps do.
+        const map = Float32Array.from({ length: iw * ih }, () => (cases % 2 ? rnd() : rnd() < 0.5 ? 0 : 1));
+        const p = placement(w, h, iw, ih, mode);
+        const name = COLORMAPS[cases % COLORMAPS.length];
+        const alpha = [0.5, 0.25, 0.9][cases % 3];
+        const heat = applyColormap(mapToImage(img, map, iw, ih, p), name);
+        const want = overlay(img.data, heat, alpha);
+        const got = overlayMap(img, map, iw, ih, p, colormapLut(name), alpha, cases % 2 === 0);
+        expect(Buffer.compare(Buffer.from(got.overlay), Buffer.from(want))).toBe(0);
+        if (cases % 2 === 0) expect(Buffer.compare(Buffer.from(got.heat!), Buffer.from(heat))).toBe(0);
+        else expect(got.heat).toBeUndefined();
+        cases++;
+      }
+    }
+    expect(cases).toBe(18);
+  });
+
+  test('bad arguments are refused', () => {
+    const img = image(4, 4, () => [0, 0, 0]);
+    const p = placement(4, 4, 2, 2, 'stretch');
+    expect(() => overlayMap(img, new Float32Array(3), 2, 2, p, colormapLut('jet'), 0.5)).toThrow(/map has 3 values/);
+    expect(() => overlayMap(img, new Float32Array(4), 2, 2, p, colormapLut('jet'), 1.5)).toThrow(/alpha/);
+    expect(() => overlayMap({ ...img, data: new Uint8Array(5) }, new Float32Array(4), 2, 2, p, colormapLut('jet'), 0.5)).toThrow(/expected 4x4x3/);
   });
 });
