@@ -355,9 +355,15 @@ export class LayersClassifier implements Classifier {
     return camHeadFromRule(camRule(this.shown(target), steps, channels, raw), this.head);
   }
 
+  /** Kept once made (every session asks for it); it holds weight values, so shuffling the weights drops it. */
+  private plannedFullGrad: FullGradPlan | null = null;
+
   fullGradPlan(): FullGradPlan {
-    const layers = [...new Set(this.topo([this.logitsSym], new Set()).map((t) => t.sourceLayer))];
-    return fullGradPlan(layers, this.qualified);
+    if (!this.plannedFullGrad) {
+      const layers = [...new Set(this.topo([this.logitsSym], new Set()).map((t) => t.sourceLayer))];
+      this.plannedFullGrad = fullGradPlan(layers, this.qualified);
+    }
+    return this.plannedFullGrad;
   }
 
   fullGradPieces(x: tf.Tensor4D, score: (logits: tf.Tensor2D) => tf.Tensor1D): FullGradPieces {
@@ -404,6 +410,8 @@ export class LayersClassifier implements Classifier {
     this.model.setWeights(shuffled);
     shuffled.forEach((t) => t.dispose());
     this.fused.refold();
+    // The plan holds bias and BatchNorm values read from the weights.
+    this.plannedFullGrad = null;
   }
 
   dispose(): void {
