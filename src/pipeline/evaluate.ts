@@ -69,8 +69,8 @@ export interface EvaluateOptions extends SessionOptions {
   html?: boolean;
   /**
    * Threads for the faithfulness passes (default 1): the other jobs - 1 each load the model and, once loaded,
-   * take chunks of every image's inputs beside this thread. Not with --shuffle-weights (their models would not
-   * be shuffled) nor a --target (its score stays in this thread).
+   * take chunks of every image's inputs beside this thread, which also explains the next image meanwhile. Not
+   * with --shuffle-weights (their models would not be shuffled) nor a --target (its score stays in this thread).
    */
   jobs?: number;
   /** Also write each map laid over its image into --out, as explain does (`<stem>.<method>.<class>-<label>.png`). */
@@ -210,6 +210,8 @@ async function evaluateRun(inputs: string[], opts: EvaluateOptions, preloaded?: 
   // Integrated Gradients' baseline: the black image, preprocessed.
   const methodOptions = session.methods.some((m) => m.name === 'integrated-gradients') ? { ...opts.methodOptions, baseline: await baselineOf(session, {}) } : opts.methodOptions;
   let pool: ChannelPool | null = null;
+  // With workers: the next image, prepared while they score this one's inputs (its failure is told in its turn).
+  let ahead: Promise<PreparedImage> | null = null;
   try {
     checkNormalisationCounts(session, opts.preprocess);
     const c = session.model.classifier;
@@ -278,7 +280,9 @@ async function evaluateRun(inputs: string[], opts: EvaluateOptions, preloaded?: 
     for (const [at, job] of withTruth.entries()) {
       opts.onProgress?.(done, withTruth.length, job.file);
       try {
-        const { cls, img, x, place, ex, boxes } = await prepare(job);
+        const prepared = ahead ?? prepare(job);
+        ahead = null;
+        const { cls, img, x, place, ex, boxes } = await prepared;
         try {
           const top1 = ex.top[0].index === cls;
           // The class's probability, or the target's score on probabilities (sum or difference of the classes').
@@ -293,9 +297,14 @@ async function evaluateRun(inputs: string[], opts: EvaluateOptions, preloaded?: 
           // All maps' faithfulness inputs at once, batched across maps (see imageFaithfulness).
           let faith: { y: number; maps: MapFaithfulness[] } | null = null;
           if (faithful && pool) {
-            // The workers take chunks of the inputs as soon as they are loaded, this thread from the start.
+            // The workers take chunks of the inputs at once; this thread prepares the next image meanwhile, then
+            // takes chunks too, and waits for the last ones.
             const plan = faithfulnessPlan(x.shape[1], x.shape[2], maps, steps);
             const shared = pool.rows({ id: at, x: x.dataSync() as Float32Array, xShape: x.shape, maps, steps, classIndex: cls, batch: 32 }, plan.total);
+            if (at + 1 < withTruth.length) {
+              ahead = prepare(withTruth[at + 1]);
+              await ahead.catch(() => undefined);
+            }
             shared.scoreHere((from, to, out) => scoreRows(x, plan, probability, from, to, out, 32), opts.onProgress && passes);
             faith = plan.assemble(await shared.result(opts.onProgress && passes));
           } else if (faithful) faith = imageFaithfulness(x, maps, probability, steps, 32, opts.onProgress && ((d) => passes(d)));
@@ -452,6 +461,8 @@ async function evaluateRun(inputs: string[], opts: EvaluateOptions, preloaded?: 
     }
     return report;
   } finally {
+    // Left over when a fatal error ended the loop.
+    ahead?.then((p) => p.x.dispose(), () => undefined);
     await pool?.close();
     if (typeof opts.model === 'string') session.model.dispose();
   }
