@@ -18,7 +18,7 @@ import * as path from 'path';
 import * as fs from 'fs';
 import type { SessionOptions } from '../pipeline/session';
 import type { MethodOptions } from '../methods';
-import { allDone, chunkSize, CTRL_WORDS, markFailed, scoreChunks } from './row-chunks';
+import { allDone, CTRL_WORDS, markFailed, scoreChunks } from './row-chunks';
 
 export interface ChannelTask {
   id: number;
@@ -47,9 +47,9 @@ export interface RowsTask {
   steps: number;
   classIndex: number;
   batch: number;
-  /** Rows [0, total) of the plan, `chunk` at a time. */
+  /** Rows [0, total) of the plan, taken in chunks of at most `batch` by about `threads` threads (row-chunks.ts). */
   total: number;
-  chunk: number;
+  threads: number;
   results: SharedArrayBuffer;
   ctrl: SharedArrayBuffer;
 }
@@ -221,19 +221,18 @@ export class ChannelPool {
    * them (row-chunks.ts) as soon as it reads the task, a worker still loading its model once it has. This thread
    * takes its chunks through scoreHere(), whenever it comes to it; result() waits for the rest.
    */
-  rows(task: Omit<RowsTask, 'total' | 'chunk' | 'results' | 'ctrl'>, total: number): SharedRows {
-    const chunk = chunkSize(total, this.size, task.batch);
+  rows(task: Omit<RowsTask, 'total' | 'threads' | 'results' | 'ctrl'>, total: number): SharedRows {
     const results = new SharedArrayBuffer(total * 4);
     const out = new Float32Array(results);
     const ctrlBuffer = new SharedArrayBuffer(CTRL_WORDS * 4);
     const ctrl = new Int32Array(ctrlBuffer);
     this.pending.add(ctrl);
-    const t: RowsTask = { ...task, total, chunk, results, ctrl: ctrlBuffer };
+    const t: RowsTask = { ...task, total, threads: this.size, results, ctrl: ctrlBuffer };
     for (const w of this.workers) w.postMessage({ type: 'rows', task: t });
     return {
       scoreHere: (score, onChunk) => {
         try {
-          scoreChunks(ctrl, total, chunk, (from, to) => score(from, to, out), onChunk);
+          scoreChunks(ctrl, t, (from, to) => score(from, to, out), onChunk);
         } catch (e) {
           markFailed(ctrl);
           this.pending.delete(ctrl);

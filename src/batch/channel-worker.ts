@@ -37,7 +37,7 @@ async function main(): Promise<void> {
       const built: { x?: tf.Tensor4D; plan?: FaithfulnessPlan } = {};
       const probability = (xs: tf.Tensor4D) => tf.tidy(() => probabilitiesOf(c.predict(xs), c.head.kind).slice([0, t.classIndex], [-1, 1]).dataSync() as Float32Array);
       try {
-        scoreChunks(ctrl, t.total, t.chunk, (from, to) => {
+        scoreChunks(ctrl, t, (from, to) => {
           built.x ??= tf.tensor4d(t.x, t.xShape as [number, number, number, number]);
           built.plan ??= faithfulnessPlan(t.xShape[1], t.xShape[2], t.maps, t.steps);
           scoreRows(built.x, built.plan, probability, from, to, out, t.batch);

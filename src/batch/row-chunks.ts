@@ -1,33 +1,47 @@
 /**
  * One image's faithfulness rows (metrics/faithfulness.ts) scored by several threads at once, through shared
- * memory: each thread takes the next chunk of rows from a counter (Atomics.add), scores it into the shared
- * results and adds its rows to the done count, until no chunk is left. Whoever is free takes the next chunk, so
- * the threads end together whatever their speed, and a thread that comes late (a worker still loading its model)
- * takes what is left, or nothing. A row's probability does not depend on the batch it was scored in (checked
- * bit for bit on WASM), so the numbers are those of one thread.
+ * memory: each thread takes the next chunk of rows from a counter, scores it into the shared results and adds
+ * its rows to the done count, until no row is left. Whoever is free takes the next chunk, so the threads end
+ * together whatever their speed, and a thread that comes late (a worker still loading its model) takes what is
+ * left, or nothing. A row's probability does not depend on the batch it was scored in (checked bit for bit on
+ * WASM), so the numbers are those of one thread.
  */
 
 /** The control words of one image (an Int32Array over a SharedArrayBuffer of CTRL_WORDS x 4 bytes). */
-export const NEXT = 0; // the next chunk to take (grows past the last one: every thread that finds none adds 1)
+export const NEXT = 0; // the first row no thread has taken yet
 export const DONE = 1; // rows scored so far by every thread, waited on; negative once a thread failed
 export const CTRL_WORDS = 2;
 /** Stored in DONE by a failing thread: chunks finished after it cannot bring DONE back to 0 or more. */
 const FAILED = -(2 ** 30);
 
-/**
- * Rows per chunk: about 8 chunks per thread, at most a batch. When a thread runs out of chunks the others are
- * at most a chunk from the end, so the smaller the chunks the less a thread waits at the end of an image (half a
- * chunk on average); smaller batches cost next to nothing where a pass is heavy (darknet_tiny at 224 x 224: its
- * 65 rows took the same time in batches of 1, 5, 8 or 32), and little in all where passes are light.
- */
-export function chunkSize(total: number, threads: number, batch: number): number {
-  return Math.max(1, Math.min(batch, Math.ceil(total / (8 * Math.max(1, threads)))));
+/** How an image's rows are cut: rows [0, total), about `threads` threads taking them, at most `batch` at a time. */
+export interface RowSplit {
+  total: number;
+  threads: number;
+  batch: number;
 }
 
-/** Rows [from, to) of chunk k, or null where chunk k starts past the last row. */
-export function chunkRows(k: number, total: number, size: number): { from: number; to: number } | null {
-  const from = k * size;
-  return from < total ? { from, to: Math.min(total, from + size) } : null;
+/**
+ * The chunk a thread takes where rows [0, next) are taken: a share of what is left, so chunks shrink towards the
+ * end (guided self-scheduling). When one thread runs out of rows the others are within a chunk of the end, and
+ * the last chunks are single rows: the threads end within about a row of each other, where chunks of a fixed
+ * size left one waiting for half a chunk on average. A chunk is at most a batch; smaller ones cost next to
+ * nothing where a pass is heavy (darknet_tiny at 224 x 224: 65 rows took the same time in batches of 1, 5, 8 or
+ * 32) and little in all where passes are light. null: no row is left.
+ */
+export function nextChunk(next: number, { total, threads, batch }: RowSplit): { from: number; to: number } | null {
+  if (next >= total) return null;
+  const size = Math.max(1, Math.min(batch, Math.ceil((total - next) / (2 * Math.max(1, threads)))));
+  return { from: next, to: Math.min(total, next + size) };
+}
+
+/** Takes the next chunk for this thread (atomically: no row is taken twice), or null where none is left. */
+export function takeChunk(ctrl: Int32Array, split: RowSplit): { from: number; to: number } | null {
+  for (;;) {
+    const next = Atomics.load(ctrl, NEXT);
+    const chunk = nextChunk(next, split);
+    if (!chunk || Atomics.compareExchange(ctrl, NEXT, next, chunk.to) === next) return chunk;
+  }
 }
 
 /**
@@ -35,9 +49,9 @@ export function chunkRows(k: number, total: number, size: number): { from: numbe
  * another thread failed; `onChunk` after each, with every thread's rows done so far. A throwing `score` is
  * passed on; the caller says why before it marks the image failed (markFailed).
  */
-export function scoreChunks(ctrl: Int32Array, total: number, size: number, score: (from: number, to: number) => void, onChunk?: (done: number) => void): void {
+export function scoreChunks(ctrl: Int32Array, split: RowSplit, score: (from: number, to: number) => void, onChunk?: (done: number) => void): void {
   while (Atomics.load(ctrl, DONE) >= 0) {
-    const rows = chunkRows(Atomics.add(ctrl, NEXT, 1), total, size);
+    const rows = takeChunk(ctrl, split);
     if (!rows) return;
     score(rows.from, rows.to);
     const done = Atomics.add(ctrl, DONE, rows.to - rows.from) + rows.to - rows.from;

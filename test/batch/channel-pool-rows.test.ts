@@ -63,7 +63,7 @@ function here(classIndex: number): Float32Array {
 test('rows scored by the workers alone are bit for bit those of one thread', async () => {
   const pool = await open(2);
   const rows = pool.rows(task(1), plan.total);
-  // this thread takes no chunk: the two workers score all 160 rows, in chunks of min(32, ceil(160 / 24)) = 7
+  // this thread takes no chunk: the two workers score all 160 rows
   expect(Array.from(await rows.result())).toEqual(Array.from(here(1)));
 });
 
