@@ -1,11 +1,16 @@
 /**
- * Spreading one image's per-channel forward passes (Score-CAM, Ablation-CAM) over worker threads.
+ * Worker threads for one image's forward passes: Score-CAM's and Ablation-CAM's channels (explain), and the
+ * faithfulness rows of evaluate. Each worker holds its own backend and model.
  *
- * The methods are synchronous functions of tensors, so the pool is used synchronously too: the calling thread
- * posts each worker a contiguous part of the channels, scores its own part, then blocks on Atomics.wait until
- * the workers have written their scores into shared memory. Each worker holds its own backend and model and
- * runs the same method code (CamMethod.channelScores) on its part. Used when there are fewer images than
- * --jobs (a folder already keeps every core busy with whole images).
+ * Channels (share): the methods are synchronous functions of tensors, so the pool is used synchronously too: the
+ * calling thread posts each worker a contiguous part of the channels, scores its own part, then blocks on
+ * Atomics.wait until the workers have written their scores into shared memory. The workers run the same method
+ * code (CamMethod.channelScores) on their parts. Used when there are fewer images than --jobs (a folder already
+ * keeps every core busy with whole images).
+ *
+ * Rows (rows): every thread takes chunks of the image's rows from a shared counter (row-chunks.ts) until none is
+ * left. The pool is launched without waiting for the workers: each joins the image in progress once its model is
+ * loaded, and the calling thread scores from the start.
  */
 import type { TargetLike } from '../capture/targets';
 import { MessageChannel, MessagePort, receiveMessageOnPort, Worker } from 'worker_threads';
@@ -13,6 +18,7 @@ import * as path from 'path';
 import * as fs from 'fs';
 import type { SessionOptions } from '../pipeline/session';
 import type { MethodOptions } from '../methods';
+import { allDone, CTRL_WORDS, markFailed, scoreChunks } from './row-chunks';
 
 export interface ChannelTask {
   id: number;
@@ -31,18 +37,29 @@ export interface ChannelTask {
   score: 'logit' | 'probability';
 }
 
-/** A share of one image's faithfulness inputs (see metrics/faithfulness.ts), scored by a worker. */
+/** One image's faithfulness inputs (see metrics/faithfulness.ts), for a worker to take chunks of (row-chunks.ts). */
 export interface RowsTask {
+  /** The image (a worker's error message names it). */
+  id: number;
   x: Float32Array;
   xShape: number[];
   maps: Float32Array[];
   steps: number;
   classIndex: number;
   batch: number;
-  from: number;
-  to: number;
+  /** Rows [0, total) of the plan, taken in chunks of at most `batch` by about `threads` threads (row-chunks.ts). */
+  total: number;
+  threads: number;
   results: SharedArrayBuffer;
   ctrl: SharedArrayBuffer;
+}
+
+/** One image's rows while the pool's threads score them (see ChannelPool.rows). */
+export interface SharedRows {
+  /** Scores chunks on this thread through `score` until none is left; `onChunk` with every thread's rows done. */
+  scoreHere(score: (from: number, to: number, out: Float32Array) => void, onChunk?: (done: number) => void): void;
+  /** Every row's value once all are scored (`onChange` as the workers' rows come in); rejects if a worker failed. */
+  result(onChange?: (done: number) => void): Promise<Float32Array>;
 }
 
 export interface ChannelContext {
@@ -63,50 +80,111 @@ function script(): string | null {
 }
 
 export class ChannelPool {
-  private constructor(
-    private readonly workers: Worker[],
-    private readonly errors: MessagePort[],
-  ) {}
+  /** Workers not known to have failed or stopped (a failed one is dropped). */
+  private workers: Worker[];
+  /** Each worker's error port (a port can be transferred only once), in the order of `workers`. */
+  private errors: MessagePort[];
+  /** Control words of the images whose rows are being scored: a worker that stops fails them. */
+  private readonly pending = new Set<Int32Array>();
+  /** Why a worker stopped, for the images it failed. */
+  private lost: string | null = null;
+  private closing = false;
 
-  /** The first error a worker reported (each worker has its own port: a port can be transferred only once). */
-  private firstError(): string {
-    for (const port of this.errors) {
-      const m = receiveMessageOnPort(port);
-      if (m) return (m.message as { message?: string } | undefined)?.message ?? 'unknown error';
-    }
-    return 'unknown error';
+  private constructor(
+    workers: Worker[],
+    /** Resolves once every worker has its model loaded; rejects with the first that could not load it. */
+    readonly ready: Promise<void>,
+  ) {
+    this.workers = workers;
+    this.errors = workers.map((w) => {
+      const { port1, port2 } = new MessageChannel();
+      // The first message a worker reads once its model is loaded (messages wait in its queue meanwhile).
+      w.postMessage({ type: 'errors', port: port2 }, [port2]);
+      return port1;
+    });
   }
 
-  /** Starts `count` workers with the session's options; resolves once every one has its model loaded. */
-  static async start(count: number, opts: SessionOptions): Promise<ChannelPool | null> {
+  /** The message a worker reported for image `id` (drains every port), else the first reported, else null. */
+  private errorOf(id?: number): string | null {
+    let first: string | null = null;
+    for (const port of this.errors) {
+      for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) {
+        const { id: of, message } = m.message as { id?: number; message?: string };
+        if (id != null && of === id) return message ?? 'unknown error';
+        first ??= message ?? 'unknown error';
+      }
+    }
+    return first;
+  }
+
+  /** Drops a worker that failed to start or stopped; one that stopped while ready may have held rows: they fail. */
+  private drop(w: Worker, why: string, wasReady: boolean): void {
+    const i = this.workers.indexOf(w);
+    if (i < 0 || this.closing) return;
+    this.workers.splice(i, 1);
+    this.errors.splice(i, 1)[0].close();
+    void w.terminate();
+    if (!wasReady) return;
+    this.lost = why;
+    for (const ctrl of this.pending) markFailed(ctrl);
+  }
+
+  /**
+   * Starts `count` workers with the session's options and returns at once, each loading its model in the
+   * background (`ready` says when all have); null where there is no worker script or the model is not a path.
+   */
+  static launch(count: number, opts: SessionOptions): ChannelPool | null {
     const file = script();
     if (!file || count < 1 || typeof opts.model !== 'string') return null;
     // One thread each: the pool is used only where the backends are single-threaded (see explain.ts).
     const session = { model: opts.model, backend: opts.backend, threads: 1, method: opts.method, layers: opts.layers, labels: opts.labels, preprocess: opts.preprocess, score: opts.score };
     const workers = Array.from({ length: count }, () => new Worker(file, { workerData: { session } }));
-    try {
-      await Promise.all(
-        workers.map(
-          (w) =>
-            new Promise<void>((resolve, reject) => {
-              w.once('message', (m: { type: string; message?: string }) => (m.type === 'ready' ? resolve() : reject(new Error(m.message))));
-              w.once('error', reject);
-            }),
-        ),
-      );
-    } catch (e) {
-      // A worker that could not start must not keep the process alive.
-      await Promise.all(workers.map((w) => w.terminate()));
-      throw e;
-    }
-    const ports = workers.map((w) => {
-      const { port1, port2 } = new MessageChannel();
-      w.postMessage({ type: 'errors', port: port2 }, [port2]);
-      return port1;
-    });
-    return new ChannelPool(workers, ports);
+    let pool: ChannelPool | null = null;
+    const ready = Promise.all(
+      workers.map(
+        (w) =>
+          new Promise<void>((resolve, reject) => {
+            let isReady = false;
+            w.on('message', (m: { type: string; message?: string }) => {
+              if (m.type === 'ready') {
+                isReady = true;
+                resolve();
+              } else if (m.type === 'failed') {
+                pool?.drop(w, m.message ?? 'unknown error', false);
+                reject(new Error(m.message));
+              }
+            });
+            w.on('error', (e) => {
+              pool?.drop(w, e.message, isReady);
+              reject(e);
+            });
+            w.on('exit', (code) => {
+              pool?.drop(w, `it stopped (exit code ${code})`, isReady);
+              reject(new Error(`a worker stopped before loading the model (exit code ${code})`));
+            });
+          }),
+      ),
+    ).then(() => undefined);
+    // Read by start(); a pool used through rows() goes on with the workers that did load.
+    ready.catch(() => undefined);
+    pool = new ChannelPool(workers, ready);
+    return pool;
   }
 
+  /** Starts `count` workers with the session's options; resolves once every one has its model loaded. */
+  static async start(count: number, opts: SessionOptions): Promise<ChannelPool | null> {
+    const pool = ChannelPool.launch(count, opts);
+    try {
+      await pool?.ready;
+    } catch (e) {
+      // A worker that could not start must not keep the process alive.
+      await pool!.close();
+      throw e;
+    }
+    return pool;
+  }
+
+  /** This thread and the workers still running. */
   get size(): number {
     return this.workers.length + 1;
   }
@@ -119,20 +197,18 @@ export class ChannelPool {
     const results = new SharedArrayBuffer(channels.length * k * 4);
     const ctrl = new SharedArrayBuffer(8); // [workers still running, failed]
     const counter = new Int32Array(ctrl);
-    const sent: number[] = [];
     for (let w = 0; w < this.workers.length; w++) {
       const start = (w + 1) * per;
       const part = channels.slice(start, start + per);
       if (!part.length) continue;
       Atomics.add(counter, 0, 1);
-      sent.push(w);
       const task: ChannelTask = { ...ctx, method, channels: part, offset: start, results, ctrl };
       this.workers[w].postMessage({ type: 'task', task });
     }
     const mine = local(channels.slice(0, per));
     for (let v = Atomics.load(counter, 0); v > 0; v = Atomics.load(counter, 0)) Atomics.wait(counter, 0, v, 60_000);
     if (Atomics.load(counter, 1)) {
-      throw new Error(`a channel worker failed: ${this.firstError()}`);
+      throw new Error(`a channel worker failed: ${this.errorOf(ctx.id) ?? 'unknown error'}`);
     }
     const flat = new Float32Array(results);
     const out = mine.slice();
@@ -141,32 +217,41 @@ export class ChannelPool {
   }
 
   /**
-   * One image's faithfulness inputs (rows [0, total) of its plan), in equal contiguous shares: the first here
-   * through `local`, the others on the workers, side by side. Synchronous, like share().
+   * One image's faithfulness inputs (rows [0, total) of its plan), offered to every worker: each takes chunks of
+   * them (row-chunks.ts) as soon as it reads the task, a worker still loading its model once it has. This thread
+   * takes its chunks through scoreHere(), whenever it comes to it; result() waits for the rest.
    */
-  shareRows(ctx: Omit<RowsTask, 'from' | 'to' | 'results' | 'ctrl'>, total: number, local: (from: number, to: number, out: Float32Array) => void): Float32Array {
-    const per = Math.ceil(total / (this.workers.length + 1));
+  rows(task: Omit<RowsTask, 'total' | 'threads' | 'results' | 'ctrl'>, total: number): SharedRows {
     const results = new SharedArrayBuffer(total * 4);
     const out = new Float32Array(results);
-    const ctrl = new SharedArrayBuffer(8); // [workers still running, failed]
-    const counter = new Int32Array(ctrl);
-    for (let w = 0; w < this.workers.length; w++) {
-      const from = (w + 1) * per;
-      const to = Math.min(total, from + per);
-      if (from >= to) continue;
-      Atomics.add(counter, 0, 1);
-      const task: RowsTask = { ...ctx, from, to, results, ctrl };
-      this.workers[w].postMessage({ type: 'rows', task });
-    }
-    local(0, Math.min(per, total), out);
-    for (let v = Atomics.load(counter, 0); v > 0; v = Atomics.load(counter, 0)) Atomics.wait(counter, 0, v, 60_000);
-    if (Atomics.load(counter, 1)) {
-      throw new Error(`a faithfulness worker failed: ${this.firstError()}`);
-    }
-    return out;
+    const ctrlBuffer = new SharedArrayBuffer(CTRL_WORDS * 4);
+    const ctrl = new Int32Array(ctrlBuffer);
+    this.pending.add(ctrl);
+    const t: RowsTask = { ...task, total, threads: this.size, results, ctrl: ctrlBuffer };
+    for (const w of this.workers) w.postMessage({ type: 'rows', task: t });
+    return {
+      scoreHere: (score, onChunk) => {
+        try {
+          scoreChunks(ctrl, t, (from, to) => score(from, to, out), onChunk);
+        } catch (e) {
+          markFailed(ctrl);
+          this.pending.delete(ctrl);
+          throw e;
+        }
+      },
+      result: async (onChange) => {
+        try {
+          if (await allDone(ctrl, total, onChange)) return out;
+          throw new Error(`a faithfulness worker failed: ${this.errorOf(task.id) ?? this.lost ?? 'unknown error'}`);
+        } finally {
+          this.pending.delete(ctrl);
+        }
+      },
+    };
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     this.errors.forEach((p) => p.close());
     await Promise.all(this.workers.map((w) => w.terminate()));
   }

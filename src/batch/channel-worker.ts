@@ -1,4 +1,4 @@
-/** A worker of the channel pool (see channel-pool.ts): scores its part of an image's channels. */
+/** A worker of the channel pool (see channel-pool.ts): scores its part of an image's channels, or chunks of its faithfulness rows. */
 import { MessagePort, parentPort, workerData } from 'worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { openSession, SessionOptions } from '../pipeline/session';
@@ -6,7 +6,8 @@ import { getMethod, DEFAULT_METHOD_OPTIONS, MethodInputs } from '../methods';
 import { targetClasses, targetMatrix } from '../capture/targets';
 import type { ForwardPass } from '../model/classifier';
 import type { ChannelTask, RowsTask } from './channel-pool';
-import { faithfulnessPlan, scoreRows } from '../metrics/faithfulness';
+import { FaithfulnessPlan, faithfulnessPlan, scoreRows } from '../metrics/faithfulness';
+import { markFailed, scoreChunks } from './row-chunks';
 import { probabilitiesOf } from '../model/head';
 
 async function main(): Promise<void> {
@@ -28,21 +29,25 @@ async function main(): Promise<void> {
       return;
     }
     if (m.type === 'rows') {
-      // A share of an image's faithfulness inputs: the same plan and scoring as the calling thread's.
+      // Chunks of an image's faithfulness inputs, with the same plan and scoring as the calling thread's, until
+      // none is left. A task read after its image was finished takes nothing and builds nothing.
       const t = m.task;
-      const counter = new Int32Array(t.ctrl);
-      const x = tf.tensor4d(t.x, t.xShape as [number, number, number, number]);
+      const ctrl = new Int32Array(t.ctrl);
+      const out = new Float32Array(t.results);
+      const built: { x?: tf.Tensor4D; plan?: FaithfulnessPlan } = {};
+      const probability = (xs: tf.Tensor4D) => tf.tidy(() => probabilitiesOf(c.predict(xs), c.head.kind).slice([0, t.classIndex], [-1, 1]).dataSync() as Float32Array);
       try {
-        const plan = faithfulnessPlan(t.xShape[1], t.xShape[2], t.maps, t.steps);
-        const probability = (xs: tf.Tensor4D) => tf.tidy(() => probabilitiesOf(c.predict(xs), c.head.kind).slice([0, t.classIndex], [-1, 1]).dataSync() as Float32Array);
-        scoreRows(x, plan, probability, t.from, t.to, new Float32Array(t.results), t.batch);
+        scoreChunks(ctrl, t, (from, to) => {
+          built.x ??= tf.tensor4d(t.x, t.xShape as [number, number, number, number]);
+          built.plan ??= faithfulnessPlan(t.xShape[1], t.xShape[2], t.maps, t.steps);
+          scoreRows(built.x, built.plan, probability, from, to, out, t.batch);
+        });
       } catch (e) {
-        errors?.postMessage({ message: (e as Error).message });
-        Atomics.store(counter, 1, 1);
+        // The message first: the calling thread reads it as soon as it sees the image failed.
+        errors?.postMessage({ id: t.id, message: (e as Error).message });
+        markFailed(ctrl);
       } finally {
-        x.dispose();
-        Atomics.sub(counter, 0, 1);
-        Atomics.notify(counter, 0);
+        built.x?.dispose();
       }
       return;
     }
@@ -74,7 +79,7 @@ async function main(): Promise<void> {
       const k = t.targets.length;
       scores.forEach((row, i) => out.set(row, (t.offset + i) * k));
     } catch (e) {
-      errors?.postMessage({ message: (e as Error).message });
+      errors?.postMessage({ id: t.id, message: (e as Error).message });
       Atomics.store(counter, 1, 1);
     } finally {
       Atomics.sub(counter, 0, 1);

@@ -120,14 +120,9 @@ export function scoreRows(
 }
 
 /**
- * Scores rows [0, total) of a plan, some of them elsewhere (other threads): `local` scores the rows given to
- * this thread, the sharer the rest, and the whole vector comes back.
- */
-export type RowSharer = (total: number, local: (from: number, to: number, out: Float32Array) => void) => Float32Array;
-
-/**
  * Every faithfulness measurement of one image, for all its maps at once (see FaithfulnessPlan), the inputs
- * scored `batch` at a time whatever map they belong to; with `share`, spread over other threads too.
+ * scored `batch` at a time whatever map they belong to. (evaluate --jobs spreads a plan's rows over threads
+ * with scoreRows, see batch/row-chunks.ts.)
  */
 export function imageFaithfulness(
   x: tf.Tensor4D,
@@ -136,19 +131,11 @@ export function imageFaithfulness(
   steps = 32,
   batch = 32,
   onProgress?: (done: number, total: number) => void,
-  share?: RowSharer | null,
 ): { y: number; maps: MapFaithfulness[] } {
   const [, h, w] = x.shape;
   const plan = faithfulnessPlan(h, w, maps, steps);
-  if (!share) {
-    const probs = new Float32Array(plan.total);
-    scoreRows(x, plan, probability, 0, plan.total, probs, batch, onProgress);
-    return plan.assemble(probs);
-  }
-  // Progress of this thread's share stands for the whole (the shares are equal and run side by side).
-  const probs = share(plan.total, (from, to, out) =>
-    scoreRows(x, plan, probability, from, to, out, batch, onProgress && ((d, t) => onProgress(Math.round((d / t) * plan.total), plan.total))),
-  );
+  const probs = new Float32Array(plan.total);
+  scoreRows(x, plan, probability, 0, plan.total, probs, batch, onProgress);
   return plan.assemble(probs);
 }
 

@@ -7,20 +7,20 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { decodeImage } from '../image/decode';
-import { toModel } from '../image/geometry';
-import { collectImages } from '../batch/walk';
+import { DecodedImage, decodeImage } from '../image/decode';
+import { Placement, toModel } from '../image/geometry';
+import { collectImages, ImageJob } from '../batch/walk';
 import { checkNormalisationCounts } from './preprocess-check';
 import { withFileContext } from './error-context';
 import { resolveRemoteModel } from './remote-model';
 import type { LoadedModel } from '../model/load';
 import { readBoxes } from '../metrics/boxes';
 import { Box, energyInBoxes, localisationHit, pointingGameHit } from '../metrics/localisation';
-import { auc, averageDropAndIncrease, imageFaithfulness, ProbabilityFn, RowSharer } from '../metrics/faithfulness';
+import { auc, averageDropAndIncrease, faithfulnessPlan, imageFaithfulness, MapFaithfulness, ProbabilityFn, scoreRows } from '../metrics/faithfulness';
 import { imageRoad, mean, ROAD_FRACTIONS, ROAD_NOISE } from '../metrics/road';
 import { parseTarget, Target, targetLabel, targetScores, targetSpec } from '../capture/targets';
 import { ChannelPool } from '../batch/channel-pool';
-import { explainTensor } from './explain-tensor';
+import { explainTensor, TensorExplanation } from './explain-tensor';
 import { baselineOf, isFatal, methodSlug, prepareInput, slug, targetSlug } from './explain';
 import { renderOverlay } from '../render/overlay';
 import type { Interpolation } from '../image/resize';
@@ -68,8 +68,9 @@ export interface EvaluateOptions extends SessionOptions {
   /** Also write <out>/index.html (self-contained, offline). */
   html?: boolean;
   /**
-   * Threads for the faithfulness passes (default 1): the other jobs - 1 each load the model and score an equal
-   * share of every image's inputs. Not with --shuffle-weights (their models would not be shuffled).
+   * Threads for the faithfulness passes (default 1): the other jobs - 1 each load the model and, once loaded,
+   * take chunks of every image's inputs beside this thread, which also explains the next image meanwhile. Not
+   * with --shuffle-weights (their models would not be shuffled) nor a --target (its score stays in this thread).
    */
   jobs?: number;
   /** Also write each map laid over its image into --out, as explain does (`<stem>.<method>.<class>-<label>.png`). */
@@ -194,11 +195,23 @@ export async function evaluate(inputs: string[], opts: EvaluateOptions): Promise
   }
 }
 
+/** An image decoded and explained, with its boxes at the model's input resolution. */
+interface PreparedImage {
+  cls: number;
+  img: DecodedImage;
+  x: tf.Tensor4D;
+  place: Placement;
+  ex: TensorExplanation;
+  boxes: Box[];
+}
+
 async function evaluateRun(inputs: string[], opts: EvaluateOptions, preloaded?: LoadedModel): Promise<EvaluateReport> {
   const session = await openSession(preloaded ? { ...opts, model: preloaded } : opts);
   // Integrated Gradients' baseline: the black image, preprocessed.
   const methodOptions = session.methods.some((m) => m.name === 'integrated-gradients') ? { ...opts.methodOptions, baseline: await baselineOf(session, {}) } : opts.methodOptions;
-  let starting: Promise<ChannelPool | null> | null = null;
+  let pool: ChannelPool | null = null;
+  // With workers: the next image, prepared while they score this one's inputs (its failure is told in its turn).
+  let ahead: Promise<PreparedImage> | null = null;
   try {
     checkNormalisationCounts(session, opts.preprocess);
     const c = session.model.classifier;
@@ -234,46 +247,67 @@ async function evaluateRun(inputs: string[], opts: EvaluateOptions, preloaded?: 
     type Acc = { pg: number; energy: number; loc: number; top1loc: number; n: number; pairs: { y: number; o: number }[]; del: number[]; ins: number[]; morf: number[]; lerf: number[]; roads: number };
     const acc = new Map<string, Acc>(session.methods.map((m) => [m.name, { pg: 0, energy: 0, loc: 0, top1loc: 0, n: 0, pairs: [], del: [], ins: [], morf: ROAD_FRACTIONS.map(() => 0), lerf: ROAD_FRACTIONS.map(() => 0), roads: 0 }]));
     const errors = problems.map((p) => ({ file: p.input, error: p.message }));
-    // Faithfulness workers load the model while the first image is decoded and explained.
-    // A threaded backend already runs each pass on every core (see explain.ts).
-    const spare = faithful && opts.shuffleWeights == null && backendThreads() === 1 ? (opts.jobs ?? 1) - 1 : 0;
-    starting = spare > 0 ? ChannelPool.start(spare, opts).catch(() => null) : null;
-    let pool: ChannelPool | null = null;
+    // --jobs: worker threads that score the faithfulness inputs beside this thread (a class's probability only: a
+    // target's score stays here). They load the model in the background and join the image in progress when
+    // ready: this thread never waits for them. A threaded backend already runs each pass on every core (see
+    // explain.ts).
+    const spare = faithful && !target && opts.shuffleWeights == null && backendThreads() === 1 ? (opts.jobs ?? 1) - 1 : 0;
+    pool = spare > 0 ? ChannelPool.launch(spare, opts) : null;
     const rows: ImageRow[] = [];
     let overlays = 0;
     if (opts.overlays && outDir) await ensureDir(outDir);
     let correct = 0;
     let done = 0;
-    for (const job of withTruth) {
+    const prepare = async (job: ImageJob): Promise<PreparedImage> => {
       const gt = truth.get(path.resolve(job.file))!;
+      const cls = gt.classIndex ?? (gt.label != null ? session.classIndex(gt.label) : undefined);
+      if (cls == null) throw new UsageError('the boxes entry names no class or label');
+      const img = await decodeImage(job.file);
+      const { x, place } = await prepareInput(session, img, opts);
+      try {
+        const ex = explainTensor(c, x, { methods: session.methods, layers: session.layers, ...(target ? { targets: [target] } : { classes: [cls] }), topK: 1, score: session.score, methodOptions });
+        const boxes: Box[] = gt.boxes.map((b) => {
+          const p0 = toModel(place, b.x, b.y);
+          const p1 = toModel(place, b.x + b.width, b.y + b.height);
+          return { x: p0.x, y: p0.y, width: p1.x - p0.x, height: p1.y - p0.y };
+        });
+        return { cls, img, x, place, ex, boxes };
+      } catch (e) {
+        x.dispose();
+        throw e;
+      }
+    };
+    for (const [at, job] of withTruth.entries()) {
       opts.onProgress?.(done, withTruth.length, job.file);
       try {
-        const cls = gt.classIndex ?? (gt.label != null ? session.classIndex(gt.label) : undefined);
-        if (cls == null) throw new UsageError('the boxes entry names no class or label');
-        const img = await decodeImage(job.file);
-        const { x, place } = await prepareInput(session, img, opts);
+        const prepared = ahead ?? prepare(job);
+        ahead = null;
+        const { cls, img, x, place, ex, boxes } = await prepared;
         try {
-          const ex = explainTensor(c, x, { methods: session.methods, layers: session.layers, ...(target ? { targets: [target] } : { classes: [cls] }), topK: 1, score: session.score, methodOptions });
           const top1 = ex.top[0].index === cls;
-          const boxes: Box[] = gt.boxes.map((b) => {
-            const p0 = toModel(place, b.x, b.y);
-            const p1 = toModel(place, b.x + b.width, b.y + b.height);
-            return { x: p0.x, y: p0.y, width: p1.x - p0.x, height: p1.y - p0.y };
-          });
           // The class's probability, or the target's score on probabilities (sum or difference of the classes').
           const probability: ProbabilityFn = target
             ? (xs) => tf.tidy(() => targetScores(c.predict(xs), [target], xs.shape[0], 'probability', c.head.kind).dataSync() as Float32Array)
             : (xs) => tf.tidy(() => probabilitiesOf(c.predict(xs), c.head.kind).slice([0, cls], [-1, 1]).dataSync() as Float32Array);
-          pool ??= starting && (await starting);
           const maps = ex.maps.map((m) => m.map);
           // Progress over this image's passes: deletion/insertion's inputs, then ROAD's imputed images.
           const faithRows = 2 + maps.length * (2 * steps - 1);
           const roadRows = road ? maps.length * 2 * ROAD_FRACTIONS.length : 0;
           const passes = (d: number) => opts.onProgress?.(done, withTruth.length, job.file, { done: d, total: faithRows + roadRows });
-          // All maps' faithfulness inputs at once, batched across maps (see imageFaithfulness). The workers score a
-          // class's probability: a target's score stays in this thread.
-          const share: RowSharer | null = pool && !target ? (total, local) => pool!.shareRows({ x: x.dataSync() as Float32Array, xShape: x.shape, maps, steps, classIndex: cls, batch: 32 }, total, local) : null;
-          const faith = faithful ? imageFaithfulness(x, maps, probability, steps, 32, opts.onProgress && ((d) => passes(d)), share) : null;
+          // All maps' faithfulness inputs at once, batched across maps (see imageFaithfulness).
+          let faith: { y: number; maps: MapFaithfulness[] } | null = null;
+          if (faithful && pool) {
+            // The workers take chunks of the inputs at once; this thread prepares the next image meanwhile, then
+            // takes chunks too, and waits for the last ones.
+            const plan = faithfulnessPlan(x.shape[1], x.shape[2], maps, steps);
+            const shared = pool.rows({ id: at, x: x.dataSync() as Float32Array, xShape: x.shape, maps, steps, classIndex: cls, batch: 32 }, plan.total);
+            if (at + 1 < withTruth.length) {
+              ahead = prepare(withTruth[at + 1]);
+              await ahead.catch(() => undefined);
+            }
+            shared.scoreHere((from, to, out) => scoreRows(x, plan, probability, from, to, out, 32), opts.onProgress && passes);
+            faith = plan.assemble(await shared.result(opts.onProgress && passes));
+          } else if (faithful) faith = imageFaithfulness(x, maps, probability, steps, 32, opts.onProgress && ((d) => passes(d)));
           const roads = road ? imageRoad(x, maps, probability, { seed, onProgress: opts.onProgress && ((d) => passes(faithRows + d)) }) : null;
           const label = session.labels[cls];
           const row: ImageRow = { file: job.file, class: { index: cls, label }, probability: r4(ex.probabilities[cls]), top1, methods: [] };
@@ -427,7 +461,9 @@ async function evaluateRun(inputs: string[], opts: EvaluateOptions, preloaded?: 
     }
     return report;
   } finally {
-    await (await starting)?.close();
+    // Left over when a fatal error ended the loop.
+    ahead?.then((p) => p.x.dispose(), () => undefined);
+    await pool?.close();
     if (typeof opts.model === 'string') session.model.dispose();
   }
 }

@@ -175,7 +175,7 @@ test('--jobs spreads the faithfulness passes over threads with the same numbers 
     return JSON.parse(r.stdout);
   };
   const one = run('1');
-  const three = run('3'); // this thread and 2 workers, each a third of every image's 2 + 2 x 15 inputs
+  const three = run('3'); // this thread and 2 workers (once loaded) take chunks of every image's 2 + 2 x 15 inputs
   expect(three.methods).toEqual(one.methods);
   expect(three.perImage).toEqual(one.perImage);
   expect(one.methods[0].deletionAuc).toBeLessThan(one.methods[0].insertionAuc);
