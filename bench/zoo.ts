@@ -185,14 +185,16 @@ export async function benchZoo(o: ZooBenchOptions): Promise<void> {
       fs.mkdirSync(inDir);
       const photos = fs.readdirSync(IMAGES).filter((f) => /\.(png|jpe?g)$/i.test(f)).sort();
       for (let i = 0; i < n; i++) fs.copyFileSync(path.join(IMAGES, photos[i % photos.length]), path.join(inDir, `${String(i).padStart(2, '0')}-${photos[i % photos.length]}`));
-      // The three settings in turn, round after round, so that drift in the machine's speed falls on all three.
+      // The three settings in turn, round after round, so that drift in the machine's speed falls on all three,
+      // and each round starting with the next one: a run right after --jobs 2's (two busy cores) was slower.
       const settings = [['--jobs', '1'], ['--jobs', '2'], []];
       const times: number[][] = settings.map(() => []);
       for (let r = 0; r < runs; r++) {
-        settings.forEach((jobs, i) => {
-          const t = wall(process.execPath, [BIN, 'explain', inDir, '-m', dir, '-k', '3', ...jobs, '-o', path.join(tmp, `out${n}`), '--force'], 1);
+        for (let k = 0; k < settings.length; k++) {
+          const i = (r + k) % settings.length;
+          const t = wall(process.execPath, [BIN, 'explain', inDir, '-m', dir, '-k', '3', ...settings[i], '-o', path.join(tmp, `out${n}`), '--force'], 1);
           if (t != null) times[i].push(t);
-        });
+        }
       }
       const [j1, j2, jd] = times.map((t) => (t.length === runs ? o.median(t) : null));
       if (j1 != null && j2 != null && jd != null) {
