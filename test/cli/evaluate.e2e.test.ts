@@ -3,9 +3,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import sharp from 'sharp';
-import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/backend';
 import { saveLayersModel } from '../../src/model/save';
+import { brightnessModel } from '../helpers/models';
 import { spawnSync } from 'child_process';
 import { ROOT, runCli, tempDir } from '../helpers/cli';
 
@@ -14,17 +14,8 @@ let dir: string;
 beforeAll(async () => {
   await initBackend('wasm');
   dir = tempDir('eval');
-  // conv 1x1 with positive weights + relu -> GAP -> dense: class 0 = brightness, class 1 = its negative
-  const m = tf.sequential({
-    layers: [
-      tf.layers.conv2d({ inputShape: [16, 16, 3], filters: 2, kernelSize: 1, activation: 'relu', name: 'feat' }),
-      tf.layers.globalAveragePooling2d({}),
-      tf.layers.dense({ units: 2, name: 'fc' }),
-    ],
-  });
-  m.getLayer('feat').setWeights([tf.tensor4d([1, 0.5, 1, 0.5, 1, 0.5], [1, 1, 3, 2]), tf.tensor1d([0, 0])]);
-  m.getLayer('fc').setWeights([tf.tensor2d([1, -1, 1, -1], [2, 2]), tf.tensor1d([0, 0])]);
-  await saveLayersModel(m, path.join(dir, 'm'));
+  // class 0 = brightness, class 1 = its negative
+  await saveLayersModel(brightnessModel(), path.join(dir, 'm'));
   const boxes: Record<string, unknown> = {};
   const spots = [
     [4, 4],

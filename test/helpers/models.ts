@@ -34,6 +34,23 @@ export function gapDenseModel(size = 8, classes = 4): tf.LayersModel {
   });
 }
 
+/**
+ * conv 1x1 with positive weights + relu -> GAP -> dense on 16x16 images: class 0 is the image's brightness and
+ * class 1 its negative, so a map of class 0 lands on a bright spot drawn on black (the evaluate tests).
+ */
+export function brightnessModel(): tf.LayersModel {
+  const m = tf.sequential({
+    layers: [
+      tf.layers.conv2d({ inputShape: [16, 16, 3], filters: 2, kernelSize: 1, activation: 'relu', name: 'feat' }),
+      tf.layers.globalAveragePooling2d({}),
+      tf.layers.dense({ units: 2, name: 'fc' }),
+    ],
+  });
+  m.getLayer('feat').setWeights([tf.tensor4d([1, 0.5, 1, 0.5, 1, 0.5], [1, 1, 3, 2]), tf.tensor1d([0, 0])]);
+  m.getLayer('fc').setWeights([tf.tensor2d([1, -1, 1, -1], [2, 2]), tf.tensor1d([0, 0])]);
+  return m;
+}
+
 /** A deterministic pseudo-random input in [0, 1). */
 export function seededInput(shape: number[], seed = 7): tf.Tensor4D {
   let s = seed >>> 0;

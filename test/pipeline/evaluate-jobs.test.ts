@@ -4,11 +4,11 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import sharp from 'sharp';
-import * as tf from '@tensorflow/tfjs';
 import { evaluate } from '../../src/pipeline/evaluate';
 import { ChannelPool, SharedRows } from '../../src/batch/channel-pool';
 import { initBackend } from '../../src/backend';
 import { saveLayersModel } from '../../src/model/save';
+import { brightnessModel } from '../helpers/models';
 import { SHARED, hasShared, skipNotice, tempDir } from '../helpers/cli';
 
 const maybe = hasShared ? test : test.skip;
@@ -51,17 +51,8 @@ test('an image that fails while prepared ahead is reported in its turn, as with 
   await initBackend('wasm');
   const dir = tempDir('eval-jobs-fail');
   try {
-    // conv 1x1 + relu -> GAP -> dense: class 0 responds to brightness (as in test/cli/evaluate.e2e.test.ts)
-    const m = tf.sequential({
-      layers: [
-        tf.layers.conv2d({ inputShape: [16, 16, 3], filters: 2, kernelSize: 1, activation: 'relu', name: 'feat' }),
-        tf.layers.globalAveragePooling2d({}),
-        tf.layers.dense({ units: 2, name: 'fc' }),
-      ],
-    });
-    m.getLayer('feat').setWeights([tf.tensor4d([1, 0.5, 1, 0.5, 1, 0.5], [1, 1, 3, 2]), tf.tensor1d([0, 0])]);
-    m.getLayer('fc').setWeights([tf.tensor2d([1, -1, 1, -1], [2, 2]), tf.tensor1d([0, 0])]);
-    await saveLayersModel(m, path.join(dir, 'm'));
+    // class 0 responds to brightness
+    await saveLayersModel(brightnessModel(), path.join(dir, 'm'));
     const images: Record<string, unknown> = {};
     for (const [i, [x, y]] of [
       [4, 4],
