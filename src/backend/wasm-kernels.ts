@@ -189,8 +189,9 @@ interface PoolAttrs {
 }
 
 /**
- * Average pooling over windows that do not overlap and need no padding (stride = window, the global pooling of a
- * classifier's head among them): each input position gets its window's gradient over the window's area,
+ * Average pooling over windows that do not overlap and need no padding (stride = window, or one window along an
+ * axis: the global pooling of a classifier's head among them): each input position gets its window's gradient
+ * over the window's area,
  *   dx[y, x] = dy[floor(y / kh), floor(x / kw)] / (kh kw),  0 for rows and columns no window covers.
  * As a nearest-neighbour resize, a scale and a zero pad. Returns null (native kernel) otherwise.
  */
@@ -199,7 +200,10 @@ function avgPoolGradOnWasm(inputs: Record<string, TensorInfo>, wasm: tf.KernelBa
   if (input.shape.length !== 4 || dy.dtype !== 'float32') return null;
   const info = tf.backend_util.computePool2DInfo(input.shape as [number, number, number, number], attrs.filterSize, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode);
   const { filterHeight: kh, filterWidth: kw, strideHeight, strideWidth, outHeight, outWidth, inHeight, inWidth, padInfo } = info;
-  if (strideHeight !== kh || strideWidth !== kw || padInfo.top || padInfo.left || padInfo.bottom || padInfo.right) return null;
+  // A single window along an axis cannot overlap another whatever the stride (converted TF graphs write global
+  // pooling as a 7x7 window with stride 1).
+  const tiles = (stride: number, k: number, out: number) => stride === k || out === 1;
+  if (!tiles(strideHeight, kh, outHeight) || !tiles(strideWidth, kw, outWidth) || padInfo.top || padInfo.left || padInfo.bottom || padInfo.right) return null;
   if (outHeight * kh > inHeight || outWidth * kw > inWidth) return null;
   const run = runner(wasm);
   const temps: TensorInfo[] = [];

@@ -52,16 +52,19 @@ test.each([
 
 // AvgPoolGrad on WASM (non-overlapping windows: a resize, a scale and a pad) must agree with the CPU backend's.
 test.each([
-  [[2, 7, 7, 5], 7, 'valid'], // global pooling, as a classifier head
-  [[1, 8, 6, 3], 2, 'valid'], // 2x2 windows tiling the map
-  [[1, 9, 7, 2], 2, 'valid'], // a last row and column no window covers: gradient 0 there
-  [[1, 6, 6, 2], 3, 'same'], // 'same' that needs no padding
-  [[1, 7, 7, 2], 3, 'same'], // padded windows: the native kernel
-] as const)('AvgPoolGrad on WASM (%j, window %d, %s) matches the CPU backend', async (shape, k, pad) => {
+  [[2, 7, 7, 5], 7, 7, 'valid'], // global pooling, as a classifier head
+  [[2, 7, 7, 5], 7, 1, 'valid'], // the same with stride 1, as converted TF graphs write it
+  [[1, 4, 6, 2], [4, 2], [1, 2], 'valid'], // one window down, 2x2-wide windows across
+  [[1, 8, 6, 3], 2, 2, 'valid'], // 2x2 windows tiling the map
+  [[1, 9, 7, 2], 2, 2, 'valid'], // a last row and column no window covers: gradient 0 there
+  [[1, 6, 6, 2], 3, 3, 'same'], // 'same' that needs no padding
+  [[1, 7, 7, 2], 3, 3, 'same'], // padded windows: the native kernel
+  [[1, 5, 5, 2], 2, 1, 'valid'], // overlapping windows: the native kernel
+] as const)('AvgPoolGrad on WASM (%j, window %j, stride %j, %s) matches the CPU backend', async (shape, k, stride, pad) => {
   await initBackend('wasm');
   const n = (shape as readonly number[]).reduce((a, b) => a * b, 1);
   const xv = Array.from({ length: n }, (_, i) => Math.sin(i * 0.7));
-  const lossOf = (x: tf.Tensor) => tf.avgPool(x as tf.Tensor4D, k, k, pad).square().sum();
+  const lossOf = (x: tf.Tensor) => tf.avgPool(x as tf.Tensor4D, k as number | [number, number], stride as number | [number, number], pad).square().sum();
   const before = tf.memory().numTensors;
   const gWasm = tf.tidy(() => Array.from(tf.grad(lossOf)(tf.tensor4d(xv, [...shape] as [number, number, number, number])).dataSync()));
   expect(tf.memory().numTensors).toBe(before);
