@@ -60,13 +60,13 @@ class BilinearRows {
     const fy = ty.frac[y];
     for (let x = 0; x < outW; x++) out[at + x] = tx.inside[x] ? top[x] + (bottom[x] - top[x]) * fy : outside;
   }
-}
 
-function resample(map: Float32Array, w: number, outW: number, outH: number, tx: Taps, ty: Taps, outside: number): Float32Array {
-  const out = new Float32Array(outW * outH);
-  const rows = new BilinearRows(map, w, outW, tx, ty, outside);
-  for (let y = 0; y < outH; y++) rows.fill(y, out, y * outW);
-  return out;
+  /** Output rows 0 .. outH - 1, the whole resampled map. */
+  all(outH: number): Float32Array {
+    const out = new Float32Array(this.outW * outH);
+    for (let y = 0; y < outH; y++) this.fill(y, out, y * this.outW);
+    return out;
+  }
 }
 
 function checkMap(map: Float32Array, w: number, h: number): void {
@@ -78,7 +78,7 @@ function checkMap(map: Float32Array, w: number, h: number): void {
 export function resizeMap(map: Float32Array, w: number, h: number, outW: number, outH: number): Float32Array {
   checkMap(map, w, h);
   if (!Number.isInteger(outW) || !Number.isInteger(outH) || outW < 1 || outH < 1) throw new RangeError(`bad output size ${outW}x${outH}`);
-  return resample(map, w, outW, outH, taps(w, outW, w / outW, 0), taps(h, outH, h / outH, 0), 0);
+  return new BilinearRows(map, w, outW, taps(w, outW, w / outW, 0), taps(h, outH, h / outH, 0), 0).all(outH);
 }
 
 /**
@@ -167,10 +167,7 @@ function imageSampling(img: { width: number; height: number }, mapAtInput: Float
 
 /** The map resampled onto the original image's pixels (what renderOverlay colours). */
 export function mapToImage(img: { width: number; height: number }, mapAtInput: Float32Array, inputW: number, inputH: number, p: Placement): Float32Array {
-  const rows = imageSampling(img, mapAtInput, inputW, inputH, p);
-  const out = new Float32Array(img.width * img.height);
-  for (let y = 0; y < img.height; y++) rows.fill(y, out, y * img.width);
-  return out;
+  return imageSampling(img, mapAtInput, inputW, inputH, p).all(img.height);
 }
 
 /**
