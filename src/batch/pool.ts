@@ -7,7 +7,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Worker } from 'worker_threads';
-import type { ExplainOptions, RenderedImage } from '../pipeline/explain';
+import type { ExplainOptions, RenderedImage } from '../pipeline/explain-options';
 import type { ImageJob } from './walk';
 import { ModelError, UsageError, UserError } from '../util/errors';
 

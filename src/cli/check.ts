@@ -9,9 +9,9 @@ import { ensureDir, writeFileAtomic } from '../report/files';
 import { ColormapName } from '../render/colormap';
 import { UsageError } from '../util/errors';
 import { out, err, Progress } from './output';
-import { EXIT } from './main';
+import { EXIT } from './exit-codes';
 import { exitCleanlyOnInterrupt, reportError } from './errors';
-import { parseIntFlag } from './explain';
+import { parseIntFlag } from './flags';
 
 const num = (v: number | undefined) => (v === undefined ? '' : v.toFixed(3));
 

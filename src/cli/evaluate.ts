@@ -1,9 +1,9 @@
 /** `tfjs-cam evaluate`: flags -> evaluate() -> a table (or JSON), exit code. */
 import { evaluate, EvaluateReport } from '../pipeline/evaluate';
-import { methodOptionsFromFlags, parseIntFlag, parseNumberFlag, preprocessFromFlags } from './explain';
+import { methodOptionsFromFlags, parseIntFlag, parseNumberFlag, preprocessFromFlags } from './flags';
 import { reportError } from './errors';
 import { err, Progress } from './output';
-import { EXIT } from './main';
+import { EXIT } from './exit-codes';
 import { UsageError } from '../util/errors';
 
 /** n/a where nothing was measured (no image for the method, --no-faithfulness): never a 0.0% that reads as a score. */

@@ -1,68 +1,20 @@
 /** `tfjs-cam explain`: flags -> explain() -> lines, summary, exit code. */
 import * as path from 'path';
 import { explain, ExplainOptions } from '../pipeline/explain';
-import { parseNumberList, parseScale, Preprocessing } from '../model/config';
 import { UsageError } from '../util/errors';
-import type { MethodOptions } from '../methods';
-import { out, err, Progress, WorkEta } from './output';
-import { EXIT } from './main';
+import { out, err, Progress } from './output';
+import { methodOptionsFromFlags, parseIntFlag, preprocessFromFlags } from './flags';
+import { EXIT } from './exit-codes';
 import { ColormapName } from '../render/colormap';
 import { exitCleanlyOnInterrupt, reportError } from './errors';
 import { ReportImage } from '../report/schema';
 import { parseShard } from '../batch/shard';
-
-export function methodOptionsFromFlags(o: Record<string, unknown>, progress: boolean): Partial<MethodOptions> {
-  return {
-    eigenSmooth: !!o.eigenSmooth,
-    noiseSamples: parseIntFlag(o.noiseSamples, '--noise-samples', 1),
-    noiseLevel: parseNumberFlag(o.noiseLevel, '--noise-level', 0),
-    seed: parseIntFlag(o.seed, '--seed', 0),
-    batchSize: parseIntFlag(o.batchSize, '--batch-size', 1),
-    maxChannels: parseIntFlag(o.maxChannels, '--max-channels', 0),
-    igSteps: parseIntFlag(o.igSteps ?? 32, '--ig-steps', 1),
-    onProgress: progress ? methodProgress() : undefined,
-  };
-}
 
 function qualityFlag(v: unknown, format: unknown): number {
   if (format !== 'jpeg' && format !== 'webp') throw new UsageError('--quality applies to --format jpeg or webp');
   const q = parseIntFlag(v, '--quality', 1);
   if (q > 100) throw new UsageError(`--quality must be a whole number from 1 to 100 (got '${v}')`);
   return q;
-}
-
-export function parseIntFlag(v: unknown, name: string, min: number): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`${name} must be a whole number >= ${min} (got '${v}')`);
-  return n;
-}
-
-export function parseNumberFlag(v: unknown, name: string, min: number): number {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < min) throw new UsageError(`${name} must be a number >= ${min} (got '${v}')`);
-  return n;
-}
-
-/** Progress of long per-image methods (Score-CAM channels, noisy samples) with the time left, on a TTY. */
-function methodProgress(): (done: number, total: number) => void {
-  const eta = new WorkEta();
-  return (done, total) => {
-    const left = eta.update(done, total) ?? 0;
-    process.stderr.write(done >= total ? '\r\x1b[2K' : `\r\x1b[2K  ${done}/${total} passes${left > 1000 ? ` ~${Math.ceil(left / 1000)}s left` : ''}`);
-  };
-}
-
-export function preprocessFromFlags(o: Record<string, unknown>): Partial<Preprocessing> {
-  const p: Partial<Preprocessing> = {};
-  if (o.scale != null) p.scale = parseScale(String(o.scale));
-  if (o.mean != null) p.mean = parseNumberList(String(o.mean), '--mean');
-  if (o.std != null) {
-    p.std = parseNumberList(String(o.std), '--std');
-    if (p.std.some((s) => s === 0)) throw new UsageError('--std must not contain 0');
-  }
-  if (o.bgr) p.bgr = true;
-  if (o.resize != null) p.resize = o.resize as Preprocessing['resize'];
-  return p;
 }
 
 /** `ok   file: dog (54.1%), cat (12.0%) [flat scorecam map]`: each class once, whatever the number of methods. */

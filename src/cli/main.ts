@@ -9,7 +9,7 @@ import { TOOL_VERSION } from '../version';
 import { err, survivePipeClose } from './output';
 import { METHOD_NAMES } from '../methods/names';
 
-export const EXIT = { OK: 0, FAILED: 1, USAGE: 2, INTERRUPTED: 130 } as const;
+import { EXIT } from './exit-codes';
 
 function collect(value: string, previous: string[] = []): string[] {
   return previous.concat(value);

@@ -1,7 +1,7 @@
 /** `tfjs-cam merge <shard dirs...> -o <dir>`: shard outputs -> one output folder, as a single run makes it. */
 import { mergeShards } from '../report/merge';
 import { err } from './output';
-import { EXIT } from './main';
+import { EXIT } from './exit-codes';
 import { exitCleanlyOnInterrupt, reportError } from './errors';
 
 export async function runMerge(dirs: string[], o: Record<string, unknown>): Promise<number> {

@@ -9,7 +9,7 @@ import { readLabels } from '../model/config';
 import { collectImages } from '../batch/walk';
 import { startServer } from '../serve/server';
 import { UsageError } from '../util/errors';
-import { preprocessFromFlags, parseIntFlag } from './explain';
+import { preprocessFromFlags, parseIntFlag } from './flags';
 import { reportError } from './errors';
 import { out } from './output';
 

@@ -13,26 +13,24 @@ import * as tf from '@tensorflow/tfjs';
 import { decodeImage, DecodedImage } from '../image/decode';
 import { placement, toSource, Placement } from '../image/geometry';
 import { Interpolation, resizeForModel } from '../image/resize';
-import { FORMAT_EXT, ImageFormat, renderOverlay, shrinkForOutput } from '../render/overlay';
-import { drawnAsGradient, RenderMode, renderGradientImage } from '../render/gradient';
+import { FORMAT_EXT, renderOverlay, shrinkForOutput } from '../render/overlay';
+import { drawnAsGradient, renderGradientImage } from '../render/gradient';
 export { drawnAsGradient, GRADIENT_METHODS, RENDER_MODES, type RenderMode } from '../render/gradient';
-import { ColormapName } from '../render/colormap';
 import { comparisonSheet, SheetCell } from '../render/sheet';
-import { MethodOptions } from '../methods';
 import { encodeNpy } from '../report/npy';
 import { ensureDir, removeStrayTempFiles, writeFileAtomic } from '../report/files';
 import { ExplainReport, REPORT_SCHEMA, ReportImage, ReportMap } from '../report/schema';
 import { methodSlug, slug } from '../util/names';
 import { preprocessPixels, toInputTensor } from '../model/preprocess';
 import { collectImages, ImageJob } from '../batch/walk';
-import { applyShard, Shard } from '../batch/shard';
+import { applyShard } from '../batch/shard';
 import { ChannelPool } from '../batch/channel-pool';
 import { backendThreads } from '../backend';
 import { defaultThreads } from '../backend/wasm-threads';
 import { explainTensor, INPUT_LAYER, TensorExplanation } from './explain-tensor';
 import { parseTarget, Target, targetLabel, targetSpec } from '../capture/targets';
 import { peakOf, topMassShare } from './maps';
-import { openSession, Session, SessionOptions } from './session';
+import { openSession, Session } from './session';
 import { errorMessage, OutputError, UsageError, UserError } from '../util/errors';
 import { REPORT_NAME, RunJournal, WantedOutputs } from './resume';
 import { lockOutputDir } from '../report/lock';
@@ -42,98 +40,9 @@ import { resolveRemoteModel } from './remote-model';
 import type { LoadedModel } from '../model/load';
 import { TOOL_VERSION } from '../version';
 
-export interface ExplainOptions extends SessionOptions {
-  /** Output folder; null writes no files (library use). Default './cam-out'. */
-  out?: string | null;
-  topK?: number;
-  /** Classes by index or label; overrides topK. */
-  classes?: (number | string)[];
-  /**
-   * What to explain beyond classes: `class:<c>`, `logit-diff:<c1>,<c2>`, `sum:<c1>,<c2>,...` (classes by index or
-   * label), or Target objects, including `{kind: 'function', name, score: (logits) => scores}`. After --class's
-   * classes; together they override topK. Function targets run in this thread (no worker threads).
-   */
-  targets?: (string | Target)[];
-  colormap?: ColormapName;
-  alpha?: number;
-  /**
-   * How pixel-level methods are drawn (see RenderMode): 'auto' (default) gradient images for guided backprop and
-   * Guided Grad-CAM, heatmaps for the rest; 'gradient' for all five signed ones; 'heatmap' for none.
-   */
-  render?: RenderMode;
-  /** Also write the heatmap alone as PNG. */
-  heatmap?: boolean;
-  saveRaw?: boolean;
-  saveInput?: boolean;
-  /** Overwrite existing outputs. */
-  force?: boolean;
-  /**
-   * Finish an interrupted run (or add images to a finished one) in the same output folder: images recorded as
-   * done there whose files are all present are skipped, the rest redone, report.json merged (see resume.ts).
-   */
-  resume?: boolean;
-  /** Keep timings in the report (default true). */
-  timings?: boolean;
-  /** Options of the longer methods (batch size, channels, noise, eigen smoothing). */
-  methodOptions?: Partial<MethodOptions>;
-  /** Resampling to the model input (default: the sidecar's, else bilinear = tf.image.resizeBilinear). */
-  interpolation?: Interpolation;
-  /** With bilinear or nearest: tf's alignCorners (default: the sidecar's, else false). */
-  alignCorners?: boolean;
-  /** Test-time augmentation smoothing. */
-  augSmooth?: boolean;
-  /** Integrated Gradients: baseline image file, fitted and preprocessed like the inputs (default: black). */
-  baselineImage?: string;
-  /** A comparison sheet PNG per image (default: when several methods run). */
-  sheet?: boolean;
-  /** Overlays, heatmaps and sheets: format (default png) and quality (jpeg/webp, default 90). */
-  format?: ImageFormat;
-  quality?: number;
-  /** Longest side of overlays and heatmaps in pixels (default: the image's own size). */
-  maxSize?: number;
-  /**
-   * Run long per-image work (Score-CAM, Ablation-CAM, Smooth Grad-CAM++, many classes) in a worker thread even for
-   * one image, so that this thread stays free to answer Ctrl-C at once (the methods are synchronous and can run for
-   * minutes). The CLI sets it; library callers keep the work in their own thread unless they ask.
-   */
-  isolateLongWork?: boolean;
-  /** Set for a worker that runs one image at a time: threads for Score-CAM's/Ablation-CAM's channels. */
-  channelThreads?: number;
-  /**
-   * Backends for a folder (default 1: this thread only). A number: up to that many at once (this thread and
-   * n - 1 workers). 'auto': up to the number of cores, as many as pay for themselves (see explainRun).
-   */
-  jobs?: number | 'auto';
-  /** Return each image's maps as arrays in the result. */
-  returnMaps?: boolean;
-  /** After each image, in input order; `resumed`: done by an earlier run and skipped (--resume). */
-  onImage?: (done: number, total: number, image: ReportImage, resumed?: boolean) => void;
-  /** Stop after the image in flight when aborted. */
-  signal?: AbortSignal;
-  /** Explain only this shard of the inputs (--shard K/N, see batch/shard.ts); the report records it for `merge`. */
-  shard?: Shard;
-}
+import type { ExplainOptions, ExplainResult, ImageMaps, RenderedImage } from './explain-options';
+export type { ExplainOptions, ExplainResult, ImageMaps, RenderedImage } from './explain-options';
 
-export interface ImageMaps {
-  file: string;
-  /** Maps at the model's input resolution, row-major, values in [0, 1]. */
-  /** `label`: the class's, or the target's ('cat - dog'); `target`: its spec ('class:3', 'logit-diff:3,5'). */
-  maps: { method: string; classIndex: number; label: string; target: string; map: Float32Array; width: number; height: number; flat: boolean }[];
-}
-
-export interface ExplainResult {
-  report: ExplainReport;
-  maps?: ImageMaps[];
-}
-
-/** One image's outcome before writing: the report entry and the files to write (paths relative to --out). */
-export interface RenderedImage {
-  entry: ReportImage;
-  files: { rel: string; data: Uint8Array }[];
-  maps?: ImageMaps;
-}
-
-// In their own Node-free module so that the browser page names its downloads as explain names its files.
 export { slug, methodSlug } from '../util/names';
 
 function stemOf(rel: string): string {

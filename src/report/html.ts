@@ -6,7 +6,7 @@
  *
  *   await writeHtmlReport('out/index.html', { title: 'tfjs-cam check', rows: [...] });
  */
-import type { EvaluateReport } from '../pipeline/evaluate';
+import type { EvaluateReport } from './evaluate-schema';
 import { promises as fsp } from 'fs';
 import * as path from 'path';
 import sharp from 'sharp';

@@ -5,14 +5,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { builtinModules } from 'module';
 import { ROOT } from '../helpers/cli';
-
-const SPEC = /(?:^|[\s;])(import|export)\s+(type\s+)?(?:[^'";]*?\sfrom\s+)?['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|require\(\s*['"]([^'"]+)['"]\s*\)/g;
-
-function resolveLocal(from: string, spec: string): string {
-  const base = path.resolve(path.dirname(from), spec);
-  for (const f of [`${base}.ts`, path.join(base, 'index.ts')]) if (fs.existsSync(f)) return f;
-  throw new Error(`${path.relative(ROOT, from)}: cannot resolve '${spec}'`);
-}
+import { importsOf, resolveLocal } from '../helpers/imports';
 
 /** Every project file reached from `entries`, with the packages each imports at run time. */
 function walk(entries: string[]): Map<string, string[]> {
@@ -23,10 +16,8 @@ function walk(entries: string[]): Map<string, string[]> {
     if (seen.has(file)) continue;
     const packages: string[] = [];
     seen.set(file, packages);
-    const src = fs.readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
-    for (const m of src.matchAll(SPEC)) {
-      if (m[2]) continue; // `import type`: erased at build time
-      const spec = m[3] ?? m[4] ?? m[5];
+    for (const { spec, typeOnly } of importsOf(file)) {
+      if (typeOnly) continue; // erased at build time
       if (spec.startsWith('.')) todo.push(resolveLocal(file, spec));
       else packages.push(spec);
     }
