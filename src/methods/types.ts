@@ -62,9 +62,11 @@ export interface MethodOptions {
   batchSize: number;
   /** Score-CAM / Ablation-CAM: only the N channels of highest spatial variance (0 = all). */
   maxChannels: number;
-  /** Smooth Grad-CAM++: noisy copies and noise level (fraction of the input's value range). */
+  /** Smooth Grad-CAM++ and SmoothGrad: noisy copies of the input. */
   noiseSamples: number;
+  /** Smooth Grad-CAM++ and SmoothGrad: noise standard deviation as a fraction of the input's value range. */
   noiseLevel: number;
+  /** Seed of every random draw (noise, ROAD's imputation), so that runs repeat exactly. */
   seed: number;
   /** Integrated Gradients: steps of the path integral (Riemann sum). */
   igSteps: number;

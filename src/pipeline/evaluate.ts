@@ -45,6 +45,7 @@ export interface EvaluateOptions extends SessionOptions {
   tolerance?: number;
   /** Faithfulness metrics (Average Drop, deletion/insertion); they cost 2 x steps - 1 forward passes per map, 2 per image. */
   faithfulness?: boolean;
+  /** Deletion/insertion: pixels are removed or inserted in this many steps, one curve point each (default 32). */
   steps?: number;
   /**
    * ROAD (Remove And Debias, src/metrics/road.ts) MoRF and LeRF curves beside deletion/insertion (default: off;
@@ -60,12 +61,15 @@ export interface EvaluateOptions extends SessionOptions {
   target?: string | Target;
   /** Shuffle the model's weights with this seed first (the untrained-model sanity baseline). */
   shuffleWeights?: number;
+  /** Options of the longer methods (batch size, channels, noise, seed, eigen smoothing), as explain's. */
   methodOptions?: Partial<MethodOptions>;
   /** Resampling to the model input (default: the sidecar's, else bilinear). */
   interpolation?: Interpolation;
+  /** With bilinear or nearest: tf's alignCorners (default: the sidecar's, else false). */
   alignCorners?: boolean;
   /** Folder for the curves PNG and evaluation.json; null: no files. */
   out?: string | null;
+  /** Overwrite an existing evaluation.json and curves in `out`. */
   force?: boolean;
   /** Also write <out>/index.html (self-contained, offline). */
   html?: boolean;
@@ -79,6 +83,7 @@ export interface EvaluateOptions extends SessionOptions {
   overlays?: boolean;
   /** Before each image (`done` images finished so far), and during its faithfulness passes (`passes`). */
   onProgress?: (done: number, total: number, file: string, passes?: { done: number; total: number }) => void;
+  /** After each image, with its error where it failed (the run goes on). */
   onImage?: (done: number, total: number, file: string, error?: string) => void;
   /**
    * Before the first image: each boxes entry whose image is missing (`missing`) and each image found without a

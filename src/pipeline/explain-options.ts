@@ -15,6 +15,7 @@ import type { Shard } from '../batch/shard';
 export interface ExplainOptions extends SessionOptions {
   /** Output folder; null writes no files (library use). Default './cam-out'. */
   out?: string | null;
+  /** Explain the n highest-scoring classes of each image (default 3; more than the model has: all of them, with a note). */
   topK?: number;
   /** Classes by index or label; overrides topK. */
   classes?: (number | string)[];
@@ -24,7 +25,9 @@ export interface ExplainOptions extends SessionOptions {
    * classes; together they override topK. Function targets run in this thread (no worker threads).
    */
   targets?: (string | Target)[];
+  /** Colour map of the heatmaps: 'jet' (default, OpenCV's, as pytorch-grad-cam), 'turbo', 'viridis', 'inferno'. */
   colormap?: ColormapName;
+  /** Heatmap opacity in the overlay, 0..1 (default 0.5). */
   alpha?: number;
   /**
    * How pixel-level methods are drawn (see RenderMode): 'auto' (default) gradient images for guided backprop and
@@ -33,7 +36,9 @@ export interface ExplainOptions extends SessionOptions {
   render?: RenderMode;
   /** Also write the heatmap alone as PNG. */
   heatmap?: boolean;
+  /** Also write each raw low-resolution map (before normalisation) as float32 `.npy`. */
   saveRaw?: boolean;
+  /** Also write the exact preprocessed model input as float32 `.npy` `[1, h, w, c]`. */
   saveInput?: boolean;
   /** Overwrite existing outputs. */
   force?: boolean;
@@ -58,6 +63,7 @@ export interface ExplainOptions extends SessionOptions {
   sheet?: boolean;
   /** Overlays, heatmaps and sheets: format (default png) and quality (jpeg/webp, default 90). */
   format?: ImageFormat;
+  /** 1..100, with format 'jpeg' or 'webp' (default 90). */
   quality?: number;
   /** Longest side of overlays and heatmaps in pixels (default: the image's own size). */
   maxSize?: number;
