@@ -107,7 +107,7 @@ export async function initBackend(choice: BackendChoice = 'auto', opts: BackendO
   // A backend asked for by name that this machine lacks is a usage error (exit 2), not an unexpected one.
   throw new UsageError(
     choice === 'tensorflow-gpu' || choice === 'tensorflow'
-      ? `backend '${choice}' is not available: install @tensorflow/tfjs-node${choice === 'tensorflow-gpu' ? '-gpu' : ''} (see README)`
+      ? `backend '${choice}' is not available: install @tensorflow/tfjs-node${choice === 'tensorflow-gpu' ? '-gpu' : ''} (see docs/backends.md)`
       : `backend '${choice}' could not be initialised`,
   );
 }

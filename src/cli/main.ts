@@ -34,7 +34,7 @@ export function buildProgram(setCode: (code: number) => void): Command {
     cmd
       .requiredOption('-m, --model <path>', 'model folder, model.json path or http(s) URL')
       .addOption(new Option('--backend <name>', 'compute backend').choices(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'))
-      .option('--threads <n>', 'WASM: threads per backend for one image\'s kernels (default 1, or env TFJS_CAM_THREADS; shared among --jobs workers). More threads pay off on machines with many cores; see README');
+      .option('--threads <n>', 'WASM: threads per backend for one image\'s kernels (default 1, or env TFJS_CAM_THREADS; shared among --jobs workers). More threads pay off on machines with many cores; see docs/backends.md');
 
   /** Target layer, methods and their tuning: shared by explain and evaluate. */
   const methodOptions = (cmd: Command) =>
@@ -109,7 +109,7 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .description('score maps against ground-truth boxes: pointing game, energy in box, localisation, faithfulness')
     .argument('[images...]', 'images or folders (default: the folder of the boxes file)');
   inputOptions(methodOptions(modelOptions(evaluateCmd)))
-    .requiredOption('--boxes <file>', 'ground-truth boxes (JSON, see README)')
+    .requiredOption('--boxes <file>', 'ground-truth boxes (JSON, see docs/evaluate.md)')
     .option('--tolerance <px>', 'pointing game: how far outside the box (model-input pixels) the maximum may lie', '0')
     .option('--steps <n>', 'deletion/insertion curve steps', '32')
     .option('--no-faithfulness', 'skip Average Drop, Increase in Confidence, deletion/insertion and ROAD (each costs forward passes)')

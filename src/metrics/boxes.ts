@@ -1,5 +1,5 @@
 /**
- * The ground-truth boxes file read by `tfjs-cam evaluate` (format documented in README.md):
+ * The ground-truth boxes file read by `tfjs-cam evaluate` (format documented in docs/evaluate.md):
  *   {"version": 1, "images": {"<path relative to this file>": {"class": 7, "label": "7", "boxes": [{"x","y","width","height"}]}}}
  * Boxes are in the image's own pixels, x and y the top-left corner. "class" (index) or "label" names the
  * object's class; several boxes mean several instances (a hit on any counts).

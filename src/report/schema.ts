@@ -1,6 +1,6 @@
 /**
  * The JSON report written as report.json (and printed by --json). Versioned: a change that removes or
- * changes a field bumps REPORT_SCHEMA; adding fields does not. Documented in README.md.
+ * changes a field bumps REPORT_SCHEMA; adding fields does not. Documented in docs/outputs.md.
  */
 export const REPORT_SCHEMA = 'tfjs-cam/explain-report@1';
 

@@ -60,7 +60,7 @@ test('usage errors exit 2 with one line: a backend this machine lacks, evaluate 
   }
   if (!hasNode) {
     const r = runCli(['explain', image, '-m', model, '--backend', 'tensorflow', '-o', path.join(dir, 'o3')]);
-    expectRunError(r, 2, /^tfjs-cam: error: backend 'tensorflow' is not available: install @tensorflow\/tfjs-node \(see README\)$/);
+    expectRunError(r, 2, /^tfjs-cam: error: backend 'tensorflow' is not available: install @tensorflow\/tfjs-node \(see docs\/backends.md\)$/);
   }
   const evalOut = path.join(dir, 'eval');
   fs.mkdirSync(evalOut);
