@@ -1,10 +1,11 @@
 // What `npm install tfjs-cam` gets: the library, the CLI, the browser bundle with its .wasm files, the shipped
-// models and samples that the README's commands use, and none of the build's own scripts, benchmarks or tests.
+// models and samples that the README's commands use, the docs the README links to (their links landing in the
+// package too), and none of the build's own scripts, benchmarks or tests, nor the generated API reference.
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { ROOT } from '../helpers/cli';
-import { codeBlocks } from './markdown';
+import { codeBlocks, links, markdownFiles } from './markdown';
 
 const built = fs.existsSync(path.join(ROOT, 'dist', 'src', 'index.js'));
 
@@ -30,4 +31,17 @@ function packedFiles(): string[] {
     .flatMap((b) => [...b.code.matchAll(/(?:^|\s)((?:models|samples)\/[\w./-]*)/g)].map((m) => m[1].replace(/\/$/, '')));
   expect(used.length).toBeGreaterThan(0);
   for (const u of used) expect(files.some((f) => f === u || f.startsWith(`${u}/`))).toBe(true);
+  // The README and the pages it links to are read in node_modules/tfjs-cam too: their links land in the package.
+  const pages = markdownFiles();
+  for (const p of pages) expect(files).toContain(p);
+  const outside = pages.flatMap((p) =>
+    links(p)
+      .map((l) => l.target.split('#')[0])
+      .filter((t) => t && !/^[a-z][a-z0-9+.-]*:/i.test(t))
+      .map((t) => path.posix.join(path.posix.dirname(p), decodeURIComponent(t)).replace(/\/$/, ''))
+      .filter((t) => !files.some((f) => f === t || f.startsWith(`${t}/`)))
+      .map((t) => `${p}: ${t}`),
+  );
+  expect(outside).toEqual([]);
+  expect(files.filter((f) => f.startsWith('docs/api/'))).toEqual([]);
 }, 60_000);
