@@ -21,6 +21,7 @@ export { inputGradients } from './capture/input-gradients';
 export { parseTarget, targetSpec, targetLabel } from './capture/targets';
 export type { Target, TargetLike } from './capture/targets';
 export { fitToInput, tfBilinearBytes, tfNearestBytes, areaBytes, luminance, INTERPOLATIONS } from './image/fit';
+export { pilBicubicBytes, pilNearestBytes } from './image/pil-resample';
 export type { Interpolation, RgbImage } from './image/fit';
 export { placement, RESIZE_MODES } from './image/geometry';
 export type { Placement } from './image/geometry';

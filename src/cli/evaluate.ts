@@ -5,6 +5,7 @@ import { reportError } from './errors';
 import { err, Progress } from './output';
 import { EXIT } from './exit-codes';
 import { UsageError } from '../util/errors';
+import type { Interpolation } from '../image/fit';
 
 /** n/a where nothing was measured (no image for the method, --no-faithfulness): never a 0.0% that reads as a score. */
 const pct = (v: number | null | undefined) => (v == null ? 'n/a' : `${(v * 100).toFixed(1)}%`);
@@ -51,7 +52,7 @@ export async function runEvaluate(images: string[], o: Record<string, unknown>):
       layers: o.layer as string[] | undefined,
       labels: o.labels as string | undefined,
       preprocess: preprocessFromFlags(o),
-      interpolation: o.interpolation as 'bilinear' | 'area' | 'nearest' | 'lanczos' | undefined,
+      interpolation: o.interpolation as Interpolation | undefined,
       alignCorners: o.alignCorners ? true : undefined,
       score: o.score as 'logit' | 'probability',
       boxes: String(o.boxes),

@@ -60,7 +60,7 @@ export function buildProgram(setCode: (code: number) => void): Command {
       .option('--std <values>', 'per-channel standard deviation divided after the mean')
       .option('--bgr', 'feed channels in BGR order')
       .addOption(new Option('--resize <mode>', 'how images are fitted to the model input').choices(['stretch', 'crop', 'pad']))
-      .addOption(new Option('--interpolation <name>', "resampling to the model input, as the app does it (default: sidecar, else bilinear = tf.image.resizeBilinear)").choices(['bilinear', 'area', 'nearest', 'lanczos']))
+      .addOption(new Option('--interpolation <name>', "resampling to the model input, as the app does it (default: sidecar, else bilinear = tf.image.resizeBilinear; bicubic and pil-nearest = PIL's Image.resize)").choices(['bilinear', 'area', 'nearest', 'lanczos', 'bicubic', 'pil-nearest']))
       .option('--align-corners', "bilinear/nearest: tf's alignCorners=true (as ml5 resizes)");
 
   const explainCmd = program
