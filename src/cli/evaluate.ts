@@ -86,6 +86,7 @@ export async function runEvaluate(images: string[], o: Record<string, unknown>):
       },
     });
     (progress as Progress | null)?.done();
+    for (const note of r.notes ?? []) process.stderr.write(`note: ${note}\n`);
     if (json) process.stdout.write(JSON.stringify(r, null, 2) + '\n');
     else {
       const shuffled = r.model.weightsShuffled != null ? ` (weights shuffled, seed ${r.model.weightsShuffled})` : '';

@@ -49,7 +49,7 @@ export async function runExplain(images: string[], o: Record<string, unknown>): 
       threads: o.threads == null ? undefined : parseIntFlag(o.threads, '--threads', 1),
       method: o.method as string | undefined,
       layers: o.layer as string[] | undefined,
-      topK: parseIntFlag(o.topK, '--top-k', 1),
+      topK: o.topK == null ? undefined : parseIntFlag(o.topK, '--top-k', 1),
       classes: o.class as string[] | undefined,
       targets: o.target as string[] | undefined,
       score: o.score as ExplainOptions['score'],

@@ -69,7 +69,7 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .argument('<images...>', 'image files or folders (searched recursively)');
   inputOptions(methodOptions(modelOptions(explainCmd)))
     .option('--no-sheet', 'with several methods, skip the comparison sheet PNG per image')
-    .option('-k, --top-k <n>', 'explain the top n classes', '3')
+    .option('-k, --top-k <n>', 'explain the top n classes (default: 3, or all classes of a model with fewer)')
     .option('-c, --class <class>', 'explain this class, by index or label (repeatable; overrides --top-k)', collect)
     .option('--target <spec>', 'explain a target: class:<c>, logit-diff:<c1>,<c2> (why c1 and not c2), sum:<c1>,<c2>,... (repeatable; with --class, overrides --top-k)', collect)
     .option('-o, --out <dir>', 'output folder', 'cam-out')

@@ -26,7 +26,7 @@ import { renderOverlay } from '../render/overlay';
 import type { Interpolation } from '../image/resize';
 import { openSession, SessionOptions } from './session';
 import { backendThreads } from '../backend';
-import { MethodOptions } from '../methods';
+import { leftOutNote, MethodOptions } from '../methods';
 import { lineCharts } from '../render/plot';
 import { evaluateHtml, writeHtmlReport } from '../report/html';
 import { ensureDir, writeFileAtomic } from '../report/files';
@@ -323,6 +323,7 @@ async function evaluateRun(inputs: string[], opts: EvaluateOptions, preloaded?: 
       return s;
     });
     const evaluated = withTruth.length - errors.filter((e) => withTruth.some((j) => j.file === e.file)).length;
+    const leftOut = leftOutNote(session.methodsLeftOut);
     const report: EvaluateReport = {
       schema: EVALUATE_SCHEMA,
       tool: { name: 'tfjs-cam', version: TOOL_VERSION },
@@ -333,6 +334,7 @@ async function evaluateRun(inputs: string[], opts: EvaluateOptions, preloaded?: 
       settings: { tolerance, threshold: 0.2, minIou: 0.5, steps: faithful ? steps : null, road: road ? { fractions: [...ROAD_FRACTIONS], noise: ROAD_NOISE, seed } : null },
       ...(target ? { target: { spec: targetSpec(target), label: targetLabel(target, session.labels) } } : {}),
       images: { evaluated, failed: errors.length, top1Accuracy: evaluated ? r4(correct / evaluated) : null, errors, missing, unboxed },
+      ...(leftOut ? { notes: [leftOut] } : {}),
       methods,
       perImage: rows,
     };

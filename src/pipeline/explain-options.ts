@@ -15,6 +15,7 @@ import type { Shard } from '../batch/shard';
 export interface ExplainOptions extends SessionOptions {
   /** Output folder; null writes no files (library use). Default './cam-out'. */
   out?: string | null;
+  /** Classes explained per image, by score (default 3, or all classes of a model with fewer; a note when above them). */
   topK?: number;
   /** Classes by index or label; overrides topK. */
   classes?: (number | string)[];

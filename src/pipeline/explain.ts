@@ -31,6 +31,7 @@ import { explainTensor, INPUT_LAYER, TensorExplanation } from './explain-tensor'
 import { parseTarget, Target, targetLabel, targetSpec } from '../capture/targets';
 import { peakOf, topMassShare } from './maps';
 import { openSession, Session } from './session';
+import { leftOutNote } from '../methods';
 import { errorMessage, OutputError, UsageError, UserError } from '../util/errors';
 import { REPORT_NAME, RunJournal, WantedOutputs } from './resume';
 import { lockOutputDir } from '../report/lock';
@@ -367,16 +368,24 @@ export function baseReport(session: Session, opts: ExplainOptions, outDir: strin
     score: session.score,
     preprocessing: { ...session.preprocess, grayscale: session.grayscale, ...resamplingOf(session, opts) },
     output: { dir: outDir, colormap: opts.colormap ?? 'jet', alpha: opts.alpha ?? 0.5, format: opts.format ?? 'png', ...(opts.format && opts.format !== 'png' ? { quality: opts.quality ?? 90 } : {}), maxSize: opts.maxSize ?? null, render: opts.render ?? 'auto' },
-    ...topKNotes(opts.classes?.length ? null : opts.topK ?? 3, c.numClasses),
+    ...runNotes(session, opts),
     images: [],
     summary: { images: 0, succeeded: 0, failed: 0 },
   };
 }
 
-/** -k above the class count is clamped, not refused (a script may pass -k 5 to any model): said once, in the report and on stderr. */
-function topKNotes(topK: number | null, numClasses: number): { notes?: string[] } {
-  if (topK == null || topK <= numClasses) return {};
-  return { notes: [`--top-k ${topK} is more than the model's ${numClasses} classes: all ${numClasses} are explained`] };
+/**
+ * What the user should know about the run as a whole, said once, in the report and on stderr: the methods
+ * `--method all` left out, and an explicit -k above the class count, which is clamped rather than refused (a script
+ * may pass -k 5 to any model). Without -k the default of 3 quietly becomes the class count of a smaller model.
+ */
+function runNotes(session: Session, opts: ExplainOptions): { notes?: string[] } {
+  const notes: string[] = [];
+  const leftOut = leftOutNote(session.methodsLeftOut);
+  if (leftOut) notes.push(leftOut);
+  const n = session.model.classifier.numClasses;
+  if (!opts.classes?.length && opts.topK != null && opts.topK > n) notes.push(`--top-k ${opts.topK} is more than the model's ${n} classes: all ${n} are explained`);
+  return notes.length ? { notes } : {};
 }
 
 /** Writes an image's files (main thread only); a file that cannot be written fails that image. */

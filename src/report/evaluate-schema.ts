@@ -83,6 +83,8 @@ export interface EvaluateReport {
   };
   /** What the maps explained, when not each image's ground-truth class (--target). */
   target?: { spec: string; label: string };
+  /** Things the user should know about the run as a whole (the methods `--method all` left out, and why). */
+  notes?: string[];
   images: {
     evaluated: number;
     failed: number;
