@@ -1,12 +1,14 @@
 /** One-line error messages and their exit codes; stack traces only with --debug. */
-import { err } from './output';
+import { err, printable } from './output';
 import { UserError, errorMessage } from '../util/errors';
 import { removePendingTempFiles } from '../report/files';
 
 export function reportError(e: unknown, debug: boolean): number {
   // An output that exists without --force is the user's choice to make, like any usage error.
   const known = e instanceof UserError || (e instanceof Error && e.name === 'OutputExistsError');
-  process.stderr.write(err.red(`tfjs-cam: error: ${errorMessage(e)}`) + '\n');
+  // Our messages are one line by design: a newline in one comes from a name in it (a path), escaped with the rest.
+  const message = known ? (e as Error).message : errorMessage(e);
+  process.stderr.write(err.red(`tfjs-cam: error: ${printable(message)}`) + '\n');
   if (debug && e instanceof Error && e.stack) process.stderr.write(e.stack + '\n');
   else if (!known) process.stderr.write('(unexpected error: run again with --debug for details)\n');
   // Usage and model errors stop the run before any image: exit 2. Unexpected errors: 1.

@@ -2,7 +2,7 @@
 import { evaluate, EvaluateReport } from '../pipeline/evaluate';
 import { methodOptionsFromFlags, parseIntFlag, parseNumberFlag, preprocessFromFlags } from './flags';
 import { reportError } from './errors';
-import { err, Progress } from './output';
+import { err, printable, Progress } from './output';
 import { EXIT } from './exit-codes';
 import { UsageError } from '../util/errors';
 
@@ -68,7 +68,7 @@ export async function runEvaluate(images: string[], o: Record<string, unknown>):
       overlays: !!o.overlays,
       jobs: parseIntFlag(o.jobs, '--jobs', 1),
       onSkip: (kind, file) =>
-        process.stderr.write(kind === 'missing' ? `${err.yellow('missing')} ${file}: has boxes in ${o.boxes} but there is no such image\n` : `${err.yellow('skip')} ${file}: no entry in ${o.boxes}, not evaluated\n`),
+        process.stderr.write(kind === 'missing' ? `${err.yellow('missing')} ${printable(file)}: has boxes in ${printable(String(o.boxes))} but there is no such image\n` : `${err.yellow('skip')} ${printable(file)}: no entry in ${printable(String(o.boxes))}, not evaluated\n`),
       // The bar (stderr on a TTY only, as explain's) is up from the first image and moves during its
       // faithfulness passes, which take most of the time.
       onProgress: (done, total, file, passes) => {
@@ -79,7 +79,7 @@ export async function runEvaluate(images: string[], o: Record<string, unknown>):
         progress ??= new Progress(total);
         if (error) {
           progress.done();
-          process.stderr.write(`${err.red('FAIL')} ${file}: ${error}\n`);
+          process.stderr.write(`${err.red('FAIL')} ${printable(file)}: ${printable(error)}\n`);
         }
         progress.tick(done, file);
       },
@@ -94,10 +94,10 @@ export async function runEvaluate(images: string[], o: Record<string, unknown>):
         r.images.missing.length ? plural(r.images.missing.length, 'box entry without its image', 'box entries without their image') : '',
         r.images.unboxed.length ? plural(r.images.unboxed.length, 'image without boxes', 'images without boxes') : '',
       ].filter(Boolean);
-      const what = r.target ? `, target ${r.target.spec} (${r.target.label})` : '';
-      process.stdout.write(`${r.model.source}${shuffled}${what}, layer ${r.layers.join('+')}, ${r.images.evaluated} images, top-1 accuracy ${pct(r.images.top1Accuracy)}${skipped.length ? ` (not evaluated: ${skipped.join(', ')})` : ''}\n\n`);
+      const what = r.target ? `, target ${r.target.spec} (${printable(r.target.label)})` : '';
+      process.stdout.write(`${printable(r.model.source)}${shuffled}${what}, layer ${printable(r.layers.join('+'))}, ${r.images.evaluated} images, top-1 accuracy ${pct(r.images.top1Accuracy)}${skipped.length ? ` (not evaluated: ${skipped.join(', ')})` : ''}\n\n`);
       process.stdout.write(evaluationTable(r) + '\n');
-      if (r.files?.curves) process.stdout.write(`\ncurves: ${o.out}/${r.files.curves}\n`);
+      if (r.files?.curves) process.stdout.write(`\ncurves: ${printable(String(o.out))}/${r.files.curves}\n`);
     }
     return r.images.failed ? EXIT.FAILED : EXIT.OK;
   } catch (e) {

@@ -143,7 +143,9 @@ export function renderHtmlReport(r: HtmlReport): string {
       const cells = columns
         .map((c) => {
           const v = row.cells?.[c];
-          return `<td${typeof v === 'number' ? ' class="num"' : ''}>${esc(cellText(v))}</td>`;
+          // A number already formatted by the caller (a probability as 1.000) is aligned as a number too.
+          const numeric = typeof v === 'number' || (typeof v === 'string' && /^-?\d+(\.\d+)?$/.test(v));
+          return `<td${numeric ? ' class="num"' : ''}>${esc(cellText(v))}</td>`;
         })
         .join('');
       return `<tr class="${row.status ?? ''}"><td class="num">${i + 1}</td>${status}${images}${title}${cells}</tr>`;
@@ -256,7 +258,8 @@ export function explainHtml(report: ExplainReport, title = 'tfjs-cam explain'): 
             const label = m.class?.label ?? m.target?.label ?? '';
             return { src: m.files.overlay!, caption: `${several ? `${m.method}: ` : ''}${label}${p != null ? ` ${(p * 100).toFixed(1)}%` : ''}${m.flat ? ' (flat)' : ''}`, alt: `${m.method} map for ${label}` };
           }),
-        cells: { size: img.width ? `${img.width}x${img.height}` : '', 'top class': top?.label, probability: top?.probability },
+        // three decimals always: 1.000 beside 0.921, not 1
+        cells: { size: img.width ? `${img.width}x${img.height}` : '', 'top class': top?.label, probability: top?.probability == null ? undefined : top.probability.toFixed(3) },
         notes: img.error ? [img.error] : undefined,
       };
     }),
