@@ -67,8 +67,16 @@ export async function runEvaluate(images: string[], o: Record<string, unknown>):
       html: !!o.html,
       overlays: !!o.overlays,
       jobs: parseIntFlag(o.jobs, '--jobs', 1),
-      onSkip: (kind, file) =>
-        process.stderr.write(kind === 'missing' ? `${err.yellow('missing')} ${printable(file)}: has boxes in ${printable(String(o.boxes))} but there is no such image\n` : `${err.yellow('skip')} ${printable(file)}: no entry in ${printable(String(o.boxes))}, not evaluated\n`),
+      onSkip: (kind, file, reason) => {
+        progress?.done();
+        const boxes = printable(String(o.boxes));
+        const what = { missing: `has boxes in ${boxes} but there is no such image`, unboxed: `no entry in ${boxes}, not evaluated`, unusable: `${printable(reason ?? '')} (${boxes}); not evaluated` }[kind];
+        process.stderr.write(`${err.yellow(kind === 'unboxed' ? 'skip' : kind)} ${printable(file)}: ${what}\n`);
+      },
+      onWarning: (file, message) => {
+        progress?.done();
+        process.stderr.write(`${err.yellow('warn')} ${printable(file)}: ${printable(message)} (${printable(String(o.boxes))})\n`);
+      },
       // The bar (stderr on a TTY only, as explain's) is up from the first image and moves during its
       // faithfulness passes, which take most of the time.
       onProgress: (done, total, file, passes) => {
@@ -93,6 +101,7 @@ export async function runEvaluate(images: string[], o: Record<string, unknown>):
         r.images.failed ? plural(r.images.failed, 'failed', 'failed') : '',
         r.images.missing.length ? plural(r.images.missing.length, 'box entry without its image', 'box entries without their image') : '',
         r.images.unboxed.length ? plural(r.images.unboxed.length, 'image without boxes', 'images without boxes') : '',
+        r.images.unusable.length ? plural(r.images.unusable.length, 'image whose boxes the model does not see', 'images whose boxes the model does not see') : '',
       ].filter(Boolean);
       const what = r.target ? `, target ${r.target.spec} (${printable(r.target.label)})` : '';
       process.stdout.write(`${printable(r.model.source)}${shuffled}${what}, layer ${printable(r.layers.join('+'))}, ${r.images.evaluated} images, top-1 accuracy ${pct(r.images.top1Accuracy)}${skipped.length ? ` (not evaluated: ${skipped.join(', ')})` : ''}\n\n`);
