@@ -230,8 +230,11 @@ export async function writeHtmlReport(file: string, r: HtmlReport, opts: WriteHt
   await writeFileAtomic(file, renderHtmlReport(report), { overwrite: opts.overwrite ?? true });
 }
 
-/** Rows for an explain report: one per image, a thumbnail per explained class. */
-export function explainHtml(report: ExplainReport, title = 'tfjs-cam explain'): HtmlReport {
+/**
+ * Rows for an explain report: one per image, a thumbnail per explained class. `base`: the folder the report's image
+ * paths are relative to (the run's working folder; for merge, the shards', which need not be merge's own).
+ */
+export function explainHtml(report: ExplainReport, title = 'tfjs-cam explain', base = process.cwd()): HtmlReport {
   const s = report.summary;
   return {
     title,
@@ -246,7 +249,7 @@ export function explainHtml(report: ExplainReport, title = 'tfjs-cam explain'): 
     rows: report.images.map((img) => {
       const top = img.top?.[0];
       const several = new Set((img.maps ?? []).map((m) => m.method)).size > 1;
-      const original = report.output.dir ? path.relative(report.output.dir, path.resolve(img.file)).split(path.sep).join('/') : null;
+      const original = report.output.dir ? path.relative(report.output.dir, path.resolve(base, img.file)).split(path.sep).join('/') : null;
       return {
         title: img.file,
         links: original && img.status === 'ok' ? [{ href: original, text: 'original image' }] : undefined,
