@@ -15,16 +15,39 @@ export function reportError(e: unknown, debug: boolean): number {
   return known ? 2 : 1;
 }
 
+/** How long the first Ctrl-C waits for `stop` before the process exits anyway. */
+const STOP_WAIT_MS = 1500;
+
+export interface InterruptSteps {
+  /** Stops work that runs elsewhere (a thread writing files) before the exit; waited for at most 1.5 s. */
+  stop?: () => Promise<void>;
+  /** Synchronous clean-up once it has stopped (or is about to be stopped with the process): e.g. its temp files. */
+  cleanup?: () => void;
+}
+
 /**
  * Ctrl-C (and SIGTERM) while a command writes files: files being written are removed (finished ones are whole:
- * they were written by rename), `message` says what is left, and the process exits with code 130. Returns the
- * function that removes the handler.
+ * they were written by rename), `message` says what is left, and the process exits with code 130. With `steps`,
+ * the first signal stops the work elsewhere first (within 1.5 s), a second one exits at once. Returns the function
+ * that removes the handler.
  */
-export function exitCleanlyOnInterrupt(message: string, exitCode: number): () => void {
-  const onSignal = () => {
+export function exitCleanlyOnInterrupt(message: string, exitCode: number, steps: InterruptSteps = {}): () => void {
+  let stopping = false;
+  const exit = () => {
     removePendingTempFiles();
+    try {
+      steps.cleanup?.();
+    } catch {
+      // Nothing more can be done while exiting.
+    }
     process.stderr.write(`\ninterrupted${message ? `: ${message}` : ''}\n`);
     process.exit(exitCode);
+  };
+  const onSignal = () => {
+    if (stopping || !steps.stop) return exit();
+    stopping = true;
+    setTimeout(exit, STOP_WAIT_MS);
+    steps.stop().then(exit, exit);
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);

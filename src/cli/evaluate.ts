@@ -1,7 +1,10 @@
 /** `tfjs-cam evaluate`: flags -> evaluate() -> a table (or JSON), exit code. */
-import { evaluate, EvaluateReport } from '../pipeline/evaluate';
+import * as path from 'path';
+import { evaluate, EvaluateOptions, EvaluateReport } from '../pipeline/evaluate';
+import { evaluateOnThread, EvaluateThread } from '../batch/evaluate-thread';
+import { removeOwnTempFiles } from '../report/files';
 import { methodOptionsFromFlags, parseIntFlag, parseNumberFlag, preprocessFromFlags } from './flags';
-import { reportError } from './errors';
+import { exitCleanlyOnInterrupt, reportError } from './errors';
 import { err, printable, Progress } from './output';
 import { EXIT } from './exit-codes';
 import { UsageError } from '../util/errors';
@@ -40,10 +43,18 @@ function targetFlag(v: unknown): string | undefined {
 }
 
 export async function runEvaluate(images: string[], o: Record<string, unknown>): Promise<number> {
+  // Ctrl-C: evaluate runs on a thread of its own (its passes are synchronous), so this thread answers at once: the
+  // thread is stopped, what it was writing removed (finished files are whole: written by rename), exit 130.
+  let thread: EvaluateThread | null = null;
+  const outDir = path.resolve(String(o.out));
+  const stopHandling = exitCleanlyOnInterrupt('finished outputs were kept, nothing half-written is left', EXIT.INTERRUPTED, {
+    stop: async () => thread?.stop(),
+    cleanup: () => void removeOwnTempFiles(outDir),
+  });
   try {
     const json = !!o.json;
     let progress: Progress | null = null;
-    const r = await evaluate(images, {
+    const opts: EvaluateOptions = {
       model: String(o.model),
       backend: o.backend as 'auto',
       threads: o.threads == null ? undefined : parseIntFlag(o.threads, '--threads', 1),
@@ -91,7 +102,9 @@ export async function runEvaluate(images: string[], o: Record<string, unknown>):
         }
         progress.tick(done, file);
       },
-    });
+    };
+    thread = evaluateOnThread(images, opts);
+    const r = await (thread?.report ?? evaluate(images, opts));
     (progress as Progress | null)?.done();
     if (json) process.stdout.write(JSON.stringify(r, null, 2) + '\n');
     else {
@@ -111,5 +124,7 @@ export async function runEvaluate(images: string[], o: Record<string, unknown>):
     return r.images.failed ? EXIT.FAILED : EXIT.OK;
   } catch (e) {
     return reportError(e, !!process.env.TFJS_CAM_DEBUG);
+  } finally {
+    stopHandling();
   }
 }
