@@ -2,6 +2,12 @@
 import type { HtmlReport } from '../report/html';
 import type { CheckReport } from './run';
 
+/**
+ * Probabilities and shares as check shows them, in the console table and the HTML alike: three decimals always
+ * (`1.000` beside `0.921`, never `1` beside `0.921`); empty where nothing was measured.
+ */
+export const checkNumber = (v: number | undefined | null): string => (v == null ? '' : v.toFixed(3));
+
 export function checkHtml(report: CheckReport, title = 'tfjs-cam check'): HtmlReport {
   const s = report.summary;
   return {
@@ -18,15 +24,15 @@ export function checkHtml(report: CheckReport, title = 'tfjs-cam check'): HtmlRe
         title: r.file,
         subtitle: r.caseName,
         status: r.status,
-        images: r.overlay ? [{ src: r.overlay, caption: r.class || r.target ? `${(r.class ?? r.target)!.label} ${((r.probability ?? 0) * 100).toFixed(1)}%` : undefined, alt: `overlay for ${r.file}` }] : [],
+        images: r.overlay ? [{ src: r.overlay, caption: r.class || r.target ? `${(r.class ?? r.target)!.label} ${checkNumber(r.probability ?? 0)}` : undefined, alt: `overlay for ${r.file}` }] : [],
         cells: {
           method: r.method,
           class: r.class?.label ?? r.target?.label,
-          probability: r.probability,
+          probability: checkNumber(r.probability),
           rank: r.rank,
           pointing: r.region ? (r.region.pointingHit ? 'hit' : 'miss') : undefined,
-          inside: r.region?.inside,
-          IoU: r.region?.iou,
+          inside: checkNumber(r.region?.inside),
+          IoU: checkNumber(r.region?.iou),
         },
         notes: r.status === 'error' ? [r.error ?? 'error'] : r.failures.map((f) => f.message),
       };

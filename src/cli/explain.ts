@@ -2,7 +2,7 @@
 import * as path from 'path';
 import { explain, ExplainOptions } from '../pipeline/explain';
 import { UsageError } from '../util/errors';
-import { out, err, Progress } from './output';
+import { out, err, printable, Progress } from './output';
 import { methodOptionsFromFlags, parseIntFlag, preprocessFromFlags } from './flags';
 import { EXIT } from './exit-codes';
 import { ColormapName } from '../render/colormap';
@@ -19,7 +19,7 @@ function qualityFlag(v: unknown, format: unknown): number {
 
 /** `ok   file: dog (54.1%), cat (12.0%) [flat scorecam map]`: each class once, whatever the number of methods. */
 function describe(img: ReportImage): string {
-  if (img.status === 'error') return `${err.red('FAIL')} ${img.file}: ${img.error}`;
+  if (img.status === 'error') return `${err.red('FAIL')} ${printable(img.file)}: ${printable(img.error ?? 'error')}`;
   const maps = img.maps ?? [];
   const key = (m: (typeof maps)[number]) => m.target?.spec ?? `class:${m.class?.index}`;
   const order = [...new Set(maps.map(key))];
@@ -28,9 +28,9 @@ function describe(img: ReportImage): string {
     const index = mine[0].class?.index;
     const p = index === undefined ? undefined : img.top?.find((t) => t.index === index)?.probability;
     const flat = mine.filter((m) => m.flat).map((m) => ` [flat ${m.method} map]`).join('');
-    return `${mine[0].class?.label ?? mine[0].target?.label}${p != null && Number.isFinite(p) ? ` (${(p * 100).toFixed(1)}%)` : ''}${flat}`;
+    return `${printable(String(mine[0].class?.label ?? mine[0].target?.label))}${p != null && Number.isFinite(p) ? ` (${(p * 100).toFixed(1)}%)` : ''}${flat}`;
   });
-  return `${out.green('ok')}   ${img.file}: ${classes.join(', ')}${(img.warnings ?? []).map((w) => ` [${w}]`).join('')}`;
+  return `${out.green('ok')}   ${printable(img.file)}: ${classes.join(', ')}${(img.warnings ?? []).map((w) => ` [${printable(w)}]`).join('')}`;
 }
 
 export async function runExplain(images: string[], o: Record<string, unknown>): Promise<number> {
@@ -82,8 +82,11 @@ export async function runExplain(images: string[], o: Record<string, unknown>): 
         progress ??= new Progress(total);
         progress.done();
         if (resumed) {
-          if (!json && !quiet) process.stdout.write(`done ${img.file}: outputs from the earlier run kept\n`);
-        } else if (!json && (!quiet || img.status === 'error')) (img.status === 'error' ? process.stderr : process.stdout).write(describe(img) + '\n');
+          if (!json && !quiet) process.stdout.write(`done ${printable(img.file)}: outputs from the earlier run kept\n`);
+        } else if (img.status === 'error') {
+          // A failure is one FAIL line on stderr in every mode: under --json too (stdout is the report's alone).
+          process.stderr.write(describe(img) + '\n');
+        } else if (!json && !quiet) process.stdout.write(describe(img) + '\n');
         progress.tick(done, img.file, !!resumed);
       },
     };
@@ -94,10 +97,10 @@ export async function runExplain(images: string[], o: Record<string, unknown>): 
       await writeHtmlReport(path.join(report.output.dir, 'index.html'), explainHtml(report), { overwrite: !!o.force || !!o.resume });
     }
     if (json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
-    for (const note of report.notes ?? []) process.stderr.write(`note: ${note}\n`);
+    for (const note of report.notes ?? []) process.stderr.write(`note: ${printable(note)}\n`);
     const s = report.summary;
     const secs = report.timings ? ` in ${(report.timings.totalMs / 1000).toFixed(1)} s` : '';
-    const where = report.output.dir && s.succeeded ? `; outputs in ${report.output.dir}` : '';
+    const where = report.output.dir && s.succeeded ? `; outputs in ${printable(report.output.dir)}` : '';
     const part = report.shard ? ` (shard ${report.shard.index}/${report.shard.count} of ${report.shard.inputs})` : '';
     const line = `${s.images} image${s.images === 1 ? '' : 's'}${part}: ${s.succeeded} explained, ${s.failed} failed${secs} (${report.methods.join(', ')} on ${report.backend})${where}`;
     (json ? process.stderr : process.stdout).write((s.failed ? err.yellow(line) : line) + '\n');

@@ -140,6 +140,7 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .option('--html', 'write <out>/index.html (default: when the shards have one)')
     .option('-f, --force', 'overwrite existing outputs')
     .option('--json', 'print the merged report on stdout')
+    .option('-q, --quiet', 'print only errors and the summary')
     .addHelpText('after', examples([
       'tfjs-cam merge out/shard-0 out/shard-1 out/shard-2 -o out/all',
       'tfjs-cam merge /data/out/shard-* -o /data/out/merged --html',

@@ -342,7 +342,8 @@ export function failed(job: ImageJob, e: unknown): RenderedImage {
   return { entry: { file: job.file, status: 'error', error: errorMessage(e) }, files: [] };
 }
 
-export function baseReport(session: Session, opts: ExplainOptions, outDir: string | null): ExplainReport {
+/** `targets`: what resolveTargets made of --class and --target (undefined: the top k). */
+export function baseReport(session: Session, opts: ExplainOptions, outDir: string | null, targets?: Target[]): ExplainReport {
   const c = session.model.classifier;
   return {
     schema: REPORT_SCHEMA,
@@ -367,7 +368,21 @@ export function baseReport(session: Session, opts: ExplainOptions, outDir: strin
     layers: session.layers,
     score: session.score,
     preprocessing: { ...session.preprocess, grayscale: session.grayscale, ...resamplingOf(session, opts) },
-    output: { dir: outDir, colormap: opts.colormap ?? 'jet', alpha: opts.alpha ?? 0.5, format: opts.format ?? 'png', ...(opts.format && opts.format !== 'png' ? { quality: opts.quality ?? 90 } : {}), maxSize: opts.maxSize ?? null, render: opts.render ?? 'auto' },
+    output: {
+      dir: outDir,
+      colormap: opts.colormap ?? 'jet',
+      alpha: opts.alpha ?? 0.5,
+      format: opts.format ?? 'png',
+      ...(opts.format && opts.format !== 'png' ? { quality: opts.quality ?? 90 } : {}),
+      maxSize: opts.maxSize ?? null,
+      render: opts.render ?? 'auto',
+      // Which files each image gets: shards that disagree on them are not one run (merge compares `output` whole).
+      heatmap: !!opts.heatmap,
+      saveRaw: !!opts.saveRaw,
+      saveInput: !!opts.saveInput,
+      sheet: opts.sheet ?? session.methods.length > 1,
+    },
+    explained: targets ? { targets: targets.map(targetSpec) } : { topK: opts.topK ?? 3 },
     ...runNotes(session, opts),
     images: [],
     summary: { images: 0, succeeded: 0, failed: 0 },
@@ -450,8 +465,9 @@ async function explainRun(inputs: string[], given: ExplainOptions, preloaded?: L
     // A shard keeps its part of the whole list, walked in full so that output names are those of a single run.
     const sharded = opts.shard ? applyShard(walked, opts.shard) : null;
     const { jobs, problems } = sharded?.walk ?? walked;
-    const report = baseReport(session, opts, outDir);
-    if (sharded) report.shard = { ...sharded.info, positions: [] };
+    const report = baseReport(session, opts, outDir, targets);
+    // process.cwd(): what relative inputs were resolved against, for merge to link the images from anywhere.
+    if (sharded) report.shard = { ...sharded.info, positions: [], cwd: process.cwd() };
     // A shard writes its report even when its part is empty: merge needs every shard's.
     const writes = !!outDir && (jobs.length > 0 || !!sharded);
     const total = jobs.length + problems.length;

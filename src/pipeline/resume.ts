@@ -39,7 +39,9 @@ export interface WantedOutputs {
  */
 export function runSettings(report: ExplainReport): Record<string, unknown> {
   // Where labels and preprocessing came from is provenance, not content: the values themselves are compared.
-  const { images: _i, summary: _s, timings: _t, backend: _b, model, output, labelsSource: _l, preprocessing, shard, ...rest } = report;
+  // What each image was asked for (classes, extra files) is not compared: --resume redoes the images it does not fit
+  // (see RunJournal.done), so a run may be resumed with another -k or --heatmap.
+  const { images: _i, summary: _s, timings: _t, backend: _b, model, output, labelsSource: _l, preprocessing, shard, explained: _e, ...rest } = report;
   const { sources: _p, ...settings } = preprocessing ?? ({} as ExplainReport['preprocessing']);
   // Format, quality and size of the images decide their files too (absent in reports older than these options).
   // --render changes the pictures of some methods only: what counts is which methods were drawn as gradient images

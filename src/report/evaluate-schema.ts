@@ -64,6 +64,8 @@ export interface ImageRow {
   /** The top-1 prediction is the ground-truth class. */
   top1: boolean;
   methods: ImageMethodRow[];
+  /** Boxes of its entry that the model sees none of (measured against the others); absent when none. */
+  warnings?: string[];
 }
 
 export interface EvaluateReport {
@@ -94,6 +96,8 @@ export interface EvaluateReport {
     missing: string[];
     /** Images found among the inputs that have no boxes entry. */
     unboxed: string[];
+    /** Images whose boxes the model sees none of (outside the image, or cut off by the crop): not evaluated. */
+    unusable: { file: string; reason: string }[];
   };
   methods: MethodScores[];
   /** Every evaluated image, in input order, with each method's measurements on it. */

@@ -143,7 +143,9 @@ export function renderHtmlReport(r: HtmlReport): string {
       const cells = columns
         .map((c) => {
           const v = row.cells?.[c];
-          return `<td${typeof v === 'number' ? ' class="num"' : ''}>${esc(cellText(v))}</td>`;
+          // A number already formatted by the caller (a probability as 1.000) is aligned as a number too.
+          const numeric = typeof v === 'number' || (typeof v === 'string' && /^-?\d+(\.\d+)?$/.test(v));
+          return `<td${numeric ? ' class="num"' : ''}>${esc(cellText(v))}</td>`;
         })
         .join('');
       return `<tr class="${row.status ?? ''}"><td class="num">${i + 1}</td>${status}${images}${title}${cells}</tr>`;
@@ -228,8 +230,11 @@ export async function writeHtmlReport(file: string, r: HtmlReport, opts: WriteHt
   await writeFileAtomic(file, renderHtmlReport(report), { overwrite: opts.overwrite ?? true });
 }
 
-/** Rows for an explain report: one per image, a thumbnail per explained class. */
-export function explainHtml(report: ExplainReport, title = 'tfjs-cam explain'): HtmlReport {
+/**
+ * Rows for an explain report: one per image, a thumbnail per explained class. `base`: the folder the report's image
+ * paths are relative to (the run's working folder; for merge, the shards', which need not be merge's own).
+ */
+export function explainHtml(report: ExplainReport, title = 'tfjs-cam explain', base = process.cwd()): HtmlReport {
   const s = report.summary;
   return {
     title,
@@ -244,7 +249,7 @@ export function explainHtml(report: ExplainReport, title = 'tfjs-cam explain'): 
     rows: report.images.map((img) => {
       const top = img.top?.[0];
       const several = new Set((img.maps ?? []).map((m) => m.method)).size > 1;
-      const original = report.output.dir ? path.relative(report.output.dir, path.resolve(img.file)).split(path.sep).join('/') : null;
+      const original = report.output.dir ? path.relative(report.output.dir, path.resolve(base, img.file)).split(path.sep).join('/') : null;
       return {
         title: img.file,
         links: original && img.status === 'ok' ? [{ href: original, text: 'original image' }] : undefined,
@@ -256,7 +261,8 @@ export function explainHtml(report: ExplainReport, title = 'tfjs-cam explain'): 
             const label = m.class?.label ?? m.target?.label ?? '';
             return { src: m.files.overlay!, caption: `${several ? `${m.method}: ` : ''}${label}${p != null ? ` ${(p * 100).toFixed(1)}%` : ''}${m.flat ? ' (flat)' : ''}`, alt: `${m.method} map for ${label}` };
           }),
-        cells: { size: img.width ? `${img.width}x${img.height}` : '', 'top class': top?.label, probability: top?.probability },
+        // three decimals always: 1.000 beside 0.921, not 1
+        cells: { size: img.width ? `${img.width}x${img.height}` : '', 'top class': top?.label, probability: top?.probability == null ? undefined : top.probability.toFixed(3) },
         notes: img.error ? [img.error] : undefined,
       };
     }),
