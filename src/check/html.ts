@@ -1,11 +1,16 @@
 /** A check report as rows of the shared HTML report (src/report/html.ts). */
 import type { HtmlReport } from '../report/html';
 import type { CheckReport } from './run';
+import { heatmapLegend } from '../render/legend';
+import { COLORMAPS, type ColormapName } from '../render/colormap';
 
 export function checkHtml(report: CheckReport, title = 'tfjs-cam check'): HtmlReport {
   const s = report.summary;
+  const colormap = (COLORMAPS as string[]).includes(report.output.colormap ?? '') ? (report.output.colormap as ColormapName) : 'jet';
   return {
     title,
+    // The overlays' colour scale, whether or not any overlay was written (the checks measure the same maps).
+    legends: [heatmapLegend(colormap)],
     meta: [
       ['spec', report.spec],
       ['backend', report.backend],

@@ -112,7 +112,8 @@ export interface CheckReport {
   backend: BackendName;
   /** Where maps are measured: the model's input, regions carried there through each image's placement. */
   coordinates: 'model-input';
-  output: { dir: string | null };
+  /** colormap: of the overlays (per-map scale: 0 = the map's minimum, 1 = its maximum). */
+  output: { dir: string | null; colormap?: string };
   cases: { name: string; model: string; methods: string[]; layers: string[]; images: number; passed: number; failed: number; errors: number }[];
   results: CheckResult[];
   summary: { cases: number; checks: number; passed: number; failed: number; errors: number };
@@ -200,7 +201,7 @@ export async function check(specOrFile: string | CheckSpec, opts: CheckOptions =
     spec: path.relative(process.cwd(), spec.file) || spec.file,
     backend,
     coordinates: 'model-input',
-    output: { dir: outDir },
+    output: { dir: outDir, colormap: opts.colormap ?? 'jet' },
     cases: [],
     results: [],
     summary: { cases: spec.cases.length, checks: 0, passed: 0, failed: 0, errors: 0 },

@@ -75,8 +75,12 @@ export interface ExplainReport {
   score: 'logit' | 'probability';
   /** `sources`: where each setting came from ('flags', 'tfjs-cam.json', 'Teachable Machine metadata.json', 'default'). */
   preprocessing: { scale: [number, number]; mean: number[]; std: number[]; bgr: boolean; resize: string; grayscale: boolean; interpolation?: string; alignCorners?: boolean; sources?: Record<string, string> };
-  /** render: how pixel-level methods were drawn (auto, heatmap, gradient); absent in reports before it existed (all heatmaps). */
-  output: { dir: string | null; colormap: string; alpha: number; format?: string; quality?: number; maxSize?: number | null; render?: string };
+  /**
+   * render: how pixel-level methods were drawn (auto, heatmap, signed, gradient); absent in reports before it existed
+   * (all heatmaps). maxSize: longest side of the pictures, null = the image's own size. signedColormap and
+   * outlierPercent: only where some map was drawn signed; legend: only with --legend.
+   */
+  output: { dir: string | null; colormap: string; alpha: number; format?: string; quality?: number; maxSize?: number | null; render?: string; signedColormap?: string; outlierPercent?: number; legend?: string };
   /** Things the user should know about the run as a whole (e.g. --top-k clamped to the class count). */
   notes?: string[];
   images: ReportImage[];
