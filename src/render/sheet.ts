@@ -1,7 +1,7 @@
 // A grid of labelled overlays (each method's classes side by side, methods wrapped into a grid that fits a screen)
 // in one image, for eyeballing methods side by side.
 import sharp, { type OverlayOptions } from 'sharp';
-import { escapeXml, legendStrip, type Legend } from './legend';
+import { escapeXml, legendStrip, stripLayout, type Legend } from './legend';
 
 export interface SheetCell {
   /** PNG (any format sharp reads). */
@@ -48,14 +48,14 @@ export interface SheetLayout {
 /**
  * Where everything goes: n methods (rows of the input), each a block of k cells, `blocks` blocks per grid row.
  * Without a fixed cell size, the layout with the largest cells that still fits the screen wins; with one, the
- * layout closest to the screen's 16:9.
+ * layout closest to the screen's 16:9. `reservedHeight`: screen rows kept for what goes under the grid (the legends).
  */
-export function sheetLayout(n: number, k: number, fixedCell?: number): SheetLayout {
+export function sheetLayout(n: number, k: number, fixedCell?: number, reservedHeight = 0): SheetLayout {
   let best: (SheetLayout & { score: number }) | null = null;
   for (let b = 1; b <= n; b++) {
     const rows = Math.ceil(n / b);
     const blockW = (c: number) => k * (c + SHEET_GAP);
-    const fit = Math.min(Math.floor((SCREEN_W - (b - 1) * SHEET_BLOCK_GAP) / (b * k)) - SHEET_GAP, Math.floor(SCREEN_H / rows) - SHEET_CAPTION_H - SHEET_GAP);
+    const fit = Math.min(Math.floor((SCREEN_W - (b - 1) * SHEET_BLOCK_GAP) / (b * k)) - SHEET_GAP, Math.floor((SCREEN_H - reservedHeight) / rows) - SHEET_CAPTION_H - SHEET_GAP);
     const cell = fixedCell ?? Math.max(64, Math.min(224, fit));
     const width = b * blockW(cell) + (b - 1) * SHEET_BLOCK_GAP;
     const height = rows * (cell + SHEET_CAPTION_H + SHEET_GAP);
@@ -73,7 +73,9 @@ export async function comparisonSheet(cells: SheetCell[][], opts: SheetOptions =
   const n = cells.length;
   const k = Math.max(0, ...cells.map((r) => r.length));
   if (n === 0 || k === 0) throw new RangeError('comparison sheet needs at least one cell');
-  const { blocks, cell: cellSize, width, height } = sheetLayout(n, k, opts.cellSize);
+  // Room for the legend strips under the grid (at most LEGEND_MAX_W wide, so at most this tall), so that the whole fits the screen.
+  const legendsH = (opts.legends?.length ?? 0) * stripLayout(LEGEND_MAX_W).height;
+  const { blocks, cell: cellSize, width, height } = sheetLayout(n, k, opts.cellSize, legendsH);
   const pitch = cellSize + SHEET_GAP;
 
   const layers: OverlayOptions[] = [];
