@@ -1,6 +1,8 @@
 /** A check report as rows of the shared HTML report (src/report/html.ts). */
 import type { HtmlReport } from '../report/html';
 import type { CheckReport } from './run';
+import { heatmapLegend } from '../render/legend';
+import { COLORMAPS, type ColormapName } from '../render/colormap';
 
 /**
  * Probabilities and shares as check shows them, in the console table and the HTML alike: three decimals always
@@ -10,8 +12,11 @@ export const checkNumber = (v: number | undefined | null): string => (v == null 
 
 export function checkHtml(report: CheckReport, title = 'tfjs-cam check'): HtmlReport {
   const s = report.summary;
+  const colormap = (COLORMAPS as string[]).includes(report.output.colormap ?? '') ? (report.output.colormap as ColormapName) : 'jet';
   return {
     title,
+    // The overlays' colour scale, whether or not any overlay was written (the checks measure the same maps).
+    legends: [heatmapLegend(colormap)],
     meta: [
       ['spec', report.spec],
       ['backend', report.backend],

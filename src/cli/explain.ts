@@ -17,6 +17,21 @@ function qualityFlag(v: unknown, format: unknown): number {
   return q;
 }
 
+/** --max-size: 0 (the image's own size) or at least 16 pixels. */
+function maxSizeFlag(v: unknown): number {
+  const n = Number(v);
+  if (String(v).trim() === '' || !Number.isInteger(n) || (n !== 0 && n < 16)) throw new UsageError(`--max-size must be 0 (the image's own size) or a whole number >= 16 (got '${v}')`);
+  return n;
+}
+
+/** --outlier-percent: 0 <= p < 100 (100 would saturate everything). */
+function outlierPercentFlag(v: unknown): number | undefined {
+  if (v == null) return undefined;
+  const n = Number(v);
+  if (String(v).trim() === '' || !(n >= 0 && n < 100)) throw new UsageError(`--outlier-percent must be a number from 0 up to (not including) 100 (got '${v}')`);
+  return n;
+}
+
 /** `ok   file: dog (54.1%), cat (12.0%) [flat scorecam map]`: each class once, whatever the number of methods. */
 function describe(img: ReportImage): string {
   if (img.status === 'error') return `${err.red('FAIL')} ${printable(img.file)}: ${printable(img.error ?? 'error')}`;
@@ -61,10 +76,13 @@ export async function runExplain(images: string[], o: Record<string, unknown>): 
       colormap: o.colormap as ColormapName,
       alpha,
       heatmap: !!o.heatmap,
-      render: o.render as 'auto' | 'heatmap' | 'gradient' | undefined,
+      render: o.render as ExplainOptions['render'],
+      signedColormap: o.signedColormap as ExplainOptions['signedColormap'],
+      outlierPercent: outlierPercentFlag(o.outlierPercent),
+      legend: o.legend === 'below' ? 'below' : undefined,
       format: o.format as ExplainOptions['format'],
       quality: o.quality == null ? undefined : qualityFlag(o.quality, o.format),
-      maxSize: o.maxSize == null ? undefined : parseIntFlag(o.maxSize, '--max-size', 16),
+      maxSize: o.maxSize == null ? undefined : maxSizeFlag(o.maxSize),
       saveRaw: !!o.saveRaw,
       saveInput: !!o.saveInput,
       force: !!o.force,

@@ -22,7 +22,7 @@ import { parseTarget, Target, targetLabel, targetScores, targetSpec } from '../c
 import { ChannelPool } from '../batch/channel-pool';
 import { explainTensor, TensorExplanation } from './explain-tensor';
 import { baselineOf, isFatal, methodSlug, prepareInput, slug, targetSlug } from './explain';
-import { renderOverlay } from '../render/overlay';
+import { DEFAULT_MAX_SIZE, renderOverlay, shrinkForOutput } from '../render/overlay';
 import type { Interpolation } from '../image/resize';
 import { openSession, SessionOptions } from './session';
 import { backendThreads } from '../backend';
@@ -270,9 +270,11 @@ async function evaluateRun(inputs: string[], opts: EvaluateOptions, preloaded?: 
           if (opts.overlays && outDir) {
             // explain's overlays under explain's names: <stem>.<method>.<class>-<label>.png in --out
             const stem = job.stem ?? job.rel.slice(0, job.rel.length - path.extname(job.rel).length);
+            // At most explain's default size: a 48 MP photo's full-size overlays would take seconds and hundreds of MB.
+            const shown = await shrinkForOutput(img, place, DEFAULT_MAX_SIZE);
             for (const [i, m] of ex.maps.entries()) {
               const name = `${stem}.${methodSlug(m.method)}.${target ? targetSlug(target, session.labels) : `${cls}-${slug(label)}`}.png`;
-              const { overlay } = await renderOverlay(img, m.map, inputW, inputH, place, { colormap: 'jet', alpha: 0.5, heatmap: false });
+              const { overlay } = await renderOverlay(shown.img, m.map, inputW, inputH, shown.place, { colormap: 'jet', alpha: 0.5, heatmap: false });
               await ensureDir(path.dirname(path.join(outDir, name)));
               await writeFileAtomic(path.join(outDir, name), overlay, { overwrite: !!opts.force });
               row.methods[i].overlay = name.split(path.sep).join('/');

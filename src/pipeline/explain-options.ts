@@ -3,7 +3,7 @@
  * (./explain.ts) and the worker pool (../batch/pool.ts) that runs images for it, so neither imports the other.
  */
 import type { SessionOptions } from './session';
-import type { ColormapName } from '../render/colormap';
+import type { ColormapName, DivergingName } from '../render/colormap';
 import type { RenderMode } from '../render/gradient';
 import type { MethodOptions } from '../methods';
 import type { Interpolation } from '../image/resize';
@@ -25,13 +25,22 @@ export interface ExplainOptions extends SessionOptions {
    * classes; together they override topK. Function targets run in this thread (no worker threads).
    */
   targets?: (string | Target)[];
+  /** Colour map of heatmaps (default jet): each map scaled on its own, 0 = its minimum, 1 = its maximum. */
   colormap?: ColormapName;
   alpha?: number;
   /**
-   * How pixel-level methods are drawn (see RenderMode): 'auto' (default) gradient images for guided backprop and
-   * Guided Grad-CAM, heatmaps for the rest; 'gradient' for all five signed ones; 'heatmap' for none.
+   * How the pixel-level methods (saliency, SmoothGrad, Integrated Gradients, guided backprop, Guided Grad-CAM) are
+   * drawn (see render/drawing.ts): 'auto' (default) and 'signed': their signed attribution, summed over channels,
+   * on a diverging colour map centred on zero and clipped; 'heatmap': the magnitude map as a heatmap; 'gradient':
+   * the papers' grey-centred RGB gradient images. Class activation maps are always heatmaps.
    */
   render?: RenderMode;
+  /** Diverging colour map of signed maps (default bwr: blue negative, white zero, red positive). */
+  signedColormap?: DivergingName;
+  /** Signed maps: the share (%) of the total |attribution| that saturates at the colour map's ends (default 2, as Captum). */
+  outlierPercent?: number;
+  /** 'below': a colour-scale strip under every overlay, heatmap and gradient image (default: none). */
+  legend?: 'below' | 'none';
   /** Also write the heatmap alone as PNG. */
   heatmap?: boolean;
   saveRaw?: boolean;
@@ -60,7 +69,10 @@ export interface ExplainOptions extends SessionOptions {
   /** Overlays, heatmaps and sheets: format (default png) and quality (jpeg/webp, default 90). */
   format?: ImageFormat;
   quality?: number;
-  /** Longest side of overlays and heatmaps in pixels (default: the image's own size). */
+  /**
+   * Longest side of overlays, heatmaps and sheets in pixels (default 2048; 0 = the image's own size). The model
+   * input, the report's numbers and its coordinates (peaks, in the original image's pixels) do not depend on it.
+   */
   maxSize?: number;
   /**
    * Run long per-image work (Score-CAM, Ablation-CAM, Smooth Grad-CAM++, many classes) in a worker thread even for

@@ -48,7 +48,17 @@ export function runSettings(report: ExplainReport): Record<string, unknown> {
   // (reports from before --render drew every map as a heatmap).
   const mode = (output?.render ?? 'heatmap') as RenderMode;
   const gradientImages = (report.methods ?? []).filter((m) => drawnAsGradient(m, mode));
-  const look = { format: output?.format ?? 'png', quality: output?.quality ?? null, maxSize: output?.maxSize ?? null, gradientImages };
+  // Signed maps' colours and clipping, and legend strips, are recorded only where they change a picture (reports
+  // from before them drew no signed maps and no legends).
+  const look = {
+    format: output?.format ?? 'png',
+    quality: output?.quality ?? null,
+    maxSize: output?.maxSize ?? null,
+    gradientImages,
+    signedColormap: output?.signedColormap ?? null,
+    outlierPercent: output?.outlierPercent ?? null,
+    legend: output?.legend ?? null,
+  };
   // A shard's folder holds that shard only (its list's size and order may change between a run and its --resume).
   const part = shard ? { shard: { index: shard.index, count: shard.count } } : {};
   return { ...rest, ...part, preprocessing: settings, model: { sha256: model?.sha256, inputSize: model?.inputSize }, output: { colormap: output?.colormap, alpha: output?.alpha, ...look } };

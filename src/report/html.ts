@@ -12,6 +12,9 @@ import * as path from 'path';
 import sharp from 'sharp';
 import { makeDirs, writeFileAtomic } from './files';
 import type { ExplainReport } from './schema';
+import { legendSvg, gradientLegend, heatmapLegend, signedLegend, type Legend } from '../render/legend';
+import { drawingOf, type Drawing, type RenderMode } from '../render/drawing';
+import { COLORMAPS, DIVERGING_COLORMAPS, type ColormapName, type DivergingName } from '../render/colormap';
 
 export type HtmlStatus = 'pass' | 'fail' | 'error' | 'ok';
 
@@ -51,6 +54,8 @@ export interface HtmlReport {
   /** Cell columns, in order; default: every key used by a row's cells, in first-seen order. */
   columns?: string[];
   rows: HtmlRow[];
+  /** Colour scales of the pictures, shown above the table (render/legend.ts). */
+  legends?: Legend[];
 }
 
 export interface WriteHtmlOptions {
@@ -112,6 +117,8 @@ figcaption{font-size:.85rem;color:#444;max-width:192px;overflow-wrap:anywhere}
 .subtitle{color:#555;font-size:.9rem}
 ul.notes{margin:.3rem 0 0;padding-left:1.1rem;color:#a40e26}
 .links a{margin-right:.8rem}
+.legends{margin:.2rem 0 .8rem;display:flex;flex-wrap:wrap;gap:.4rem 2rem}
+.legends svg{display:block;max-width:100%;height:auto}
 body.only-failures tr.pass,body.only-failures tr.ok{display:none}
 `;
 
@@ -153,6 +160,7 @@ export function renderHtmlReport(r: HtmlReport): string {
     .join('\n');
   const meta = r.meta?.length ? `<p class="meta">${r.meta.map(([k, v]) => `<span><b>${esc(k)}:</b> ${esc(v)}</span>`).join('')}</p>` : '';
   const summary = r.summary ? `<p class="summary">${esc(r.summary)}</p>` : '';
+  const legends = r.legends?.length ? `<div class="legends" aria-label="colour scales">${r.legends.map((l) => legendSvg(l, { width: 420 })).join('')}</div>` : '';
   const controls =
     hasStatus && failing
       ? `<p class="controls"><label><input type="checkbox" id="only-failures"> show only failures (${failing})</label></p>`
@@ -172,6 +180,7 @@ export function renderHtmlReport(r: HtmlReport): string {
 <h1>${esc(r.title)}</h1>
 ${meta}
 ${summary}
+${legends}
 ${controls}
 <table>
 <thead><tr>${head}</tr></thead>
@@ -231,6 +240,22 @@ export async function writeHtmlReport(file: string, r: HtmlReport, opts: WriteHt
 }
 
 /**
+ * The colour scales of an explain run's pictures, from its report: a heatmap scale when a map was drawn as a
+ * heatmap, a signed one when one was drawn signed, the gradient images' when one was drawn so.
+ */
+export function explainLegends(report: ExplainReport): Legend[] {
+  const mode = (report.output.render ?? 'heatmap') as RenderMode;
+  const drawn = new Set<Drawing>((report.methods ?? []).map((m) => drawingOf(m, mode)));
+  const colormap = (COLORMAPS as string[]).includes(report.output.colormap) ? (report.output.colormap as ColormapName) : 'jet';
+  const signed = (DIVERGING_COLORMAPS as string[]).includes(report.output.signedColormap ?? '') ? (report.output.signedColormap as DivergingName) : 'bwr';
+  const legends: Legend[] = [];
+  if (drawn.has('heatmap')) legends.push(heatmapLegend(colormap));
+  if (drawn.has('signed')) legends.push(signedLegend(signed, { outlierPercent: report.output.outlierPercent }));
+  if (drawn.has('gradient')) legends.push(gradientLegend());
+  return legends;
+}
+
+/**
  * Rows for an explain report: one per image, a thumbnail per explained class. `base`: the folder the report's image
  * paths are relative to (the run's working folder; for merge, the shards', which need not be merge's own).
  */
@@ -238,6 +263,7 @@ export function explainHtml(report: ExplainReport, title = 'tfjs-cam explain', b
   const s = report.summary;
   return {
     title,
+    legends: explainLegends(report),
     meta: [
       ['model', report.model.source],
       ['method', report.method],

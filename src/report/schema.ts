@@ -76,11 +76,13 @@ export interface ExplainReport {
   /** `sources`: where each setting came from ('flags', 'tfjs-cam.json', 'Teachable Machine metadata.json', 'default'). */
   preprocessing: { scale: [number, number]; mean: number[]; std: number[]; bgr: boolean; resize: string; grayscale: boolean; interpolation?: string; alignCorners?: boolean; sources?: Record<string, string> };
   /**
-   * render: how pixel-level methods were drawn (auto, heatmap, gradient); absent in reports before it existed (all
-   * heatmaps). heatmap, saveRaw, saveInput, sheet: which files each image got besides its overlays (--heatmap,
-   * --save-raw, --save-input, the comparison sheet); absent in reports before they were recorded.
+   * render: how pixel-level methods were drawn (auto, heatmap, signed, gradient); absent in reports before it existed
+   * (all heatmaps). maxSize: longest side of the pictures, null = the image's own size. heatmap, saveRaw, saveInput,
+   * sheet: which files each image got besides its overlays (--heatmap, --save-raw, --save-input, the comparison
+   * sheet); absent in reports before they were recorded. signedColormap and outlierPercent: only where some map was
+   * drawn signed; legend: only with --legend.
    */
-  output: { dir: string | null; colormap: string; alpha: number; format?: string; quality?: number; maxSize?: number | null; render?: string; heatmap?: boolean; saveRaw?: boolean; saveInput?: boolean; sheet?: boolean };
+  output: { dir: string | null; colormap: string; alpha: number; format?: string; quality?: number; maxSize?: number | null; render?: string; heatmap?: boolean; saveRaw?: boolean; saveInput?: boolean; sheet?: boolean; signedColormap?: string; outlierPercent?: number; legend?: string };
   /**
    * What was explained in each image: the top k classes (--top-k), or these targets (--class / --target, as specs:
    * 'class:3', 'logit-diff:3,5'), in order. Absent in reports before it was recorded.
