@@ -1,7 +1,7 @@
 /**
  * npm run bench: medians over several runs, and ratios measured side by side in the same run.
  *
- *   node dist/bench/run.js [--quick] [--only darknet|shipped|zoo|folder|evaluate|memory]
+ *   node dist/bench/run.js [--quick] [--only darknet|shipped|zoo|folder|evaluate|memory|photo]
  *
  * For darknet_tiny (../shared/data, skipped with a notice when absent) and every model in models/:
  *   - plain forward pass; explain (compute only) with Grad-CAM top-1 and top-5, Grad-CAM++, Score-CAM (all
@@ -12,7 +12,10 @@
  *   - memory: RSS after 50 and after 1,000 images, tensor count;
  *   - real-size models from ../shared/data/zoo (MobileNetV2, layers and graph): see bench/zoo.ts;
  *   - evaluate vs explain: the built CLI (`node bin/tfjs-cam`, model load included) on 5 real photos with
- *     darknet_tiny and Grad-CAM, the two commands run alternately, median wall time and their ratio.
+ *     darknet_tiny and Grad-CAM, the two commands run alternately, median wall time and their ratio;
+ *   - a 48-megapixel photo (8000 x 6000 JPEG): peak memory (the child process's maximum RSS) and wall time of
+ *     `tfjs-cam explain` with the default output size (at most 2048 px; the target is under 500 MB) and, unless
+ *     --quick, with --max-size 0 (full-size pictures).
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -239,6 +242,58 @@ async function benchEvaluate(darknet: string): Promise<void> {
   line(`lower bound: --no-faithfulness + ${rows} rows / ${cores} cores`, fmt(bound), `${ratio(bound, ex)} of explain, with no overhead at all`);
 }
 
+/**
+ * The 48 MP photo: a real one (../shared/data/images/puppies.jpg) enlarged to 8000 x 6000, else a synthetic one
+ * (smooth colours with detail, so that the JPEG is photo-sized). Written once per run as a quality-90 JPEG.
+ */
+async function bigPhoto(file: string): Promise<string> {
+  const sharp = (await import('sharp')).default;
+  const real = path.join(SHARED, 'images', 'puppies.jpg');
+  if (fs.existsSync(real)) {
+    await sharp(real).resize(8000, 6000, { fit: 'fill', kernel: 'lanczos3' }).jpeg({ quality: 90 }).toFile(file);
+    return 'puppies.jpg enlarged';
+  }
+  const w = 400;
+  const h = 300;
+  const px = Buffer.alloc(w * h * 3);
+  let seed = 7;
+  for (let i = 0; i < px.length; i++) px[i] = (((i % (w * 3)) / 3) * 0.5 + (i / (w * 3)) * 0.4 + ((seed = (seed * 1664525 + 1013904223) >>> 0) >>> 26)) & 255;
+  await sharp(px, { raw: { width: w, height: h, channels: 3 } }).resize(8000, 6000, { kernel: 'cubic' }).jpeg({ quality: 90 }).toFile(file);
+  return 'synthetic (../shared/data absent)';
+}
+
+/**
+ * `tfjs-cam explain` on a 48 MP photo in a child process: wall time, the child's peak RSS (it reports
+ * process.resourceUsage().maxRSS as it exits, worker threads included) and the pictures' size.
+ */
+async function benchPhoto(darknet: string | null): Promise<void> {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tfjs-cam-bench-photo-'));
+  const photo = path.join(tmp, 'photo-48mp.jpg');
+  const t0 = performance.now();
+  const source = await bigPhoto(photo);
+  const model = darknet ?? path.join(ROOT, 'models', 'gap-cnn');
+  console.log(`\n48 MP photo (8000 x 6000 JPEG, ${(fs.statSync(photo).size / 2 ** 20).toFixed(1)} MB, ${source}, made in ${fmt(performance.now() - t0).trim()}): tfjs-cam explain with ${path.basename(model)}, Grad-CAM top-3, child process`);
+  const preload = path.join(tmp, 'report-maxrss.js');
+  fs.writeFileSync(preload, "process.on('exit', () => process.stderr.write('maxrss-kb ' + process.resourceUsage().maxRSS + '\\n'));\n");
+  const sharp = (await import('sharp')).default;
+  const run = async (label: string, flags: string[]) => {
+    const out = path.join(tmp, `out-${label.replace(/\W+/g, '-')}`);
+    const started = performance.now();
+    const r = spawnSync(process.execPath, ['-r', preload, path.join(ROOT, 'bin', 'tfjs-cam'), 'explain', photo, '-m', model, '-o', out, '--force', '-q', ...flags], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+    const ms = performance.now() - started;
+    if (r.status !== 0) throw new Error(`tfjs-cam explain ${flags.join(' ')} failed (${r.status}): ${r.stderr.trim().split('\n').pop()}`);
+    const kb = Number(/maxrss-kb (\d+)/.exec(r.stderr)?.[1]);
+    const report = JSON.parse(fs.readFileSync(path.join(out, 'report.json'), 'utf8'));
+    const overlay = path.join(out, report.images[0].maps[0].files.overlay);
+    const meta = await sharp(overlay).metadata();
+    const mb = kb / 1024;
+    line(label, fmt(ms), `peak RSS ${mb.toFixed(0)} MB${label.startsWith('default') ? (mb < 500 ? ' (target < 500 MB: met)' : ' (target < 500 MB: OVER)') : ''}, overlays ${meta.width}x${meta.height}, ${(fs.statSync(overlay).size / 2 ** 20).toFixed(1)} MB each`);
+  };
+  await run('default (pictures at most 2048 px)', []);
+  if (!QUICK) await run('--max-size 0 (full-size pictures)', ['--max-size', '0']);
+  fs.rmSync(tmp, { recursive: true, force: true });
+}
+
 async function main(): Promise<void> {
   const backend = await initBackend((process.env.TFJS_CAM_BACKEND as 'wasm') ?? 'wasm');
   if (args[0] === '--child-single') return childSingle(args[1], args[2], Number(args[3]), Number(args[4]));
@@ -264,6 +319,7 @@ async function main(): Promise<void> {
     if (hasDarknet) await benchEvaluate(darknet);
     else console.log('\nskipped evaluate vs explain: ../shared/data is not present');
   }
+  if (!ONLY || ONLY === 'photo') await benchPhoto(hasDarknet ? darknet : null);
   if (!ONLY || ONLY === 'memory') {
     if (shipped.includes('gap-cnn')) await benchMemory('models/gap-cnn', path.join(ROOT, 'models', 'gap-cnn'));
     else if (hasDarknet) await benchMemory('darknet_tiny', darknet);

@@ -39,3 +39,5 @@ export type { CheckSpec, CheckCase, Expectations, RegionSpec, SpecIssue } from '
 export { toJUnit } from './check/junit';
 export { renderHtmlReport, writeHtmlReport } from './report/html';
 export type { HtmlReport, HtmlRow, HtmlImage, HtmlStatus, WriteHtmlOptions } from './report/html';
+export { heatmapLegend, signedLegend, gradientLegend, legendSvg, legendBar } from './render/legend';
+export type { Legend } from './render/legend';

@@ -11,6 +11,11 @@
  * Rows (rows): every thread takes chunks of the image's rows from a shared counter (row-chunks.ts) until none is
  * left. The pool is launched without waiting for the workers: each joins the image in progress once its model is
  * loaded, and the calling thread scores from the start.
+ *
+ * A worker that dies (killed, out of memory) must not leave the calling thread blocked in Atomics.wait: a thread
+ * blocked there sees no 'exit' event, so the workers are started and watched by a small thread of their own
+ * (channel-watch.ts), which marks a dead worker in shared memory. share() waits in short slices and looks there;
+ * the calling thread talks to each worker through a port of its own.
  */
 import type { TargetLike } from '../capture/targets';
 import { MessageChannel, MessagePort, receiveMessageOnPort, Worker } from 'worker_threads';
@@ -33,6 +38,8 @@ export interface ChannelTask {
   offset: number;
   results: SharedArrayBuffer;
   ctrl: SharedArrayBuffer;
+  /** The Int32 of ctrl this worker sets to 1 once its part is written (told apart from a worker that died first). */
+  doneAt: number;
   options: Partial<MethodOptions>;
   score: 'logit' | 'probability';
 }
@@ -72,16 +79,35 @@ export interface ChannelContext {
   score: 'logit' | 'probability';
 }
 
-function script(): string | null {
-  const here = path.join(__dirname, 'channel-worker.js');
+function script(name: string): string | null {
+  const here = path.join(__dirname, name);
   if (fs.existsSync(here)) return here;
-  const built = path.resolve(__dirname, '..', '..', 'dist', 'src', 'batch', 'channel-worker.js');
+  const built = path.resolve(__dirname, '..', '..', 'dist', 'src', 'batch', name);
   return fs.existsSync(built) ? built : null;
+}
+
+/** How long share() blocks at a time before it looks whether a worker holding a part has died. */
+const LIVENESS_SLICE_MS = 50;
+
+/** What the watching thread (channel-watch.ts) is given. */
+export interface WatchData {
+  script: string;
+  session: unknown;
+  /** One port per worker, the other end of the calling thread's. */
+  ports: MessagePort[];
+  /** Int32 per worker: 1 while it runs, 0 once it has stopped (set by the watching thread). */
+  alive: SharedArrayBuffer;
+}
+
+/** A worker as the calling thread knows it: its port, and its slot in `alive`. */
+interface PoolWorker {
+  port: MessagePort;
+  slot: number;
 }
 
 export class ChannelPool {
   /** Workers not known to have failed or stopped (a failed one is dropped). */
-  private workers: Worker[];
+  private workers: PoolWorker[];
   /** Each worker's error port (a port can be transferred only once), in the order of `workers`. */
   private errors: MessagePort[];
   /** Control words of the images whose rows are being scored: a worker that stops fails them. */
@@ -91,7 +117,11 @@ export class ChannelPool {
   private closing = false;
 
   private constructor(
-    workers: Worker[],
+    workers: PoolWorker[],
+    /** The thread that started the workers and watches them; ending it ends them. */
+    private readonly watcher: Worker,
+    /** 1 per worker still running, 0 once stopped (written by the watching thread). */
+    private readonly alive: Int32Array,
     /** Resolves once every worker has its model loaded; rejects with the first that could not load it. */
     readonly ready: Promise<void>,
   ) {
@@ -99,7 +129,7 @@ export class ChannelPool {
     this.errors = workers.map((w) => {
       const { port1, port2 } = new MessageChannel();
       // The first message a worker reads once its model is loaded (messages wait in its queue meanwhile).
-      w.postMessage({ type: 'errors', port: port2 }, [port2]);
+      w.port.postMessage({ type: 'errors', port: port2 }, [port2]);
       return port1;
     });
   }
@@ -118,15 +148,24 @@ export class ChannelPool {
   }
 
   /** Drops a worker that failed to start or stopped; one that stopped while ready may have held rows: they fail. */
-  private drop(w: Worker, why: string, wasReady: boolean): void {
-    const i = this.workers.indexOf(w);
+  private drop(slot: number, why: string, wasReady: boolean): void {
+    const i = this.workers.findIndex((w) => w.slot === slot);
     if (i < 0 || this.closing) return;
-    this.workers.splice(i, 1);
+    this.workers.splice(i, 1)[0].port.close();
     this.errors.splice(i, 1)[0].close();
-    void w.terminate();
+    // Ended by the watching thread (it may still be running when it failed to load its model).
+    this.watcher.postMessage({ type: 'stop', slot });
     if (!wasReady) return;
     this.lost = why;
     for (const ctrl of this.pending) markFailed(ctrl);
+  }
+
+  /**
+   * Ends worker `slot` as if it had died (killed, out of memory): the pool learns of it as of any stopped worker.
+   * For the fault tests, and the same path a failing worker takes.
+   */
+  stopWorker(slot: number): void {
+    this.watcher.postMessage({ type: 'stop', slot });
   }
 
   /**
@@ -134,40 +173,55 @@ export class ChannelPool {
    * background (`ready` says when all have); null where there is no worker script or the model is not a path.
    */
   static launch(count: number, opts: SessionOptions): ChannelPool | null {
-    const file = script();
-    if (!file || count < 1 || typeof opts.model !== 'string') return null;
+    const file = script('channel-worker.js');
+    const watch = script('channel-watch.js');
+    if (!file || !watch || count < 1 || typeof opts.model !== 'string') return null;
     // One thread each: the pool is used only where the backends are single-threaded (see explain.ts).
     const session = { model: opts.model, backend: opts.backend, threads: 1, method: opts.method, layers: opts.layers, labels: opts.labels, preprocess: opts.preprocess, score: opts.score };
-    const workers = Array.from({ length: count }, () => new Worker(file, { workerData: { session } }));
+    const channels = Array.from({ length: count }, () => new MessageChannel());
+    const alive = new Int32Array(new SharedArrayBuffer(4 * count)).fill(1);
+    const ports = channels.map((c) => c.port2);
+    const watcher = new Worker(watch, { workerData: { script: file, session, ports, alive: alive.buffer as SharedArrayBuffer } satisfies WatchData, transferList: ports });
+    const workers: PoolWorker[] = channels.map((c, slot) => ({ port: c.port1, slot }));
     let pool: ChannelPool | null = null;
+    // A worker's end, told by the watching thread: its reason, once (a worker's error comes before its exit).
+    const ended = new Map<number, (why: string) => void>();
+    watcher.on('message', (m: { type: 'ended'; slot: number; why: string }) => ended.get(m.slot)?.(m.why));
+    const watcherGone = (why: string) => {
+      for (let slot = 0; slot < count; slot++) {
+        Atomics.store(alive, slot, 0);
+        ended.get(slot)?.(why);
+      }
+    };
+    watcher.on('error', (e) => watcherGone(e.message));
+    watcher.on('exit', (code) => watcherGone(`it stopped (exit code ${code})`));
     const ready = Promise.all(
       workers.map(
         (w) =>
           new Promise<void>((resolve, reject) => {
             let isReady = false;
-            w.on('message', (m: { type: string; message?: string }) => {
+            let over = false;
+            w.port.on('message', (m: { type: string; message?: string }) => {
               if (m.type === 'ready') {
                 isReady = true;
                 resolve();
               } else if (m.type === 'failed') {
-                pool?.drop(w, m.message ?? 'unknown error', false);
+                pool?.drop(w.slot, m.message ?? 'unknown error', false);
                 reject(new Error(m.message));
               }
             });
-            w.on('error', (e) => {
-              pool?.drop(w, e.message, isReady);
-              reject(e);
-            });
-            w.on('exit', (code) => {
-              pool?.drop(w, `it stopped (exit code ${code})`, isReady);
-              reject(new Error(`a worker stopped before loading the model (exit code ${code})`));
+            ended.set(w.slot, (why) => {
+              if (over) return;
+              over = true;
+              pool?.drop(w.slot, why, isReady);
+              reject(new Error(`a worker stopped before loading the model (${why})`));
             });
           }),
       ),
     ).then(() => undefined);
     // Read by start(); a pool used through rows() goes on with the workers that did load.
     ready.catch(() => undefined);
-    pool = new ChannelPool(workers, ready);
+    pool = new ChannelPool(workers, watcher, alive, ready);
     return pool;
   }
 
@@ -195,18 +249,30 @@ export class ChannelPool {
     const per = Math.ceil(channels.length / parts);
     const k = ctx.targets.length;
     const results = new SharedArrayBuffer(channels.length * k * 4);
-    const ctrl = new SharedArrayBuffer(8); // [workers still running, failed]
+    // [workers still running, failed, then per worker: its part is written]
+    const ctrl = new SharedArrayBuffer(4 * (2 + this.workers.length));
     const counter = new Int32Array(ctrl);
+    const holders: { slot: number; done: number }[] = [];
     for (let w = 0; w < this.workers.length; w++) {
       const start = (w + 1) * per;
       const part = channels.slice(start, start + per);
       if (!part.length) continue;
       Atomics.add(counter, 0, 1);
-      const task: ChannelTask = { ...ctx, method, channels: part, offset: start, results, ctrl };
-      this.workers[w].postMessage({ type: 'task', task });
+      const task: ChannelTask = { ...ctx, method, channels: part, offset: start, results, ctrl, doneAt: 2 + w };
+      holders.push({ slot: this.workers[w].slot, done: 2 + w });
+      this.workers[w].port.postMessage({ type: 'task', task });
     }
     const mine = local(channels.slice(0, per));
-    for (let v = Atomics.load(counter, 0); v > 0; v = Atomics.load(counter, 0)) Atomics.wait(counter, 0, v, 60_000);
+    // Blocked here, this thread hears of no worker's exit: it looks at what the watching thread marks instead. A
+    // worker dead before writing its part fails the image (the others' parts are then not waited for).
+    for (let v = Atomics.load(counter, 0); v > 0; v = Atomics.load(counter, 0)) {
+      Atomics.wait(counter, 0, v, LIVENESS_SLICE_MS);
+      const dead = holders.find((h) => Atomics.load(this.alive, h.slot) === 0 && Atomics.load(counter, h.done) === 0);
+      if (dead) {
+        const why = this.errorOf(ctx.id);
+        throw new Error(`a channel worker stopped before scoring its channels${why ? `: ${why}` : ' (killed, or out of memory)'}`);
+      }
+    }
     if (Atomics.load(counter, 1)) {
       throw new Error(`a channel worker failed: ${this.errorOf(ctx.id) ?? 'unknown error'}`);
     }
@@ -228,7 +294,7 @@ export class ChannelPool {
     const ctrl = new Int32Array(ctrlBuffer);
     this.pending.add(ctrl);
     const t: RowsTask = { ...task, total, threads: this.size, results, ctrl: ctrlBuffer };
-    for (const w of this.workers) w.postMessage({ type: 'rows', task: t });
+    for (const w of this.workers) w.port.postMessage({ type: 'rows', task: t });
     return {
       scoreHere: (score, onChunk) => {
         try {
@@ -253,6 +319,8 @@ export class ChannelPool {
   async close(): Promise<void> {
     this.closing = true;
     this.errors.forEach((p) => p.close());
-    await Promise.all(this.workers.map((w) => w.terminate()));
+    this.workers.forEach((w) => w.port.close());
+    // The workers are the watching thread's: they end with it.
+    await this.watcher.terminate();
   }
 }

@@ -1,5 +1,5 @@
 /** A worker of the channel pool (see channel-pool.ts): scores its part of an image's channels, or chunks of its faithfulness rows. */
-import { MessagePort, parentPort, workerData } from 'worker_threads';
+import { MessagePort, workerData } from 'worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { openSession, SessionOptions } from '../pipeline/session';
 import { getMethod, DEFAULT_METHOD_OPTIONS, MethodInputs } from '../methods';
@@ -11,10 +11,11 @@ import { markFailed, scoreChunks } from './row-chunks';
 import { probabilitiesOf } from '../model/head';
 
 async function main(): Promise<void> {
-  const port = parentPort!;
+  // The pool's calling thread talks to this worker through its own port; the parent is the watching thread.
+  const { session: options, port } = workerData as { session: SessionOptions; port: MessagePort };
   let session;
   try {
-    session = await openSession((workerData as { session: SessionOptions }).session);
+    session = await openSession(options);
   } catch (e) {
     port.postMessage({ type: 'failed', message: (e as Error).message });
     return;
@@ -53,6 +54,8 @@ async function main(): Promise<void> {
     }
     const t = m.task;
     const counter = new Int32Array(t.ctrl);
+    // Fault tests only: die as a killed or out-of-memory worker would, holding a part it will never write.
+    if (process.env.TFJS_CAM_FAULT === 'channel-worker-exit') process.exit(70);
     try {
       if (!cached || cached.id !== t.id || cached.layer !== t.layer) {
         if (cached) {
@@ -78,6 +81,7 @@ async function main(): Promise<void> {
       const out = new Float32Array(t.results);
       const k = t.targets.length;
       scores.forEach((row, i) => out.set(row, (t.offset + i) * k));
+      Atomics.store(counter, t.doneAt, 1);
     } catch (e) {
       errors?.postMessage({ id: t.id, message: (e as Error).message });
       Atomics.store(counter, 1, 1);

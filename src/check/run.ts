@@ -15,7 +15,7 @@ import { explainTensor, topIndices } from '../pipeline/explain-tensor';
 import { peakOf } from '../pipeline/maps';
 import { openSession, Session } from '../pipeline/session';
 import { colormapLut, ColormapName } from '../render/colormap';
-import { encodePng, mapToImage, overlayMap } from '../render/overlay';
+import { DEFAULT_MAX_SIZE, encodePng, mapToImage, overlayMap, shrinkForOutput } from '../render/overlay';
 import { ensureDir, writeFileAtomic } from '../report/files';
 import { checkNormalisationCounts } from '../pipeline/preprocess-check';
 import { loadModelWithSidecar } from '../pipeline/remote-model';
@@ -112,7 +112,8 @@ export interface CheckReport {
   backend: BackendName;
   /** Where maps are measured: the model's input, regions carried there through each image's placement. */
   coordinates: 'model-input';
-  output: { dir: string | null };
+  /** colormap: of the overlays (per-map scale: 0 = the map's minimum, 1 = its maximum). */
+  output: { dir: string | null; colormap?: string };
   cases: { name: string; model: string; methods: string[]; layers: string[]; images: number; passed: number; failed: number; errors: number }[];
   results: CheckResult[];
   summary: { cases: number; checks: number; passed: number; failed: number; errors: number };
@@ -172,18 +173,37 @@ function judge(c: CheckCase, r: CheckResult, regionUnseen: string | null): Check
   return f;
 }
 
-/** The overlay as `explain` draws it, plus the expected region (magenta outline), the threshold box (dashed white) and the peak (white +). */
+/**
+ * The overlay as `explain` draws it (at most explain's default size: a big photo is scaled down, its region, box and
+ * peak with it), plus the expected region (magenta outline), the threshold box (dashed white) and the peak (white +).
+ */
 async function drawOverlay(img: DecodedImage, map: Float32Array, inputW: number, inputH: number, place: Parameters<typeof mapToImage>[4], region: ImageRegion | null, tbox: Box | null, peak: { x: number; y: number }, opts: CheckOptions): Promise<Buffer> {
-  const rgb = overlayMap(img, map, inputW, inputH, place, colormapLut(opts.colormap ?? 'jet'), opts.alpha ?? 0.5).overlay;
-  const t = Math.max(1, Math.round(Math.min(img.width, img.height) / 128));
+  const shown = await shrinkForOutput(img, place, DEFAULT_MAX_SIZE);
+  const { width: w, height: h } = shown.img;
+  const fx = w / img.width;
+  const fy = h / img.height;
+  const rgb = overlayMap(shown.img, map, inputW, inputH, shown.place, colormapLut(opts.colormap ?? 'jet'), opts.alpha ?? 0.5).overlay;
+  const t = Math.max(1, Math.round(Math.min(w, h) / 128));
   if (tbox) {
-    const a = toSource(place, tbox.x, tbox.y);
-    const b = toSource(place, tbox.x + tbox.width, tbox.y + tbox.height);
-    strokeBox(rgb, img.width, img.height, { x: a.x, y: a.y, width: b.x - a.x, height: b.y - a.y }, t, THRESHOLD_BOX_COLOR, true);
+    const a = toSource(shown.place, tbox.x, tbox.y);
+    const b = toSource(shown.place, tbox.x + tbox.width, tbox.y + tbox.height);
+    strokeBox(rgb, w, h, { x: a.x, y: a.y, width: b.x - a.x, height: b.y - a.y }, t, THRESHOLD_BOX_COLOR, true);
   }
-  if (region) paint(rgb, outline(regionMask(region, img.width, img.height), img.width, img.height, t), REGION_COLOR);
-  markPoint(rgb, img.width, img.height, peak.x, peak.y, t, PEAK_COLOR);
-  return encodePng(rgb, img.width, img.height);
+  if (region) paint(rgb, outline(regionMask(scaleRegion(region, img.width, fx, fy, w, h), w, h), w, h, t), REGION_COLOR);
+  markPoint(rgb, w, h, peak.x * fx, peak.y * fy, t, PEAK_COLOR);
+  return encodePng(rgb, w, h);
+}
+
+/** A region in an image's pixels carried to the image scaled by (fx, fy) to w x h: boxes scaled, a mask sampled (nearest). */
+function scaleRegion(r: ImageRegion, srcWidth: number, fx: number, fy: number, w: number, h: number): ImageRegion {
+  if (fx === 1 && fy === 1) return r;
+  if (r.kind === 'boxes') return { kind: 'boxes', boxes: r.boxes.map((b) => ({ x: b.x * fx, y: b.y * fy, width: b.width * fx, height: b.height * fy })) };
+  const mask = new Uint8Array(w * h);
+  for (let y = 0; y < h; y++) {
+    const row = Math.min(r.height - 1, Math.floor((y + 0.5) / fy)) * srcWidth;
+    for (let x = 0; x < w; x++) mask[y * w + x] = r.mask[row + Math.min(r.width - 1, Math.floor((x + 0.5) / fx))];
+  }
+  return { kind: 'mask', mask, width: w, height: h };
 }
 
 /** Runs every case of a spec (a file path or a loaded spec). Spec and model problems throw (exit code 2). */
@@ -200,7 +220,7 @@ export async function check(specOrFile: string | CheckSpec, opts: CheckOptions =
     spec: path.relative(process.cwd(), spec.file) || spec.file,
     backend,
     coordinates: 'model-input',
-    output: { dir: outDir },
+    output: { dir: outDir, colormap: opts.colormap ?? 'jet' },
     cases: [],
     results: [],
     summary: { cases: spec.cases.length, checks: 0, passed: 0, failed: 0, errors: 0 },

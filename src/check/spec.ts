@@ -9,7 +9,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import Ajv, { ErrorObject } from 'ajv';
 import { globSync, hasMagic } from 'glob';
-import { Document, isMap, isPair, isScalar, LineCounter, parseDocument, Node as YamlNode } from 'yaml';
+import { Alias, Document, isMap, isPair, isScalar, LineCounter, parseDocument, visit, Node as YamlNode } from 'yaml';
 import schema from '../../schema/check-spec.schema.json';
 import { collectImages } from '../batch/walk';
 import { IMAGE_EXTENSIONS } from '../image/decode';
@@ -336,6 +336,39 @@ interface RawSpec {
 const REGION_CHECKS = ['pointingGame', 'minInside', 'maxInside', 'maxOutside', 'minIou'] as const;
 
 /** Parses, validates and resolves a spec given as text (`file` names it in messages and anchors relative paths). */
+/**
+ * The document as plain data. Whatever the YAML library refuses here is a spec error too (exit 2, never "unexpected"):
+ * above all aliases that expand past 100 copies (a "billion laughs" alias bomb), named at the alias where the
+ * expansion went over.
+ */
+function specData(doc: Document, lc: LineCounter, shown: string): unknown {
+  // The alias being resolved when the library gives up: resolution goes through each alias's own resolve().
+  let blamed: Alias | null = null;
+  visit(doc, {
+    Alias(_key, node) {
+      const resolve = node.resolve.bind(node);
+      node.resolve = (...args: Parameters<Alias['resolve']>) => {
+        try {
+          return resolve(...args);
+        } catch (e) {
+          blamed ??= node;
+          throw e;
+        }
+      };
+    },
+  });
+  try {
+    return doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    const at = (blamed as Alias | null)?.range?.[0];
+    const p = at != null ? lc.linePos(at) : { line: 1, col: 1 };
+    const why = /excessive alias count/i.test((e as Error).message)
+      ? 'aliases expand to too many copies (over 100; an alias bomb?): the spec is refused'
+      : `cannot be read: ${(e as Error).message.split('\n')[0]}`;
+    throw new SpecError([{ file: shown, line: p.line, col: p.col, field: '', message: why }]);
+  }
+}
+
 export function parseCheckSpec(text: string, file: string): CheckSpec {
   const abs = path.resolve(file);
   const dir = path.dirname(abs);
@@ -344,14 +377,19 @@ export function parseCheckSpec(text: string, file: string): CheckSpec {
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: true, uniqueKeys: true });
   const loc = new Locator(doc, lc, shown);
   if (doc.errors.length) {
+    // A syntax error makes the parser stumble on for a while (an unclosed '[' also reads as bad indentation and
+    // nested mappings): the first is the one to fix, the rest would only repeat it. Duplicate keys stand each alone.
+    const firstSyntax = doc.errors.find((e) => e.code !== 'DUPLICATE_KEY');
     throw new SpecError(
-      doc.errors.map((e) => {
-        const p = e.linePos?.[0] ?? lc.linePos(e.pos[0]);
-        return { file: shown, line: p.line, col: p.col, field: '', message: e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '') };
-      }),
+      doc.errors
+        .filter((e) => e === firstSyntax || e.code === 'DUPLICATE_KEY')
+        .map((e) => {
+          const p = e.linePos?.[0] ?? lc.linePos(e.pos[0]);
+          return { file: shown, line: p.line, col: p.col, field: '', message: e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '') };
+        }),
     );
   }
-  const data = doc.toJS({ maxAliasCount: 100 }) as unknown;
+  const data = specData(doc, lc, shown);
   if (data == null) throw new SpecError([{ file: shown, line: 1, col: 1, field: '', message: 'the spec is empty: it needs at least "cases: [...]"' }]);
   const errors = validate(data);
   if (errors.length) throw new SpecError(schemaIssues(errors, loc));

@@ -3,17 +3,16 @@ import * as path from 'path';
 import { check, CheckReport, CheckResult } from '../check/run';
 import { SpecError, formatIssue } from '../check/spec';
 import { toJUnit } from '../check/junit';
-import { checkHtml } from '../check/html';
+import { checkHtml, checkNumber } from '../check/html';
 import { writeHtmlReport } from '../report/html';
 import { ensureDir, writeFileAtomic } from '../report/files';
 import { ColormapName } from '../render/colormap';
 import { UsageError } from '../util/errors';
-import { out, err, Progress } from './output';
+import { out, err, printable, Progress } from './output';
 import { EXIT } from './exit-codes';
 import { exitCleanlyOnInterrupt, reportError } from './errors';
 import { parseIntFlag } from './flags';
 
-const num = (v: number | undefined) => (v === undefined ? '' : v.toFixed(3));
 
 /** The results as an aligned text table, failure reasons indented under their row. */
 export function formatTable(report: CheckReport, opts: { quiet?: boolean; color?: typeof out } = {}): string {
@@ -23,15 +22,15 @@ export function formatTable(report: CheckReport, opts: { quiet?: boolean; color?
   if (!shown.length) return '';
   const rows = shown.map((r) => [
     r.status.toUpperCase(),
-    r.caseName,
-    r.file,
+    printable(r.caseName),
+    printable(r.file),
     r.method,
-    r.class?.label ?? r.target?.label ?? '',
-    num(r.probability),
+    printable(r.class?.label ?? r.target?.label ?? ''),
+    checkNumber(r.probability),
     r.rank === undefined ? '' : String(r.rank),
     r.region ? (r.region.pointingHit ? 'hit' : 'miss') : '',
-    num(r.region?.inside),
-    num(r.region?.iou),
+    checkNumber(r.region?.inside),
+    checkNumber(r.region?.iou),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
   const line = (cells: string[]) => cells.map((v, i) => v.padEnd(widths[i])).join('  ').trimEnd();
@@ -40,11 +39,20 @@ export function formatTable(report: CheckReport, opts: { quiet?: boolean; color?
     const text = line(rows[i]);
     const paint = r.status === 'pass' ? c.green : r.status === 'fail' ? c.red : c.yellow;
     lines.push(paint(text.slice(0, widths[0])) + text.slice(widths[0]));
-    const reasons = r.status === 'error' ? [r.error ?? 'error'] : r.failures.map((f) => f.message);
-    for (const why of reasons) lines.push(`        - ${why}`);
-    if (r.overlay && r.status !== 'pass' && report.output.dir) lines.push(`        overlay: ${path.relative(process.cwd(), path.join(report.output.dir, r.overlay))}`);
+    for (const why of reasonsOf(r)) lines.push(`        - ${printable(why)}`);
+    if (r.overlay && r.status !== 'pass' && report.output.dir) lines.push(`        overlay: ${printable(path.relative(process.cwd(), path.join(report.output.dir, r.overlay)))}`);
   });
   return lines.join('\n') + '\n';
+}
+
+const reasonsOf = (r: CheckResult) => (r.status === 'error' ? [r.error ?? 'error'] : r.failures.map((f) => f.message));
+
+/** Under --json (the report alone on stdout): each failing or erroring check as one line for stderr. */
+export function failLines(report: CheckReport, color: typeof out = err): string {
+  return report.results
+    .filter((r) => r.status !== 'pass')
+    .map((r) => `${color.red(r.status === 'error' ? 'ERROR' : 'FAIL')} ${printable(r.caseName)} ${printable(r.file)} (${r.method}): ${reasonsOf(r).map(printable).join('; ')}\n`)
+    .join('');
 }
 
 export async function runCheck(specFile: string, o: Record<string, unknown>): Promise<number> {
@@ -85,15 +93,17 @@ export async function runCheck(specFile: string, o: Record<string, unknown>): Pr
       htmlFile = path.join(outDir, 'index.html');
       await writeHtmlReport(htmlFile, checkHtml(report));
     }
-    if (json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
-    else process.stdout.write(formatTable(report, { quiet: !!o.quiet }));
+    if (json) {
+      process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+      process.stderr.write(failLines(report));
+    } else process.stdout.write(formatTable(report, { quiet: !!o.quiet }));
     const s = report.summary;
     const secs = report.timings ? ` in ${(report.timings.totalMs / 1000).toFixed(1)} s` : '';
     const failing = s.failed + s.errors;
     const wrote = [
-      failing && overlays !== 'none' ? `failure overlays in ${path.relative(process.cwd(), outDir) || '.'}` : '',
-      htmlFile ? `report ${path.relative(process.cwd(), htmlFile)}` : '',
-      o.junit ? `JUnit ${String(o.junit)}` : '',
+      failing && overlays !== 'none' ? `failure overlays in ${printable(path.relative(process.cwd(), outDir) || '.')}` : '',
+      htmlFile ? `report ${printable(path.relative(process.cwd(), htmlFile))}` : '',
+      o.junit ? `JUnit ${printable(String(o.junit))}` : '',
     ].filter(Boolean);
     const line = `${s.checks} check${s.checks === 1 ? '' : 's'} in ${s.cases} case${s.cases === 1 ? '' : 's'}: ${s.passed} passed, ${s.failed} failed${s.errors ? `, ${s.errors} errors` : ''}${secs} (${report.backend})${wrote.length ? `; ${wrote.join(', ')}` : ''}`;
     const stream = json ? process.stderr : process.stdout;
@@ -103,7 +113,7 @@ export async function runCheck(specFile: string, o: Record<string, unknown>): Pr
     return failing ? EXIT.FAILED : EXIT.OK;
   } catch (e) {
     if (e instanceof SpecError) {
-      for (const i of e.issues) process.stderr.write(err.red(`tfjs-cam: error: ${formatIssue(i)}`) + '\n');
+      for (const i of e.issues) process.stderr.write(err.red(`tfjs-cam: error: ${printable(formatIssue(i))}`) + '\n');
       return EXIT.USAGE;
     }
     return reportError(e, debug);

@@ -2,7 +2,7 @@
 import * as path from 'path';
 import { explain, ExplainOptions } from '../pipeline/explain';
 import { UsageError } from '../util/errors';
-import { out, err, Progress } from './output';
+import { out, err, printable, Progress } from './output';
 import { methodOptionsFromFlags, parseIntFlag, preprocessFromFlags } from './flags';
 import { EXIT } from './exit-codes';
 import { ColormapName } from '../render/colormap';
@@ -17,9 +17,24 @@ function qualityFlag(v: unknown, format: unknown): number {
   return q;
 }
 
+/** --max-size: 0 (the image's own size) or at least 16 pixels. */
+function maxSizeFlag(v: unknown): number {
+  const n = Number(v);
+  if (String(v).trim() === '' || !Number.isInteger(n) || (n !== 0 && n < 16)) throw new UsageError(`--max-size must be 0 (the image's own size) or a whole number >= 16 (got '${v}')`);
+  return n;
+}
+
+/** --outlier-percent: 0 <= p < 100 (100 would saturate everything). */
+function outlierPercentFlag(v: unknown): number | undefined {
+  if (v == null) return undefined;
+  const n = Number(v);
+  if (String(v).trim() === '' || !(n >= 0 && n < 100)) throw new UsageError(`--outlier-percent must be a number from 0 up to (not including) 100 (got '${v}')`);
+  return n;
+}
+
 /** `ok   file: dog (54.1%), cat (12.0%) [flat scorecam map]`: each class once, whatever the number of methods. */
 function describe(img: ReportImage): string {
-  if (img.status === 'error') return `${err.red('FAIL')} ${img.file}: ${img.error}`;
+  if (img.status === 'error') return `${err.red('FAIL')} ${printable(img.file)}: ${printable(img.error ?? 'error')}`;
   const maps = img.maps ?? [];
   const key = (m: (typeof maps)[number]) => m.target?.spec ?? `class:${m.class?.index}`;
   const order = [...new Set(maps.map(key))];
@@ -28,9 +43,9 @@ function describe(img: ReportImage): string {
     const index = mine[0].class?.index;
     const p = index === undefined ? undefined : img.top?.find((t) => t.index === index)?.probability;
     const flat = mine.filter((m) => m.flat).map((m) => ` [flat ${m.method} map]`).join('');
-    return `${mine[0].class?.label ?? mine[0].target?.label}${p != null && Number.isFinite(p) ? ` (${(p * 100).toFixed(1)}%)` : ''}${flat}`;
+    return `${printable(String(mine[0].class?.label ?? mine[0].target?.label))}${p != null && Number.isFinite(p) ? ` (${(p * 100).toFixed(1)}%)` : ''}${flat}`;
   });
-  return `${out.green('ok')}   ${img.file}: ${classes.join(', ')}${(img.warnings ?? []).map((w) => ` [${w}]`).join('')}`;
+  return `${out.green('ok')}   ${printable(img.file)}: ${classes.join(', ')}${(img.warnings ?? []).map((w) => ` [${printable(w)}]`).join('')}`;
 }
 
 export async function runExplain(images: string[], o: Record<string, unknown>): Promise<number> {
@@ -49,7 +64,7 @@ export async function runExplain(images: string[], o: Record<string, unknown>): 
       threads: o.threads == null ? undefined : parseIntFlag(o.threads, '--threads', 1),
       method: o.method as string | undefined,
       layers: o.layer as string[] | undefined,
-      topK: parseIntFlag(o.topK, '--top-k', 1),
+      topK: o.topK == null ? undefined : parseIntFlag(o.topK, '--top-k', 1),
       classes: o.class as string[] | undefined,
       targets: o.target as string[] | undefined,
       score: o.score as ExplainOptions['score'],
@@ -61,10 +76,13 @@ export async function runExplain(images: string[], o: Record<string, unknown>): 
       colormap: o.colormap as ColormapName,
       alpha,
       heatmap: !!o.heatmap,
-      render: o.render as 'auto' | 'heatmap' | 'gradient' | undefined,
+      render: o.render as ExplainOptions['render'],
+      signedColormap: o.signedColormap as ExplainOptions['signedColormap'],
+      outlierPercent: outlierPercentFlag(o.outlierPercent),
+      legend: o.legend === 'below' ? 'below' : undefined,
       format: o.format as ExplainOptions['format'],
       quality: o.quality == null ? undefined : qualityFlag(o.quality, o.format),
-      maxSize: o.maxSize == null ? undefined : parseIntFlag(o.maxSize, '--max-size', 16),
+      maxSize: o.maxSize == null ? undefined : maxSizeFlag(o.maxSize),
       saveRaw: !!o.saveRaw,
       saveInput: !!o.saveInput,
       force: !!o.force,
@@ -82,8 +100,11 @@ export async function runExplain(images: string[], o: Record<string, unknown>): 
         progress ??= new Progress(total);
         progress.done();
         if (resumed) {
-          if (!json && !quiet) process.stdout.write(`done ${img.file}: outputs from the earlier run kept\n`);
-        } else if (!json && (!quiet || img.status === 'error')) (img.status === 'error' ? process.stderr : process.stdout).write(describe(img) + '\n');
+          if (!json && !quiet) process.stdout.write(`done ${printable(img.file)}: outputs from the earlier run kept\n`);
+        } else if (img.status === 'error') {
+          // A failure is one FAIL line on stderr in every mode: under --json too (stdout is the report's alone).
+          process.stderr.write(describe(img) + '\n');
+        } else if (!json && !quiet) process.stdout.write(describe(img) + '\n');
         progress.tick(done, img.file, !!resumed);
       },
     };
@@ -94,10 +115,10 @@ export async function runExplain(images: string[], o: Record<string, unknown>): 
       await writeHtmlReport(path.join(report.output.dir, 'index.html'), explainHtml(report), { overwrite: !!o.force || !!o.resume });
     }
     if (json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
-    for (const note of report.notes ?? []) process.stderr.write(`note: ${note}\n`);
+    for (const note of report.notes ?? []) process.stderr.write(`note: ${printable(note)}\n`);
     const s = report.summary;
     const secs = report.timings ? ` in ${(report.timings.totalMs / 1000).toFixed(1)} s` : '';
-    const where = report.output.dir && s.succeeded ? `; outputs in ${report.output.dir}` : '';
+    const where = report.output.dir && s.succeeded ? `; outputs in ${printable(report.output.dir)}` : '';
     const part = report.shard ? ` (shard ${report.shard.index}/${report.shard.count} of ${report.shard.inputs})` : '';
     const line = `${s.images} image${s.images === 1 ? '' : 's'}${part}: ${s.succeeded} explained, ${s.failed} failed${secs} (${report.methods.join(', ')} on ${report.backend})${where}`;
     (json ? process.stderr : process.stdout).write((s.failed ? err.yellow(line) : line) + '\n');

@@ -60,7 +60,7 @@ export function buildProgram(setCode: (code: number) => void): Command {
       .option('--std <values>', 'per-channel standard deviation divided after the mean')
       .option('--bgr', 'feed channels in BGR order')
       .addOption(new Option('--resize <mode>', 'how images are fitted to the model input').choices(['stretch', 'crop', 'pad']))
-      .addOption(new Option('--interpolation <name>', "resampling to the model input, as the app does it (default: sidecar, else bilinear = tf.image.resizeBilinear)").choices(['bilinear', 'area', 'nearest', 'lanczos']))
+      .addOption(new Option('--interpolation <name>', "resampling to the model input, as the app does it (default: sidecar, else bilinear = tf.image.resizeBilinear; bicubic and pil-nearest = PIL's Image.resize)").choices(['bilinear', 'area', 'nearest', 'lanczos', 'bicubic', 'pil-nearest']))
       .option('--align-corners', "bilinear/nearest: tf's alignCorners=true (as ml5 resizes)");
 
   const explainCmd = program
@@ -69,16 +69,19 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .argument('<images...>', 'image files or folders (searched recursively)');
   inputOptions(methodOptions(modelOptions(explainCmd)))
     .option('--no-sheet', 'with several methods, skip the comparison sheet PNG per image')
-    .option('-k, --top-k <n>', 'explain the top n classes', '3')
+    .option('-k, --top-k <n>', 'explain the top n classes (default: 3, or all classes of a model with fewer)')
     .option('-c, --class <class>', 'explain this class, by index or label (repeatable; overrides --top-k)', collect)
     .option('--target <spec>', 'explain a target: class:<c>, logit-diff:<c1>,<c2> (why c1 and not c2), sum:<c1>,<c2>,... (repeatable; with --class, overrides --top-k)', collect)
     .option('-o, --out <dir>', 'output folder', 'cam-out')
     .option('--baseline <image>', 'Integrated Gradients: baseline image, fitted and preprocessed like the inputs (default: black)')
     .addOption(new Option('--colormap <name>', 'colour map for heatmaps').choices(['jet', 'turbo', 'viridis', 'inferno']).default('jet'))
     .option('--alpha <a>', 'heatmap opacity in the overlay (0..1)', '0.5')
-    .addOption(new Option('--render <mode>', 'pixel-level methods: auto (gradient images for guided-backprop and guided-gradcam, heatmaps for the rest), heatmap, or gradient (grey-centred RGB gradient images for saliency, smoothgrad, integrated-gradients and the guided ones)').choices(['auto', 'heatmap', 'gradient']).default('auto'))
+    .addOption(new Option('--render <mode>', 'pixel-level methods (saliency, smoothgrad, integrated-gradients, guided-*): auto or signed (signed attribution on a diverging colour map centred on 0), heatmap (magnitude, per-map scale), or gradient (the papers\' grey-centred RGB images)').choices(['auto', 'heatmap', 'signed', 'gradient']).default('auto'))
+    .addOption(new Option('--signed-colormap <name>', 'diverging colour map of signed maps').choices(['bwr', 'rdwhgn']).default('bwr'))
+    .option('--outlier-percent <p>', 'signed maps: share (%) of the total |attribution| that saturates at the ends, as Captum (0 <= p < 100)', '2')
+    .addOption(new Option('--legend [where]', 'add a colour-scale strip to each overlay, heatmap and gradient image').choices(['below', 'none']).preset('below').default('none'))
     .option('--heatmap', 'also write the heatmap alone (same format as the overlays)')
-    .option('--max-size <px>', 'longest side of overlays, heatmaps and sheet cells in pixels (default: the image size)')
+    .option('--max-size <px>', 'longest side of overlays, heatmaps and sheets in pixels; 0 = the image\'s own size', '2048')
     .addOption(new Option('--format <name>', 'overlay, heatmap and sheet format').choices(['png', 'jpeg', 'webp']).default('png'))
     .option('--quality <q>', 'jpeg/webp quality, 1..100 (default 90)')
     .option('--save-raw', 'write each raw low-resolution map as float32 .npy')
@@ -140,6 +143,7 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .option('--html', 'write <out>/index.html (default: when the shards have one)')
     .option('-f, --force', 'overwrite existing outputs')
     .option('--json', 'print the merged report on stdout')
+    .option('-q, --quiet', 'print only errors and the summary')
     .addHelpText('after', examples([
       'tfjs-cam merge out/shard-0 out/shard-1 out/shard-2 -o out/all',
       'tfjs-cam merge /data/out/shard-* -o /data/out/merged --html',

@@ -6,6 +6,18 @@ const useColor = (stream: NodeJS.WriteStream) => !process.env.NO_COLOR && !!stre
 export const out = new chalk.Instance({ level: useColor(process.stdout) ? Math.max(1, chalk.level) as 1 | 2 | 3 : 0 });
 export const err = new chalk.Instance({ level: useColor(process.stderr) ? Math.max(1, chalk.level) as 1 | 2 | 3 : 0 });
 
+const NAMED_ESCAPES: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/**
+ * A file name, label or message as it may appear inside one console line: control characters (a newline, tab or
+ * escape in a file name) are written as `\n`, `\t`, `\x1b`..., so that each image stays one line and nothing in a
+ * name can move the cursor or colour the terminal. C1 controls and the Unicode line separators too. The JSON
+ * reports keep the real names (JSON escapes what it must).
+ */
+export function printable(s: string): string {
+  return s.replace(/[\x00-\x1f\x7f-\x9f\u2028\u2029]/g, (c) => NAMED_ESCAPES[c] ?? (c.charCodeAt(0) > 0xff ? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}` : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+}
+
 /**
  * Time left from the work done: the rate is measured from the first report on (time since then / work done since
  * then), never from a start whose work is unknown. Counting the first batch's work but not its time made the
@@ -46,7 +58,8 @@ export class Progress {
     const filled = Math.round((done / this.total) * width);
     const leftMs = skipped ? null : this.eta.update(done - this.skipped, this.total - this.skipped);
     const eta = leftMs == null ? 0 : leftMs / 1000;
-    const name = label.length > 40 ? '…' + label.slice(-39) : label;
+    const shown = printable(label);
+    const name = shown.length > 40 ? '…' + shown.slice(-39) : shown;
     process.stderr.write(`\r\x1b[2K[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${this.total} ${eta > 0 ? `~${Math.ceil(eta)}s left ` : ''}${name}`);
   }
   done(): void {

@@ -12,6 +12,7 @@ import { UsageError } from '../util/errors';
 import { preprocessFromFlags, parseIntFlag } from './flags';
 import { reportError } from './errors';
 import { out } from './output';
+import type { Interpolation } from '../image/fit';
 
 export async function runServe(images: string[], o: Record<string, unknown>): Promise<number> {
   try {
@@ -27,7 +28,7 @@ export async function runServe(images: string[], o: Record<string, unknown>): Pr
     }
     const labels = o.labels != null ? path.resolve(String(o.labels)) : null;
     if (labels) readLabels(labels);
-    if (o.interpolation === 'lanczos') throw new UsageError("--interpolation lanczos is not available in the browser (it needs libvips): use bilinear, area or nearest");
+    if (o.interpolation === 'lanczos') throw new UsageError("--interpolation lanczos is not available in the browser (it needs libvips): use bilinear, area, nearest, bicubic or pil-nearest");
     const port = parseIntFlag(o.port, '--port', 0);
     if (port > 65535) throw new UsageError(`--port must be a whole number from 0 to 65535 (got '${o.port}')`);
     const server = await startServer({
@@ -40,7 +41,7 @@ export async function runServe(images: string[], o: Record<string, unknown>): Pr
       layer: o.layer != null ? String(o.layer) : null,
       topK: parseIntFlag(o.topK, '--top-k', 1),
       preprocess: preprocessFromFlags(o),
-      interpolation: o.interpolation as 'bilinear' | 'area' | 'nearest' | undefined,
+      interpolation: o.interpolation as Exclude<Interpolation, 'lanczos'> | undefined,
       alignCorners: o.alignCorners ? true : undefined,
     });
     process.stdout.write(`tfjs-cam serve: ${out.bold(server.url)}  (model ${given}, ${walk.jobs.length} image${walk.jobs.length === 1 ? '' : 's'}; Ctrl-C to stop)\n`);

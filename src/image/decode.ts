@@ -41,6 +41,10 @@ export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif
 // sharp's names for the formats of IMAGE_EXTENSIONS (AVIF is read by the HEIF loader).
 const RASTER_FORMATS = new Set<string>(['jpeg', 'png', 'webp', 'gif', 'tiff', 'heif', 'avif']);
 
+/** Said with a format that is recognised but not read (SVG, HEIC): what to convert to. */
+const FORMATS_READ = 'tfjs-cam reads JPEG, PNG, WebP, GIF, TIFF and AVIF';
+const unsupported = (format: string) => new ImageError(`unsupported format (${format}); ${FORMATS_READ}`);
+
 const DEFAULT_MAX_PIXELS = 100e6;
 const WHITE = { r: 255, g: 255, b: 255 };
 
@@ -69,7 +73,7 @@ export async function decodeImage(file: string | Buffer, opts: DecodeOptions = {
   }
   // sharp also reads SVG (and whatever else its libvips build has); only the raster formats above are accepted,
   // so a vector file renamed .png is not rasterised at some arbitrary density.
-  if (!RASTER_FORMATS.has(meta.format)) throw new ImageError(`not an image or unsupported format (${meta.format})`);
+  if (!RASTER_FORMATS.has(meta.format)) throw unsupported(meta.format);
   const pixels = meta.width * meta.height;
   if (limited && pixels > maxPixels) throw overLimit(meta.width, meta.height, maxPixels);
 
@@ -170,6 +174,10 @@ async function translate(
   size?: { width: number; height: number; max: number },
 ): Promise<ImageError> {
   const msg = err instanceof Error ? err.message : String(err);
+  // A HEIC photo (iPhone) is HEIF with HEVC-coded pictures, which sharp's libvips does not decode (it reads AVIF,
+  // HEIF with AV1): libvips then speaks of a bad header or seek, which is not what is wrong with the file.
+  const heif = heifBrand(await readHead(file, 64));
+  if (heif === 'heic' || heif === 'heif') return unsupported(heif);
   if (/exceeds pixel limit/i.test(msg)) {
     return size ? overLimit(size.width, size.height, size.max) : new ImageError('image is over the pixel limit');
   }
@@ -191,24 +199,42 @@ async function translate(
   return new ImageError(`cannot decode image: ${first.trim()}`);
 }
 
-async function hasImageMagic(file: string | Buffer): Promise<boolean> {
-  let head: Buffer;
-  if (typeof file === 'string') {
+/** The first `n` bytes of the file (fewer if it is shorter; none if it cannot be read). */
+async function readHead(file: string | Buffer, n: number): Promise<Buffer> {
+  if (typeof file !== 'string') return file.subarray(0, n);
+  try {
+    const fh = await fsp.open(file, 'r');
     try {
-      const fh = await fsp.open(file, 'r');
-      try {
-        head = Buffer.alloc(16);
-        const { bytesRead } = await fh.read(head, 0, 16, 0);
-        head = head.subarray(0, bytesRead);
-      } finally {
-        await fh.close();
-      }
-    } catch {
-      return false;
+      const head = Buffer.alloc(n);
+      const { bytesRead } = await fh.read(head, 0, n, 0);
+      return head.subarray(0, bytesRead);
+    } finally {
+      await fh.close();
     }
-  } else {
-    head = file.subarray(0, 16);
+  } catch {
+    return Buffer.alloc(0);
   }
+}
+
+const HEVC_BRANDS = new Set(['heic', 'heix', 'heim', 'heis', 'hevc', 'hevx', 'hevm', 'hevs']);
+
+/**
+ * What an ISO-BMFF `ftyp` box says a HEIF-family file is: 'avif' (AV1 pictures), 'heic' (HEVC pictures), 'heif'
+ * (HEIF of another or unnamed codec, brand mif1/msf1 alone), or null (not such a file).
+ */
+export function heifBrand(head: Buffer): 'avif' | 'heic' | 'heif' | null {
+  if (head.length < 16 || head.toString('latin1', 4, 8) !== 'ftyp') return null;
+  const end = Math.min(head.length, head.readUInt32BE(0));
+  const brands = [head.toString('latin1', 8, 12)];
+  for (let at = 16; at + 4 <= end; at += 4) brands.push(head.toString('latin1', at, at + 4));
+  if (brands.some((b) => b === 'avif' || b === 'avis')) return 'avif';
+  if (brands.some((b) => HEVC_BRANDS.has(b))) return 'heic';
+  if (brands.some((b) => b === 'mif1' || b === 'msf1')) return 'heif';
+  return null;
+}
+
+async function hasImageMagic(file: string | Buffer): Promise<boolean> {
+  const head = await readHead(file, 16);
   const ascii = (from: number, to: number) => head.subarray(from, to).toString('latin1');
   return (
     (head[0] === 0xff && head[1] === 0xd8 && head[2] === 0xff) || // JPEG

@@ -1,6 +1,7 @@
 // Producing the model's input pixels from decoded RGB pixels, following a Placement exactly. Plain arithmetic
 // on bytes (Lanczos, which needs libvips, is passed in by ./resize.ts), shared by Node and the browser build.
 import { contentBox, sourceBox, type Placement } from './geometry';
+import { pilBicubicBytes, pilNearestBytes } from './pil-resample';
 
 /**
  * How the image is resampled to the model input; it should be what the user's app does:
@@ -10,9 +11,12 @@ import { contentBox, sourceBox, type Placement } from './geometry';
  *   (`tf.image.resize(..., method='area')`, OpenCV INTER_AREA when shrinking, PIL `Image.BOX`).
  * - `nearest`: exactly `tf.image.resizeNearestNeighbor(x, size)` (input pixel floor(o * in/out)).
  * - `lanczos`: anti-aliased Lanczos-3 (libvips; PIL `Image.LANCZOS`, torchvision Resize on PIL images with LANCZOS).
+ * - `bicubic`: exactly PIL's `Image.resize(size, Image.BICUBIC)` (anti-aliased when shrinking; ./pil-resample.ts).
+ * - `pil-nearest`: exactly PIL's `Image.resize(size, Image.NEAREST)`, the pixel under each output pixel's centre
+ *   (Keras `load_img(path, target_size=...)`'s default).
  */
-export type Interpolation = 'bilinear' | 'area' | 'nearest' | 'lanczos';
-export const INTERPOLATIONS: Interpolation[] = ['bilinear', 'area', 'nearest', 'lanczos'];
+export type Interpolation = 'bilinear' | 'area' | 'nearest' | 'lanczos' | 'bicubic' | 'pil-nearest';
+export const INTERPOLATIONS: Interpolation[] = ['bilinear', 'area', 'nearest', 'lanczos', 'bicubic', 'pil-nearest'];
 
 export interface ResizeOptions {
   /** One luminance channel instead of RGB. */
@@ -53,9 +57,11 @@ export async function fitToInput(img: RgbImage, p: Placement, opts: ResizeOption
   let pixels: Uint8Array = whole ? img.data : cropRgb(img.data, img.width, src.left, src.top, src.width, src.height);
   if (src.width !== dst.width || src.height !== dst.height) {
     if (interpolation === 'lanczos') {
-      if (!lanczos) throw new RangeError("'lanczos' interpolation needs libvips (the Node build); use bilinear, area or nearest here");
+      if (!lanczos) throw new RangeError("'lanczos' interpolation needs libvips (the Node build); use bilinear, area, nearest, bicubic or pil-nearest here");
       pixels = await lanczos(pixels, src.width, src.height, dst.width, dst.height);
     } else if (interpolation === 'area') pixels = areaBytes(pixels, src.width, src.height, dst.width, dst.height, 3);
+    else if (interpolation === 'bicubic') pixels = pilBicubicBytes(pixels, src.width, src.height, dst.width, dst.height, 3);
+    else if (interpolation === 'pil-nearest') pixels = pilNearestBytes(pixels, src.width, src.height, dst.width, dst.height, 3);
     else if (interpolation === 'nearest') pixels = tfNearestBytes(pixels, src.width, src.height, dst.width, dst.height, 3, !!opts.alignCorners);
     else pixels = tfBilinearBytes(pixels, src.width, src.height, dst.width, dst.height, 3, !!opts.alignCorners);
   }

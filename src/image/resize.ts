@@ -6,6 +6,7 @@ import type { Placement } from './geometry';
 import { fitToInput, type ResizeOptions } from './fit';
 
 export { areaBytes, INTERPOLATIONS, luminance, tfBilinearBytes, tfNearestBytes } from './fit';
+export { pilBicubicBytes, pilNearestBytes } from './pil-resample';
 export type { Interpolation, ResizeOptions } from './fit';
 
 export type { ResizeMode } from './geometry';

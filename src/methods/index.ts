@@ -30,14 +30,35 @@ export function getMethod(name: string): CamMethod {
   return m;
 }
 
+/** Why each kind of method cannot run for this model and these target layers; absent or null: it can. */
+export interface MethodSupport {
+  cam?: string | null;
+  fullGrad?: string | null;
+  guided?: string | null;
+}
+
+/** A method that 'all' left out, and why. */
+export interface LeftOutMethod {
+  method: string;
+  why: string;
+}
+
 /**
  * 'a,b,c' or 'all' -> methods, in the order given (duplicates dropped). 'all' leaves out CAM, FullGrad and the
- * guided methods where the model cannot do them.
+ * guided methods where the model cannot do them (`unsupported` says why), and says so in `leftOut`; a method
+ * named alone is kept, and refused with its reason when it runs.
  */
-export function parseMethods(spec: string, camPossible = true, fullGradPossible = true, guidedPossible = true): CamMethod[] {
+export function selectMethods(spec: string, unsupported: MethodSupport = {}): { methods: CamMethod[]; leftOut: LeftOutMethod[] } {
   const names = spec.split(',').map((s) => s.trim()).filter(Boolean);
   if (names.length === 1 && names[0].toLowerCase() === 'all') {
-    return ALL.filter((m) => (camPossible || m !== cam) && (fullGradPossible || m !== fullgrad) && (guidedPossible || !m.needs.includes('guided-relu')));
+    const whyNot = (m: CamMethod): string | null | undefined => (m === cam ? unsupported.cam : m === fullgrad ? unsupported.fullGrad : m.needs.includes('guided-relu') ? unsupported.guided : null);
+    return {
+      methods: ALL.filter((m) => !whyNot(m)),
+      leftOut: ALL.flatMap((m) => {
+        const why = whyNot(m);
+        return why ? [{ method: m.name, why }] : [];
+      }),
+    };
   }
   const out: CamMethod[] = [];
   for (const n of names) {
@@ -45,5 +66,23 @@ export function parseMethods(spec: string, camPossible = true, fullGradPossible 
     if (!out.includes(m)) out.push(m);
   }
   if (!out.length) throw new UsageError('no method given');
-  return out;
+  return { methods: out, leftOut: [] };
+}
+
+/** selectMethods' methods, with each kind of method said possible or not. */
+export function parseMethods(spec: string, camPossible = true, fullGradPossible = true, guidedPossible = true): CamMethod[] {
+  const no = 'not possible for this model';
+  return selectMethods(spec, { cam: camPossible ? null : no, fullGrad: fullGradPossible ? null : no, guided: guidedPossible ? null : no }).methods;
+}
+
+/**
+ * One line for the run's notes: the methods 'all' left out, those with the same reason together
+ * ("--method all left out guided-backprop and guided-gradcam: why; fullgrad: why"); null when none was.
+ */
+export function leftOutNote(leftOut: LeftOutMethod[]): string | null {
+  if (!leftOut.length) return null;
+  const byWhy = new Map<string, string[]>();
+  for (const l of leftOut) byWhy.set(l.why, [...(byWhy.get(l.why) ?? []), l.method]);
+  const and = (xs: string[]) => (xs.length > 1 ? `${xs.slice(0, -1).join(', ')} and ${xs[xs.length - 1]}` : xs[0]);
+  return `--method all left out ${[...byWhy].map(([why, methods]) => `${and(methods)}: ${why}`).join('; ')}`;
 }

@@ -21,7 +21,7 @@ export interface Preprocessing {
 }
 
 export interface Sidecar {
-  preprocess?: Partial<Preprocessing> & { grayscale?: boolean; interpolation?: 'bilinear' | 'area' | 'nearest' | 'lanczos'; alignCorners?: boolean };
+  preprocess?: Partial<Preprocessing> & { grayscale?: boolean; interpolation?: 'bilinear' | 'area' | 'nearest' | 'lanczos' | 'bicubic' | 'pil-nearest'; alignCorners?: boolean };
   labels?: string[] | string;
   layer?: string | string[];
   method?: string;
@@ -81,7 +81,7 @@ export function validateSidecar(raw: unknown, file: string): Sidecar {
     if (p.bgr != null && typeof p.bgr !== 'boolean') throw fail('preprocess.bgr', 'must be true or false');
     if (p.resize != null && !['stretch', 'crop', 'pad'].includes(p.resize as string)) throw fail('preprocess.resize', "must be 'stretch', 'crop' or 'pad'");
     if (p.alignCorners != null && typeof p.alignCorners !== 'boolean') throw fail('preprocess.alignCorners', 'must be true or false');
-    if (p.interpolation != null && !['bilinear', 'area', 'nearest', 'lanczos'].includes(p.interpolation as string)) throw fail('preprocess.interpolation', "must be 'bilinear', 'area', 'nearest' or 'lanczos'");
+    if (p.interpolation != null && !['bilinear', 'area', 'nearest', 'lanczos', 'bicubic', 'pil-nearest'].includes(p.interpolation as string)) throw fail('preprocess.interpolation', "must be 'bilinear', 'area', 'nearest', 'lanczos', 'bicubic' or 'pil-nearest'");
   }
   if (s.labels != null && typeof s.labels !== 'string' && !(Array.isArray(s.labels) && s.labels.every((l) => typeof l === 'string'))) {
     throw fail('labels', 'must be an array of strings or a file name');

@@ -14,7 +14,7 @@ import { checkNormalisationCounts } from './preprocess-check';
 import { withFileContext } from './error-context';
 import { resolveRemoteModel } from './remote-model';
 import type { LoadedModel } from '../model/load';
-import { readBoxes } from '../metrics/boxes';
+import { readBoxes, resolveBoxClasses } from '../metrics/boxes';
 import { Box, energyInBoxes, localisationHit, pointingGameHit } from '../metrics/localisation';
 import { auc, averageDropAndIncrease, faithfulnessPlan, imageFaithfulness, MapFaithfulness, ProbabilityFn, scoreRows } from '../metrics/faithfulness';
 import { imageRoad, mean, ROAD_FRACTIONS, ROAD_NOISE } from '../metrics/road';
@@ -22,11 +22,11 @@ import { parseTarget, Target, targetLabel, targetScores, targetSpec } from '../c
 import { ChannelPool } from '../batch/channel-pool';
 import { explainTensor, TensorExplanation } from './explain-tensor';
 import { baselineOf, isFatal, methodSlug, prepareInput, slug, targetSlug } from './explain';
-import { renderOverlay } from '../render/overlay';
+import { DEFAULT_MAX_SIZE, renderOverlay, shrinkForOutput } from '../render/overlay';
 import type { Interpolation } from '../image/resize';
 import { openSession, SessionOptions } from './session';
 import { backendThreads } from '../backend';
-import { MethodOptions } from '../methods';
+import { leftOutNote, MethodOptions } from '../methods';
 import { lineCharts } from '../render/plot';
 import { evaluateHtml, writeHtmlReport } from '../report/html';
 import { ensureDir, writeFileAtomic } from '../report/files';
@@ -87,9 +87,12 @@ export interface EvaluateOptions extends SessionOptions {
   onImage?: (done: number, total: number, file: string, error?: string) => void;
   /**
    * Before the first image: each boxes entry whose image is missing (`missing`) and each image found without a
-   * boxes entry (`unboxed`); neither is evaluated. Both are listed in the report (images.missing, images.unboxed).
+   * boxes entry (`unboxed`); in its turn, an image whose boxes the model sees none of (`unusable`, with the reason).
+   * None of these is evaluated; all are listed in the report (images.missing, images.unboxed, images.unusable).
    */
-  onSkip?: (kind: 'missing' | 'unboxed', file: string) => void;
+  onSkip?: (kind: 'missing' | 'unboxed' | 'unusable', file: string, reason?: string) => void;
+  /** Something about an image that was still evaluated (a box the model sees none of). */
+  onWarning?: (file: string, message: string) => void;
 }
 
 export async function evaluate(inputs: string[], opts: EvaluateOptions): Promise<EvaluateReport> {
@@ -115,7 +118,31 @@ interface PreparedImage {
   x: tf.Tensor4D;
   place: Placement;
   ex: TensorExplanation;
+  /** The boxes the model sees some of, in model-input pixels. */
   boxes: Box[];
+  /** Boxes it sees none of, one line each. */
+  warnings: string[];
+}
+
+/** An image whose boxes the model sees none of: not scored (every measure would be 0), listed in images.unusable. */
+class UnusableBoxes extends Error {}
+
+/**
+ * The boxes (image pixels) in model-input pixels, those the model sees part of; and why each other one is unseen:
+ * wholly outside the image (check says the same of such a region), or cut off by the crop.
+ */
+export function boxesSeen(given: Box[], width: number, height: number, place: Placement, inputW: number, inputH: number, resize: string): { boxes: Box[]; unseen: { index: number; why: string }[] } {
+  const boxes: Box[] = [];
+  const unseen: { index: number; why: string }[] = [];
+  given.forEach((b, index) => {
+    const p0 = toModel(place, b.x, b.y);
+    const p1 = toModel(place, b.x + b.width, b.y + b.height);
+    const seen = Math.min(inputW, p1.x) > Math.max(0, p0.x) && Math.min(inputH, p1.y) > Math.max(0, p0.y);
+    const inImage = Math.min(width, b.x + b.width) > Math.max(0, b.x) && Math.min(height, b.y + b.height) > Math.max(0, b.y);
+    if (seen && inImage) boxes.push({ x: p0.x, y: p0.y, width: p1.x - p0.x, height: p1.y - p0.y });
+    else unseen.push({ index, why: !inImage ? `lies outside the image (${width}x${height} pixels)` : `lies outside the part of the image the model sees (resize: ${resize})` });
+  });
+  return { boxes, unseen };
 }
 
 async function evaluateRun(inputs: string[], opts: EvaluateOptions, preloaded?: LoadedModel): Promise<EvaluateReport> {
@@ -130,6 +157,8 @@ async function evaluateRun(inputs: string[], opts: EvaluateOptions, preloaded?: 
     const c = session.model.classifier;
     if (opts.shuffleWeights != null) c.randomizeWeights(opts.shuffleWeights);
     const truth = readBoxes(opts.boxes);
+    // Every entry's class before any image: a class and a label that disagree, or a label the model lacks, stop here.
+    const classOf = resolveBoxClasses(truth, opts.boxes, session.labels, (l) => session.classIndex(l));
     const outDir = opts.out ? path.resolve(opts.out) : null;
     // The output folder (overlays) is never read as input, as for explain.
     const { jobs, problems } = collectImages(inputs.length ? inputs : [path.dirname(path.resolve(opts.boxes))], { exclude: outDir });
@@ -167,24 +196,23 @@ async function evaluateRun(inputs: string[], opts: EvaluateOptions, preloaded?: 
     const spare = faithful && !target && opts.shuffleWeights == null && backendThreads() === 1 ? (opts.jobs ?? 1) - 1 : 0;
     pool = spare > 0 ? ChannelPool.launch(spare, opts) : null;
     const rows: ImageRow[] = [];
+    const unusable: { file: string; reason: string }[] = [];
     let overlays = 0;
     if (opts.overlays && outDir) await ensureDir(outDir);
     let correct = 0;
     let done = 0;
     const prepare = async (job: ImageJob): Promise<PreparedImage> => {
       const gt = truth.get(path.resolve(job.file))!;
-      const cls = gt.classIndex ?? (gt.label != null ? session.classIndex(gt.label) : undefined);
-      if (cls == null) throw new UsageError('the boxes entry names no class or label');
+      const cls = classOf.get(path.resolve(job.file))!;
       const img = await decodeImage(job.file);
       const { x, place } = await prepareInput(session, img, opts);
       try {
+        // Boxes the model sees nothing of would score 0 in silence: said, and an image left without any is not scored.
+        const { boxes, unseen } = boxesSeen(gt.boxes, img.width, img.height, place, inputW, inputH, session.preprocess.resize);
+        if (!boxes.length) throw new UnusableBoxes(unseen.length > 1 ? `none of its ${unseen.length} boxes is seen by the model: ${unseen[0].why}` : `its box ${unseen[0].why}`);
+        const warnings = unseen.map((u) => `boxes[${u.index}] ${u.why}: measured against the other box${boxes.length > 1 ? 'es' : ''}`);
         const ex = explainTensor(c, x, { methods: session.methods, layers: session.layers, ...(target ? { targets: [target] } : { classes: [cls] }), topK: 1, score: session.score, methodOptions });
-        const boxes: Box[] = gt.boxes.map((b) => {
-          const p0 = toModel(place, b.x, b.y);
-          const p1 = toModel(place, b.x + b.width, b.y + b.height);
-          return { x: p0.x, y: p0.y, width: p1.x - p0.x, height: p1.y - p0.y };
-        });
-        return { cls, img, x, place, ex, boxes };
+        return { cls, img, x, place, ex, boxes, warnings };
       } catch (e) {
         x.dispose();
         throw e;
@@ -195,7 +223,7 @@ async function evaluateRun(inputs: string[], opts: EvaluateOptions, preloaded?: 
       try {
         const prepared = ahead ?? prepare(job);
         ahead = null;
-        const { cls, img, x, place, ex, boxes } = await prepared;
+        const { cls, img, x, place, ex, boxes, warnings } = await prepared;
         try {
           const top1 = ex.top[0].index === cls;
           // The class's probability, or the target's score on probabilities (sum or difference of the classes').
@@ -223,7 +251,8 @@ async function evaluateRun(inputs: string[], opts: EvaluateOptions, preloaded?: 
           } else if (faithful) faith = imageFaithfulness(x, maps, probability, steps, 32, opts.onProgress && ((d) => passes(d)));
           const roads = road ? imageRoad(x, maps, probability, { seed, onProgress: opts.onProgress && ((d) => passes(faithRows + d)) }) : null;
           const label = session.labels[cls];
-          const row: ImageRow = { file: job.file, class: { index: cls, label }, probability: r4(ex.probabilities[cls]), top1, methods: [] };
+          const row: ImageRow = { file: job.file, class: { index: cls, label }, probability: r4(ex.probabilities[cls]), top1, methods: [], ...(warnings.length ? { warnings } : {}) };
+          for (const w of warnings) opts.onWarning?.(job.file, w);
           const energies: number[] = [];
           for (const [i, m] of ex.maps.entries()) {
             const energy = energyInBoxes(m.map, inputW, boxes);
@@ -246,9 +275,11 @@ async function evaluateRun(inputs: string[], opts: EvaluateOptions, preloaded?: 
           if (opts.overlays && outDir) {
             // explain's overlays under explain's names: <stem>.<method>.<class>-<label>.png in --out
             const stem = job.stem ?? job.rel.slice(0, job.rel.length - path.extname(job.rel).length);
+            // At most explain's default size: a 48 MP photo's full-size overlays would take seconds and hundreds of MB.
+            const shown = await shrinkForOutput(img, place, DEFAULT_MAX_SIZE);
             for (const [i, m] of ex.maps.entries()) {
               const name = `${stem}.${methodSlug(m.method)}.${target ? targetSlug(target, session.labels) : `${cls}-${slug(label)}`}.png`;
-              const { overlay } = await renderOverlay(img, m.map, inputW, inputH, place, { colormap: 'jet', alpha: 0.5, heatmap: false });
+              const { overlay } = await renderOverlay(shown.img, m.map, inputW, inputH, shown.place, { colormap: 'jet', alpha: 0.5, heatmap: false });
               await ensureDir(path.dirname(path.join(outDir, name)));
               await writeFileAtomic(path.join(outDir, name), overlay, { overwrite: !!opts.force });
               row.methods[i].overlay = name.split(path.sep).join('/');
@@ -289,6 +320,13 @@ async function evaluateRun(inputs: string[], opts: EvaluateOptions, preloaded?: 
         opts.onImage?.(++done, withTruth.length, job.file);
       } catch (e) {
         if (isFatal(e)) throw e;
+        if (e instanceof UnusableBoxes) {
+          // Not the image's failure: its boxes entry cannot be measured against (counted apart, as check does).
+          unusable.push({ file: job.file, reason: e.message });
+          opts.onSkip?.('unusable', job.file, e.message);
+          opts.onImage?.(++done, withTruth.length, job.file);
+          continue;
+        }
         errors.push({ file: job.file, error: errorMessage(e) });
         opts.onImage?.(++done, withTruth.length, job.file, errorMessage(e));
       }
@@ -327,7 +365,8 @@ async function evaluateRun(inputs: string[], opts: EvaluateOptions, preloaded?: 
       }
       return s;
     });
-    const evaluated = withTruth.length - errors.filter((e) => withTruth.some((j) => j.file === e.file)).length;
+    const evaluated = withTruth.length - errors.filter((e) => withTruth.some((j) => j.file === e.file)).length - unusable.length;
+    const leftOut = leftOutNote(session.methodsLeftOut);
     const report: EvaluateReport = {
       schema: EVALUATE_SCHEMA,
       tool: { name: 'tfjs-cam', version: TOOL_VERSION },
@@ -337,7 +376,8 @@ async function evaluateRun(inputs: string[], opts: EvaluateOptions, preloaded?: 
       boxes: opts.boxes,
       settings: { tolerance, threshold: 0.2, minIou: 0.5, steps: faithful ? steps : null, road: road ? { fractions: [...ROAD_FRACTIONS], noise: ROAD_NOISE, seed } : null },
       ...(target ? { target: { spec: targetSpec(target), label: targetLabel(target, session.labels) } } : {}),
-      images: { evaluated, failed: errors.length, top1Accuracy: evaluated ? r4(correct / evaluated) : null, errors, missing, unboxed },
+      images: { evaluated, failed: errors.length, top1Accuracy: evaluated ? r4(correct / evaluated) : null, errors, missing, unboxed, unusable },
+      ...(leftOut ? { notes: [leftOut] } : {}),
       methods,
       perImage: rows,
     };

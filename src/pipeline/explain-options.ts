@@ -3,7 +3,7 @@
  * (./explain.ts) and the worker pool (../batch/pool.ts) that runs images for it, so neither imports the other.
  */
 import type { SessionOptions } from './session';
-import type { ColormapName } from '../render/colormap';
+import type { ColormapName, DivergingName } from '../render/colormap';
 import type { RenderMode } from '../render/gradient';
 import type { MethodOptions } from '../methods';
 import type { Interpolation } from '../image/resize';
@@ -15,7 +15,10 @@ import type { Shard } from '../batch/shard';
 export interface ExplainOptions extends SessionOptions {
   /** Output folder; null writes no files (library use). Default './cam-out'. */
   out?: string | null;
-  /** Explain the n highest-scoring classes of each image (default 3; more than the model has: all of them, with a note). */
+  /**
+   * Explain the n highest-scoring classes of each image (default 3, or all classes of a model with fewer; an explicit
+   * topK above the class count: all of them, with a note).
+   */
   topK?: number;
   /** Classes by index or label; overrides topK. */
   classes?: (number | string)[];
@@ -25,15 +28,26 @@ export interface ExplainOptions extends SessionOptions {
    * classes; together they override topK. Function targets run in this thread (no worker threads).
    */
   targets?: (string | Target)[];
-  /** Colour map of the heatmaps: 'jet' (default, OpenCV's, as pytorch-grad-cam), 'turbo', 'viridis', 'inferno'. */
+  /**
+   * Colour map of the heatmaps: 'jet' (default, OpenCV's, as pytorch-grad-cam), 'turbo', 'viridis', 'inferno'; each
+   * map scaled on its own, 0 = its minimum, 1 = its maximum.
+   */
   colormap?: ColormapName;
   /** Heatmap opacity in the overlay, 0..1 (default 0.5). */
   alpha?: number;
   /**
-   * How pixel-level methods are drawn (see RenderMode): 'auto' (default) gradient images for guided backprop and
-   * Guided Grad-CAM, heatmaps for the rest; 'gradient' for all five signed ones; 'heatmap' for none.
+   * How the pixel-level methods (saliency, SmoothGrad, Integrated Gradients, guided backprop, Guided Grad-CAM) are
+   * drawn (see render/drawing.ts): 'auto' (default) and 'signed': their signed attribution, summed over channels,
+   * on a diverging colour map centred on zero and clipped; 'heatmap': the magnitude map as a heatmap; 'gradient':
+   * the papers' grey-centred RGB gradient images. Class activation maps are always heatmaps.
    */
   render?: RenderMode;
+  /** Diverging colour map of signed maps (default bwr: blue negative, white zero, red positive). */
+  signedColormap?: DivergingName;
+  /** Signed maps: the share (%) of the total |attribution| that saturates at the colour map's ends (default 2, as Captum). */
+  outlierPercent?: number;
+  /** 'below': a colour-scale strip under every overlay, heatmap and gradient image (default: none). */
+  legend?: 'below' | 'none';
   /** Also write the heatmap alone as PNG. */
   heatmap?: boolean;
   /** Also write each raw low-resolution map (before normalisation) as float32 `.npy`. */
@@ -65,7 +79,10 @@ export interface ExplainOptions extends SessionOptions {
   format?: ImageFormat;
   /** 1..100, with format 'jpeg' or 'webp' (default 90). */
   quality?: number;
-  /** Longest side of overlays and heatmaps in pixels (default: the image's own size). */
+  /**
+   * Longest side of overlays, heatmaps and sheets in pixels (default 2048; 0 = the image's own size). The model
+   * input, the report's numbers and its coordinates (peaks, in the original image's pixels) do not depend on it.
+   */
   maxSize?: number;
   /**
    * Run long per-image work (Score-CAM, Ablation-CAM, Smooth Grad-CAM++, many classes) in a worker thread even for

@@ -13,9 +13,13 @@ import * as tf from '@tensorflow/tfjs';
 import { decodeImage, DecodedImage } from '../image/decode';
 import { placement, toSource, Placement } from '../image/geometry';
 import { Interpolation, resizeForModel } from '../image/resize';
-import { FORMAT_EXT, renderOverlay, shrinkForOutput } from '../render/overlay';
-import { drawnAsGradient, renderGradientImage } from '../render/gradient';
-export { drawnAsGradient, GRADIENT_METHODS, RENDER_MODES, type RenderMode } from '../render/gradient';
+import { DEFAULT_MAX_SIZE, FORMAT_EXT, renderOverlay, renderSignedOverlay, shrinkForOutput } from '../render/overlay';
+import { renderGradientImage } from '../render/gradient';
+import { drawingOf, type Drawing } from '../render/drawing';
+export { drawingOf, drawnAsGradient, GRADIENT_METHODS, RENDER_MODES, type Drawing, type RenderMode } from '../render/drawing';
+import { gradientLegend, heatmapLegend, signedLegend, type Legend } from '../render/legend';
+import type { ColormapName, DivergingName } from '../render/colormap';
+import { DEFAULT_OUTLIER_PERCENT } from '../render/signed';
 import { comparisonSheet, SheetCell } from '../render/sheet';
 import { encodeNpy } from '../report/npy';
 import { ensureDir, removeStrayTempFiles, writeFileAtomic } from '../report/files';
@@ -31,6 +35,7 @@ import { explainTensor, INPUT_LAYER, TensorExplanation } from './explain-tensor'
 import { parseTarget, Target, targetLabel, targetSpec } from '../capture/targets';
 import { peakOf, topMassShare } from './maps';
 import { openSession, Session } from './session';
+import { leftOutNote } from '../methods';
 import { errorMessage, OutputError, UsageError, UserError } from '../util/errors';
 import { REPORT_NAME, RunJournal, WantedOutputs } from './resume';
 import { lockOutputDir } from '../report/lock';
@@ -69,12 +74,34 @@ export async function prepareInput(session: Session, img: DecodedImage, resampli
   return { x: toInputTensor(pixels, h, w, c, session.preprocess), place, pixels };
 }
 
+/**
+ * An image ready for the model. The full-resolution pixels are not kept: only what the report needs of them (size,
+ * source), the image scaled for the output files (`shown`, when files are written) and, with --save-input, the
+ * model input's values. A 48-megapixel photo's 144 MB of pixels are so freed before the model runs, and the next
+ * image (decoded meanwhile) never meets them.
+ */
 interface Prepared {
   job: ImageJob;
-  img: DecodedImage;
+  source: Pick<DecodedImage, 'width' | 'height' | 'info'>;
+  shown?: { img: DecodedImage; place: Placement };
+  input?: Float32Array;
   x: tf.Tensor4D;
   place: Placement;
   decodeMs: number;
+  shrinkMs: number;
+}
+
+/** The longest side of output pictures: --max-size, else 2048; 0 (full resolution) as undefined. */
+export function outputMaxSize(opts: { maxSize?: number }): number | undefined {
+  const m = opts.maxSize ?? DEFAULT_MAX_SIZE;
+  return m > 0 ? m : undefined;
+}
+
+/** The legend of each way of drawing, for the sheet and the HTML report (signed ones without a clip value). */
+export function legendOf(drawing: Drawing, opts: { colormap?: ColormapName; signedColormap?: DivergingName; outlierPercent?: number }): Legend {
+  if (drawing === 'signed') return signedLegend(opts.signedColormap ?? 'bwr', { outlierPercent: opts.outlierPercent ?? DEFAULT_OUTLIER_PERCENT });
+  if (drawing === 'gradient') return gradientLegend();
+  return heatmapLegend(opts.colormap ?? 'jet');
 }
 
 /**
@@ -162,7 +189,16 @@ export class ImagePipeline {
     const t0 = performance.now();
     const img = await decodeImage(job.file);
     const { x, place } = await prepareInput(this.session, img, this.opts);
-    return { job, img, x, place, decodeMs: performance.now() - t0 };
+    const t1 = performance.now();
+    try {
+      const input = this.writeFiles && this.opts.saveInput ? Float32Array.from(x.dataSync()) : undefined;
+      const shown = this.writeFiles ? await shrinkForOutput(img, place, outputMaxSize(this.opts)) : undefined;
+      const source = { width: img.width, height: img.height, info: img.info };
+      return { job, source, shown, input, x, place, decodeMs: t1 - t0, shrinkMs: performance.now() - t1 };
+    } catch (e) {
+      x.dispose();
+      throw e;
+    }
   }
 
   compute(p: Prepared): TensorExplanation {
@@ -176,7 +212,7 @@ export class ImagePipeline {
         methodOptions: this.black ? { ...this.opts.methodOptions, baseline: this.black } : this.opts.methodOptions,
         augSmooth: this.opts.augSmooth,
         channelPool: this.channelPool,
-        signedFor: this.writeFiles ? this.session.methods.map((m) => m.name).filter((m) => drawnAsGradient(m, this.opts.render)) : undefined,
+        signedFor: this.writeFiles ? this.session.methods.map((m) => m.name).filter((m) => drawingOf(m, this.opts.render) !== 'heatmap') : undefined,
       });
     } finally {
       p.x.dispose();
@@ -190,7 +226,7 @@ export class ImagePipeline {
     const stem = p.job.stem ?? stemOf(p.job.rel);
     const files: RenderedImage['files'] = [];
     const file = (rel: string, data: Uint8Array) => (files.push({ rel, data }), rel);
-    const img = p.img;
+    const img = p.source;
     const entry: ReportImage = {
       file: p.job.file,
       status: 'ok',
@@ -205,17 +241,19 @@ export class ImagePipeline {
     if (Array.from(ex.logits).some((v) => !Number.isFinite(v))) {
       entry.warnings = ["the model's scores are not finite numbers (NaN or infinity): check its weights; the maps are empty"];
     }
-    if (this.writeFiles && opts.saveInput) {
-      const again = await prepareInput(session, img, opts);
-      const data = again.x.dataSync() as Float32Array;
-      again.x.dispose();
-      entry.files = { input: file(`${stem}.input.npy`, encodeNpy(data, [1, inputH, inputW, channels])) };
+    if (this.writeFiles && opts.saveInput && p.input) {
+      entry.files = { input: file(`${stem}.input.npy`, encodeNpy(p.input, [1, inputH, inputW, channels])) };
     }
     const sheetCells: SheetCell[] | null = this.writeFiles && (opts.sheet ?? session.methods.length > 1) ? [] : null;
     let flatWarnings: string[] | undefined;
     const format = opts.format ?? 'png';
     const ext = FORMAT_EXT[format];
-    let shown: { img: DecodedImage; place: Placement } | undefined;
+    const shown = p.shown;
+    const legends = opts.legend === 'below';
+    const heatmapLegendStrip = legends ? heatmapLegend(opts.colormap ?? 'jet') : undefined;
+    // A full-resolution picture of a big photo is hundreds of MB while it is made and encoded: one at a time then.
+    const oneAtATime = !!shown && shown.img.width * shown.img.height > BIG_PICTURE_PIXELS;
+    const drawings = new Set<Drawing>();
     // Each map's pixels are made here in turn and its encoding runs on sharp's threads while the next map is
     // made; the files are added in map order once all are encoded (the encodings are what takes time).
     const writes: (() => Promise<void>)[] = [];
@@ -238,14 +276,24 @@ export class ImagePipeline {
         flat: m.flat,
         ...(m.completenessError !== undefined ? { completenessError: round(m.completenessError, 6) } : {}),
       };
-      if (this.writeFiles) {
-        shown ??= await shrinkForOutput(img, p.place, opts.maxSize);
-        // A gradient image takes the overlay's place (and name); --heatmap still writes the heatmap.
-        const rendering = !m.signed || opts.heatmap ? renderOverlay(shown.img, m.map, inputW, inputH, shown.place, { colormap: opts.colormap ?? 'jet', alpha: opts.alpha ?? 0.5, format, quality: opts.quality, heatmap: !!opts.heatmap }) : null;
-        const gradient = m.signed ? renderGradientImage(shown.img, m.signed, inputW, inputH, channels, shown.place, { bgr: session.preprocess.bgr, format, quality: opts.quality }) : null;
+      if (shown) {
+        // Without the signed attribution (not kept for this method), a signed method is drawn as a heatmap.
+        const drawing = m.signed ? drawingOf(m.method, opts.render) : 'heatmap';
+        drawings.add(drawing);
+        const look = { alpha: opts.alpha ?? 0.5, format, quality: opts.quality, heatmap: !!opts.heatmap };
+        // A signed map and its heatmap on the diverging scale; a gradient image takes the overlay's place (and
+        // name), --heatmap still writing the magnitude's heatmap beside it; else the heatmap overlay.
+        const rendering =
+          drawing === 'signed'
+            ? renderSignedOverlay(shown.img, m.signed!, inputW, inputH, channels, shown.place, { ...look, colormap: opts.signedColormap, outlierPercent: opts.outlierPercent, legend: legends })
+            : drawing === 'heatmap' || opts.heatmap
+              ? renderOverlay(shown.img, m.map, inputW, inputH, shown.place, { ...look, colormap: opts.colormap ?? 'jet', legend: heatmapLegendStrip })
+              : null;
+        const gradient = drawing === 'gradient' ? renderGradientImage(shown.img, m.signed!, inputW, inputH, channels, shown.place, { bgr: session.preprocess.bgr, format, quality: opts.quality, legend: legends ? gradientLegend() : undefined }) : null;
         // Settled now and read below, so a failure is never an unhandled rejection meanwhile.
         rendering?.catch(() => undefined);
         gradient?.catch(() => undefined);
+        if (oneAtATime) await Promise.allSettled([rendering, gradient]);
         writes.push(async () => {
           const rendered = rendering ? await rendering : null;
           const picture = gradient ? await gradient : rendered!.overlay;
@@ -266,14 +314,16 @@ export class ImagePipeline {
     if (sheetCells?.length) {
       // rows: methods in the order run; columns: classes
       const rows = session.methods.map((meth) => sheetCells.filter((c) => c.row === meth.title));
-      entry.files = { ...entry.files, sheet: file(`${stem}.sheet.${ext}`, await comparisonSheet(rows, { format, quality: opts.quality })) };
+      // The colour scale of every way the cells are drawn, under the grid.
+      const scales = (['heatmap', 'signed', 'gradient'] as Drawing[]).filter((d) => drawings.has(d)).map((d) => legendOf(d, opts));
+      entry.files = { ...entry.files, sheet: file(`${stem}.sheet.${ext}`, await comparisonSheet(rows, { format, quality: opts.quality, legends: scales, maxSide: outputMaxSize(opts) })) };
     }
     entry.timings = {
       decodeMs: round(p.decodeMs, 1),
       forwardMs: round(ex.timings.forwardMs, 1),
       backwardMs: round(ex.timings.backwardMs, 1),
       methodMs: round(ex.timings.methodMs, 1),
-      renderMs: round(performance.now() - t1, 1),
+      renderMs: round(performance.now() - t1 + p.shrinkMs, 1),
       totalMs: 0,
     };
     const maps = opts.returnMaps
@@ -326,6 +376,9 @@ export class ImagePipeline {
   }
 }
 
+/** Pictures larger than this (pixels) are made one at a time: 16 MP, i.e. --max-size 0 on a big photo. */
+const BIG_PICTURE_PIXELS = 16e6;
+
 /** More classes than this per image make a long backward pass and many overlays: isolated like Score-CAM. */
 const LONG_CLASS_COUNT = 16;
 /** A worker thread's start before its model load: Node, tfjs and the WASM backend (measured: 0.3-0.5 s). */
@@ -341,7 +394,8 @@ export function failed(job: ImageJob, e: unknown): RenderedImage {
   return { entry: { file: job.file, status: 'error', error: errorMessage(e) }, files: [] };
 }
 
-export function baseReport(session: Session, opts: ExplainOptions, outDir: string | null): ExplainReport {
+/** `targets`: what resolveTargets made of --class and --target (undefined: the top k). */
+export function baseReport(session: Session, opts: ExplainOptions, outDir: string | null, targets?: Target[]): ExplainReport {
   const c = session.model.classifier;
   return {
     schema: REPORT_SCHEMA,
@@ -366,17 +420,43 @@ export function baseReport(session: Session, opts: ExplainOptions, outDir: strin
     layers: session.layers,
     score: session.score,
     preprocessing: { ...session.preprocess, grayscale: session.grayscale, ...resamplingOf(session, opts) },
-    output: { dir: outDir, colormap: opts.colormap ?? 'jet', alpha: opts.alpha ?? 0.5, format: opts.format ?? 'png', ...(opts.format && opts.format !== 'png' ? { quality: opts.quality ?? 90 } : {}), maxSize: opts.maxSize ?? null, render: opts.render ?? 'auto' },
-    ...topKNotes(opts.classes?.length ? null : opts.topK ?? 3, c.numClasses),
+    output: {
+      dir: outDir,
+      colormap: opts.colormap ?? 'jet',
+      alpha: opts.alpha ?? 0.5,
+      format: opts.format ?? 'png',
+      ...(opts.format && opts.format !== 'png' ? { quality: opts.quality ?? 90 } : {}),
+      // null: the image's own size (--max-size 0)
+      maxSize: outputMaxSize(opts) ?? null,
+      render: opts.render ?? 'auto',
+      // Which files each image gets: shards that disagree on them are not one run (merge compares `output` whole).
+      heatmap: !!opts.heatmap,
+      saveRaw: !!opts.saveRaw,
+      saveInput: !!opts.saveInput,
+      sheet: opts.sheet ?? session.methods.length > 1,
+      // Recorded only where they change a picture, so that --resume compares them only then.
+      ...(session.methods.some((m) => drawingOf(m.name, opts.render) === 'signed') ? { signedColormap: opts.signedColormap ?? 'bwr', outlierPercent: opts.outlierPercent ?? DEFAULT_OUTLIER_PERCENT } : {}),
+      ...(opts.legend === 'below' ? { legend: 'below' } : {}),
+    },
+    explained: targets ? { targets: targets.map(targetSpec) } : { topK: opts.topK ?? 3 },
+    ...runNotes(session, opts),
     images: [],
     summary: { images: 0, succeeded: 0, failed: 0 },
   };
 }
 
-/** -k above the class count is clamped, not refused (a script may pass -k 5 to any model): said once, in the report and on stderr. */
-function topKNotes(topK: number | null, numClasses: number): { notes?: string[] } {
-  if (topK == null || topK <= numClasses) return {};
-  return { notes: [`--top-k ${topK} is more than the model's ${numClasses} classes: all ${numClasses} are explained`] };
+/**
+ * What the user should know about the run as a whole, said once, in the report and on stderr: the methods
+ * `--method all` left out, and an explicit -k above the class count, which is clamped rather than refused (a script
+ * may pass -k 5 to any model). Without -k the default of 3 quietly becomes the class count of a smaller model.
+ */
+function runNotes(session: Session, opts: ExplainOptions): { notes?: string[] } {
+  const notes: string[] = [];
+  const leftOut = leftOutNote(session.methodsLeftOut);
+  if (leftOut) notes.push(leftOut);
+  const n = session.model.classifier.numClasses;
+  if (!opts.classes?.length && opts.topK != null && opts.topK > n) notes.push(`--top-k ${opts.topK} is more than the model's ${n} classes: all ${n} are explained`);
+  return notes.length ? { notes } : {};
 }
 
 /** Writes an image's files (main thread only); a file that cannot be written fails that image. */
@@ -409,6 +489,17 @@ function refuseOutputAsInput(inputs: string[], outDir: string): void {
   }
 }
 
+/** The options that shape the pictures, checked before any work (the CLI checks its flags the same way). */
+function checkPictureOptions(opts: ExplainOptions): void {
+  const { maxSize, outlierPercent } = opts;
+  if (maxSize !== undefined && maxSize !== 0 && !(Number.isInteger(maxSize) && maxSize >= 16)) {
+    throw new UsageError(`maxSize must be 0 (the image's own size) or a whole number >= 16, got ${maxSize}`);
+  }
+  if (outlierPercent !== undefined && !(outlierPercent >= 0 && outlierPercent < 100)) {
+    throw new UsageError(`outlierPercent must be a number from 0 up to (not including) 100, got ${outlierPercent}`);
+  }
+}
+
 /** Explains every image found in `inputs` (files or folders, recursively). */
 export async function explain(inputs: string[], opts: ExplainOptions): Promise<ExplainResult> {
   try {
@@ -422,6 +513,7 @@ export async function explain(inputs: string[], opts: ExplainOptions): Promise<E
 /** `preloaded`: a URL model already loaded with its sidecar; opts.model stays the URL (for worker threads). */
 async function explainRun(inputs: string[], given: ExplainOptions, preloaded?: LoadedModel): Promise<ExplainResult> {
   const t0 = performance.now();
+  checkPictureOptions(given);
   const session = await openSession(preloaded ? { ...given, model: preloaded } : given);
   // A baseline image is read once, before any image (an unreadable one stops the run), and travels to the workers.
   const baseline = given.baselineImage && usesBaseline(session) ? await baselineOf(session, given) : undefined;
@@ -441,8 +533,9 @@ async function explainRun(inputs: string[], given: ExplainOptions, preloaded?: L
     // A shard keeps its part of the whole list, walked in full so that output names are those of a single run.
     const sharded = opts.shard ? applyShard(walked, opts.shard) : null;
     const { jobs, problems } = sharded?.walk ?? walked;
-    const report = baseReport(session, opts, outDir);
-    if (sharded) report.shard = { ...sharded.info, positions: [] };
+    const report = baseReport(session, opts, outDir, targets);
+    // process.cwd(): what relative inputs were resolved against, for merge to link the images from anywhere.
+    if (sharded) report.shard = { ...sharded.info, positions: [], cwd: process.cwd() };
     // A shard writes its report even when its part is empty: merge needs every shard's.
     const writes = !!outDir && (jobs.length > 0 || !!sharded);
     const total = jobs.length + problems.length;

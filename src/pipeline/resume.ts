@@ -39,14 +39,26 @@ export interface WantedOutputs {
  */
 export function runSettings(report: ExplainReport): Record<string, unknown> {
   // Where labels and preprocessing came from is provenance, not content: the values themselves are compared.
-  const { images: _i, summary: _s, timings: _t, backend: _b, model, output, labelsSource: _l, preprocessing, shard, ...rest } = report;
+  // What each image was asked for (classes, extra files) is not compared: --resume redoes the images it does not fit
+  // (see RunJournal.done), so a run may be resumed with another -k or --heatmap.
+  const { images: _i, summary: _s, timings: _t, backend: _b, model, output, labelsSource: _l, preprocessing, shard, explained: _e, ...rest } = report;
   const { sources: _p, ...settings } = preprocessing ?? ({} as ExplainReport['preprocessing']);
   // Format, quality and size of the images decide their files too (absent in reports older than these options).
   // --render changes the pictures of some methods only: what counts is which methods were drawn as gradient images
   // (reports from before --render drew every map as a heatmap).
   const mode = (output?.render ?? 'heatmap') as RenderMode;
   const gradientImages = (report.methods ?? []).filter((m) => drawnAsGradient(m, mode));
-  const look = { format: output?.format ?? 'png', quality: output?.quality ?? null, maxSize: output?.maxSize ?? null, gradientImages };
+  // Signed maps' colours and clipping, and legend strips, are recorded only where they change a picture (reports
+  // from before them drew no signed maps and no legends).
+  const look = {
+    format: output?.format ?? 'png',
+    quality: output?.quality ?? null,
+    maxSize: output?.maxSize ?? null,
+    gradientImages,
+    signedColormap: output?.signedColormap ?? null,
+    outlierPercent: output?.outlierPercent ?? null,
+    legend: output?.legend ?? null,
+  };
   // A shard's folder holds that shard only (its list's size and order may change between a run and its --resume).
   const part = shard ? { shard: { index: shard.index, count: shard.count } } : {};
   return { ...rest, ...part, preprocessing: settings, model: { sha256: model?.sha256, inputSize: model?.inputSize }, output: { colormap: output?.colormap, alpha: output?.alpha, ...look } };

@@ -7,7 +7,8 @@ import { BackendChoice, BackendName, initBackend } from '../backend';
 import { loadModelFrom, LoadedModel } from '../model/load';
 import { Preprocessing, PreprocessingSources, readLabels, resolvePreprocessing, SIDECAR_NAME } from '../model/config';
 import { ModelMetadata, readModelMetadata } from '../model/model-metadata';
-import { CamMethod, parseMethods } from '../methods';
+import { CamMethod, LeftOutMethod, selectMethods } from '../methods';
+import { methodSupport } from './method-support';
 import { ScoreKind } from '../capture/gradients';
 import { ModelError, UsageError } from '../util/errors';
 import { closestNames } from '../util/suggest';
@@ -32,6 +33,8 @@ export interface Session {
   backend: BackendName;
   /** Methods to run, in order (one forward and one backward pass serve all of them). */
   methods: CamMethod[];
+  /** Methods that 'all' left out because the model does not allow them, and why. */
+  methodsLeftOut: LeftOutMethod[];
   layers: string[];
   labels: string[];
   /** Where the labels came from: a file, the sidecar, Teachable Machine's metadata.json, or 'indices'. */
@@ -89,14 +92,8 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
     const info = known.get(l)!;
     if (!info.spatial) throw new ModelError(`layer '${l}' has output shape [${info.outputShape.join(', ')}], not a spatial map (height x width x channels)`);
   }
-  // 'all' includes CAM only where the model's head allows it at every target layer.
-  const camPossible = layers.every((l) => {
-    const h = c.camHead(l);
-    if (h.kind === 'weights') h.weights.dispose();
-    return h.kind !== 'none';
-  });
-  const fullGradPossible = c.fullGradPlan?.().kind === 'ok';
-  const methods = parseMethods(opts.method ?? sidecar?.method ?? 'gradcam', camPossible, fullGradPossible, c.format !== 'graph-model');
+  // 'all' includes CAM only where the model's head allows it at every target layer, and says what it left out.
+  const { methods, leftOut: methodsLeftOut } = selectMethods(opts.method ?? sidecar?.method ?? 'gradcam', methodSupport(c, layers));
   const metadata = /^https?:/i.test(model.baseDir) ? {} : readModelMetadata(model.baseDir);
   const { labels, source: labelsSource } = resolveLabels(opts.labels, sidecar?.labels, model.baseDir, metadata, c.numClasses, c.head.binary);
   const preprocess = resolvePreprocessing(sidecar, opts.preprocess ?? {}, metadata.preprocess);
@@ -127,6 +124,7 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
     model,
     backend,
     methods,
+    methodsLeftOut,
     layers,
     labels,
     labelsSource,

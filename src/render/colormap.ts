@@ -88,7 +88,8 @@ const TABLES: Record<ColormapName, string> = {
 // context, where applyColormap ran ~60x slower with Math.* looked up per value).
 const { floor, fround } = Math;
 
-const LUTS = new Map<ColormapName, Uint8Array>();
+// Parsed tables by name; the diverging ones under 'diverging:<name>'.
+const LUTS = new Map<string, Uint8Array>();
 
 /** The 256 x RGB lookup table of a colour map (shared: do not modify). */
 export function colormapLut(name: ColormapName): Uint8Array {
@@ -137,4 +138,43 @@ export function applyColormap(values: Float32Array, name: ColormapName): Uint8Ar
     out[o + 2] = lut[i + 2];
   }
   return out;
+}
+
+/**
+ * Diverging colour maps for signed attributions (render/signed.ts): white at zero, one hue per sign, saturated at
+ * the clip value. Entry k (0..254) is the colour of t = (k - 127) / 127 in [-1, 1], linear in t on each side, and
+ * entry 255 repeats entry 254. With the overlays' indexing (floor(255 * u), u = (t + 1) / 2) the bins are then
+ * symmetric about zero: entry 127 holds t in [-1/255, 1/255), entry 127 - j mirrors entry 127 + j, and t = -1
+ * and t = +1 (the clip value, and anything beyond it) get the two end colours.
+ * - bwr (default): blue (0, 0, 255) for negative, white, red (255, 0, 0) for positive: red is evidence for the
+ *   target, as in the heatmaps; matplotlib's 'bwr' has the same three anchors.
+ * - rdwhgn: Captum's visualize_image_attr default for sign 'all': red (255, 0, 0) negative, white, green
+ *   (0, 128, 0, matplotlib's 'green') positive. Not for red-green colour-blind readers.
+ */
+export type DivergingName = 'bwr' | 'rdwhgn';
+
+export const DIVERGING_COLORMAPS: DivergingName[] = ['bwr', 'rdwhgn'];
+
+const DIVERGING_ENDS: Record<DivergingName, { negative: [number, number, number]; positive: [number, number, number] }> = {
+  bwr: { negative: [0, 0, 255], positive: [255, 0, 0] },
+  rdwhgn: { negative: [255, 0, 0], positive: [0, 128, 0] },
+};
+
+/** The 256 x RGB lookup table of a diverging colour map (shared: do not modify). */
+export function divergingLut(name: DivergingName): Uint8Array {
+  const key = `diverging:${name}`;
+  let lut = LUTS.get(key);
+  if (!lut) {
+    const ends = Object.prototype.hasOwnProperty.call(DIVERGING_ENDS, name) ? DIVERGING_ENDS[name] : undefined;
+    if (!ends) throw new RangeError(`unknown diverging colormap '${String(name)}' (expected one of ${DIVERGING_COLORMAPS.join(', ')})`);
+    lut = new Uint8Array(768);
+    for (let k = 0; k < 256; k++) {
+      const t = (Math.min(k, 254) - 127) / 127;
+      const end = t < 0 ? ends.negative : ends.positive;
+      const w = Math.abs(t); // 0 at white, 1 at the end colour
+      for (let c = 0; c < 3; c++) lut[3 * k + c] = Math.round(255 + w * (end[c] - 255));
+    }
+    LUTS.set(key, lut);
+  }
+  return lut;
 }

@@ -9,24 +9,10 @@
 import type { DecodedImage } from '../image/decode';
 import type { Placement } from '../image/geometry';
 import { encodeImage, ImageFormat, mapToImage } from './overlay';
+import type { Legend } from './legend';
 
-/** How pixel-level attributions are drawn: as heatmap overlays, or as the papers' grey-centred gradient images. */
-export type RenderMode = 'auto' | 'heatmap' | 'gradient';
-export const RENDER_MODES: RenderMode[] = ['auto', 'heatmap', 'gradient'];
-
-/** The methods with a signed attribution per input channel, which can be drawn as gradient images. */
-export const GRADIENT_METHODS = ['saliency', 'smoothgrad', 'integrated-gradients', 'guided-backprop', 'guided-gradcam'];
-
-/**
- * Whether a method's output image is a gradient image. 'auto': the guided methods, as the Grad-CAM paper shows
- * them (their sharp, signed detail is the point); saliency, SmoothGrad and Integrated Gradients stay heatmaps of
- * their magnitude, as their papers show them.
- */
-export function drawnAsGradient(method: string, mode: RenderMode = 'auto'): boolean {
-  if (mode === 'heatmap') return false;
-  if (mode === 'gradient') return GRADIENT_METHODS.includes(method);
-  return method === 'guided-backprop' || method === 'guided-gradcam';
-}
+// Which methods are drawn how (--render) lives in ./drawing (platform-free); re-exported for the modules that import it here.
+export { drawingOf, drawnAsGradient, GRADIENT_METHODS, RENDER_MODES, type Drawing, type RenderMode } from './drawing';
 
 /**
  * The centred, scaled attribution (g - mean) / (std + 1e-5) * 0.1 of an [h * w * c] map, as three RGB planes
@@ -79,11 +65,11 @@ export async function renderGradientImage(
   inputH: number,
   channels: number,
   place: Placement,
-  opts: { bgr?: boolean; format?: ImageFormat; quality?: number } = {},
+  opts: { bgr?: boolean; format?: ImageFormat; quality?: number; legend?: Legend } = {},
 ): Promise<Buffer> {
   const planes = gradientPlanes(signed, inputH, inputW, channels, opts.bgr).map((p) => mapToImage(img, p, inputW, inputH, place));
   const n = img.width * img.height;
   const rgb = new Uint8Array(n * 3);
   for (let p = 0; p < n; p++) for (let k = 0; k < 3; k++) rgb[p * 3 + k] = gradientByte(planes[k][p]);
-  return encodeImage(rgb, img.width, img.height, opts.format, opts.quality);
+  return encodeImage(rgb, img.width, img.height, opts.format, opts.quality, opts.legend);
 }

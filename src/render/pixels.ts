@@ -140,8 +140,11 @@ export function overlay(image: Uint8Array, heat: Uint8Array, alpha: number): Uin
   return out;
 }
 
-/** What mapToImage samples: the part of the map over the image and each axis' taps onto the image's pixels. */
-function imageSampling(img: { width: number; height: number }, mapAtInput: Float32Array, inputW: number, inputH: number, p: Placement): BilinearRows {
+/**
+ * What mapToImage samples: the part of the map over the image and each axis' taps onto the image's pixels. Image
+ * pixels the model did not see ('crop') get `outside`: 0 for a heatmap, a signed map's zero (0.5) for a signed one.
+ */
+function imageSampling(img: { width: number; height: number }, mapAtInput: Float32Array, inputW: number, inputH: number, p: Placement, outside = 0): BilinearRows {
   checkMap(mapAtInput, inputW, inputH);
   if (p.srcWidth !== img.width || p.srcHeight !== img.height) {
     throw new RangeError(`placement is for a ${p.srcWidth}x${p.srcHeight} image, got ${img.width}x${img.height}`);
@@ -158,22 +161,23 @@ function imageSampling(img: { width: number; height: number }, mapAtInput: Float
     const h = Math.max(1, Math.min(inputH - top, Math.round(box.height * ky)));
     const sub = new Float32Array(w * h);
     for (let y = 0; y < h; y++) sub.set(mapAtInput.subarray((top + y) * inputW + left, (top + y) * inputW + left + w), y * w);
-    return new BilinearRows(sub, w, img.width, taps(w, img.width, w / img.width, 0), taps(h, img.height, h / img.height, 0), 0);
+    return new BilinearRows(sub, w, img.width, taps(w, img.width, w / img.width, 0), taps(h, img.height, h / img.height, 0), outside);
   }
   const tx = taps(inputW, img.width, p.scaleX * kx, p.offsetX * kx);
   const ty = taps(inputH, img.height, p.scaleY * ky, p.offsetY * ky);
-  return new BilinearRows(mapAtInput, inputW, img.width, tx, ty, 0);
+  return new BilinearRows(mapAtInput, inputW, img.width, tx, ty, outside);
 }
 
 /** The map resampled onto the original image's pixels (what renderOverlay colours). */
-export function mapToImage(img: { width: number; height: number }, mapAtInput: Float32Array, inputW: number, inputH: number, p: Placement): Float32Array {
-  return imageSampling(img, mapAtInput, inputW, inputH, p).all(img.height);
+export function mapToImage(img: { width: number; height: number }, mapAtInput: Float32Array, inputW: number, inputH: number, p: Placement, outside = 0): Float32Array {
+  return imageSampling(img, mapAtInput, inputW, inputH, p, outside).all(img.height);
 }
 
 /**
  * overlay(image, applyColormap(mapToImage(...)), alpha) in one pass, a row at a time: the same bytes (tested)
  * without the photo-sized float and colour arrays, which made most of an overlay's time and garbage. `lut` is a
- * colour map's 256 x RGB table; with `withHeat` the coloured map alone comes back too.
+ * colour map's 256 x RGB table; with `withHeat` the coloured map alone comes back too. `outside`: the value of
+ * image pixels the model did not see (mapToImage).
  */
 export function overlayMap(
   img: { width: number; height: number; data: Uint8Array },
@@ -184,10 +188,11 @@ export function overlayMap(
   lut: Uint8Array,
   alpha: number,
   withHeat = false,
+  outside = 0,
 ): { overlay: Uint8Array; heat?: Uint8Array } {
   const { width, height, data } = img;
   if (data.length !== width * height * 3) throw new RangeError(`image has ${data.length} bytes, expected ${width}x${height}x3`);
-  const rows = imageSampling(img, mapAtInput, inputW, inputH, p);
+  const rows = imageSampling(img, mapAtInput, inputW, inputH, p, outside);
   const table = blendTable(alpha);
   const out = new Uint8Array(data.length);
   const heat = withHeat ? new Uint8Array(data.length) : null;

@@ -1,6 +1,7 @@
 // A grid of labelled overlays (each method's classes side by side, methods wrapped into a grid that fits a screen)
 // in one image, for eyeballing methods side by side.
 import sharp, { type OverlayOptions } from 'sharp';
+import { escapeXml, legendStrip, stripLayout, type Legend } from './legend';
 
 export interface SheetCell {
   /** PNG (any format sharp reads). */
@@ -18,7 +19,14 @@ export interface SheetOptions {
   /** Output format (default png) and quality for jpeg/webp. */
   format?: 'png' | 'jpeg' | 'webp';
   quality?: number;
+  /** Colour scales shown under the grid, one strip each (the colour maps of the cells). */
+  legends?: Legend[];
+  /** Longest side of the sheet in pixels: a larger sheet is scaled down to it (0 or absent: no limit). */
+  maxSide?: number;
 }
+
+/** Width of the legend strips under a sheet: the sheet's, up to this. */
+const LEGEND_MAX_W = 560;
 
 export const SHEET_GAP = 4;
 /** Space between one method's block of classes and the next. */
@@ -40,14 +48,14 @@ export interface SheetLayout {
 /**
  * Where everything goes: n methods (rows of the input), each a block of k cells, `blocks` blocks per grid row.
  * Without a fixed cell size, the layout with the largest cells that still fits the screen wins; with one, the
- * layout closest to the screen's 16:9.
+ * layout closest to the screen's 16:9. `reservedHeight`: screen rows kept for what goes under the grid (the legends).
  */
-export function sheetLayout(n: number, k: number, fixedCell?: number): SheetLayout {
+export function sheetLayout(n: number, k: number, fixedCell?: number, reservedHeight = 0): SheetLayout {
   let best: (SheetLayout & { score: number }) | null = null;
   for (let b = 1; b <= n; b++) {
     const rows = Math.ceil(n / b);
     const blockW = (c: number) => k * (c + SHEET_GAP);
-    const fit = Math.min(Math.floor((SCREEN_W - (b - 1) * SHEET_BLOCK_GAP) / (b * k)) - SHEET_GAP, Math.floor(SCREEN_H / rows) - SHEET_CAPTION_H - SHEET_GAP);
+    const fit = Math.min(Math.floor((SCREEN_W - (b - 1) * SHEET_BLOCK_GAP) / (b * k)) - SHEET_GAP, Math.floor((SCREEN_H - reservedHeight) / rows) - SHEET_CAPTION_H - SHEET_GAP);
     const cell = fixedCell ?? Math.max(64, Math.min(224, fit));
     const width = b * blockW(cell) + (b - 1) * SHEET_BLOCK_GAP;
     const height = rows * (cell + SHEET_CAPTION_H + SHEET_GAP);
@@ -61,10 +69,13 @@ export function sheetLayout(n: number, k: number, fixedCell?: number): SheetLayo
 
 export async function comparisonSheet(cells: SheetCell[][], opts: SheetOptions = {}): Promise<Buffer> {
   if (opts.cellSize !== undefined && (!Number.isInteger(opts.cellSize) || opts.cellSize < 16)) throw new RangeError(`cellSize must be an integer >= 16, got ${opts.cellSize}`);
+  if (opts.maxSide !== undefined && opts.maxSide !== 0 && !(Number.isInteger(opts.maxSide) && opts.maxSide >= 16)) throw new RangeError(`maxSide must be 0 or an integer >= 16, got ${opts.maxSide}`);
   const n = cells.length;
   const k = Math.max(0, ...cells.map((r) => r.length));
   if (n === 0 || k === 0) throw new RangeError('comparison sheet needs at least one cell');
-  const { blocks, cell: cellSize, width, height } = sheetLayout(n, k, opts.cellSize);
+  // Room for the legend strips under the grid (at most LEGEND_MAX_W wide, so at most this tall), so that the whole fits the screen.
+  const legendsH = (opts.legends?.length ?? 0) * stripLayout(LEGEND_MAX_W).height;
+  const { blocks, cell: cellSize, width, height } = sheetLayout(n, k, opts.cellSize, legendsH);
   const pitch = cellSize + SHEET_GAP;
 
   const layers: OverlayOptions[] = [];
@@ -85,7 +96,22 @@ export async function comparisonSheet(cells: SheetCell[][], opts: SheetOptions =
       layers.push({ input, left, top: top + SHEET_CAPTION_H });
     }
   }
-  const sheet = sharp({ create: { width, height, channels: 3, background: WHITE } }).composite(layers);
+  // Each legend strip under the grid, centred: the cells' colour scales, always shown.
+  let full = height;
+  for (const legend of opts.legends ?? []) {
+    const strip = legendStrip(legend, Math.min(width, LEGEND_MAX_W));
+    layers.push({ input: Buffer.from(strip.rgb.buffer, strip.rgb.byteOffset, strip.rgb.byteLength), raw: { width: strip.width, height: strip.height, channels: 3 }, left: Math.floor((width - strip.width) / 2), top: full });
+    layers.push({ input: Buffer.from(strip.textSvg), left: Math.floor((width - strip.width) / 2), top: full });
+    full += strip.height;
+  }
+  let sheet = sharp({ create: { width, height: full, channels: 3, background: WHITE } }).composite(layers);
+  if (opts.maxSide && Math.max(width, full) > opts.maxSide) {
+    // Scaled in a second pipeline, after the composite (see above).
+    const raw = await sheet.raw().toBuffer({ resolveWithObject: true });
+    sheet = sharp(raw.data, { raw: { width: raw.info.width, height: raw.info.height, channels: raw.info.channels } })
+      .resize(opts.maxSide, opts.maxSide, { fit: 'inside', kernel: 'lanczos3' })
+      .removeAlpha();
+  }
   const q = opts.quality ?? 90;
   if (opts.format === 'jpeg') return sheet.jpeg({ quality: q }).toBuffer();
   if (opts.format === 'webp') return sheet.webp({ quality: q }).toBuffer();
@@ -120,13 +146,5 @@ function shorten(s: string, max: number): string {
   return chars.length <= max ? chars.join('') : chars.slice(0, Math.max(1, max - 1)).join('') + '\u2026';
 }
 
-/** Escapes text for XML, dropping the control characters that XML 1.0 forbids (librsvg would reject the SVG). */
-export function escapeXml(s: string): string {
-  return s
-    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '')
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&apos;');
-}
+// Shared with the legends (platform-free there); re-exported for the modules that import it from here.
+export { escapeXml };

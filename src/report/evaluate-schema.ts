@@ -64,6 +64,8 @@ export interface ImageRow {
   /** The top-1 prediction is the ground-truth class. */
   top1: boolean;
   methods: ImageMethodRow[];
+  /** Boxes of its entry that the model sees none of (measured against the others); absent when none. */
+  warnings?: string[];
 }
 
 export interface EvaluateReport {
@@ -83,6 +85,8 @@ export interface EvaluateReport {
   };
   /** What the maps explained, when not each image's ground-truth class (--target). */
   target?: { spec: string; label: string };
+  /** Things the user should know about the run as a whole (the methods `--method all` left out, and why). */
+  notes?: string[];
   images: {
     evaluated: number;
     failed: number;
@@ -92,6 +96,8 @@ export interface EvaluateReport {
     missing: string[];
     /** Images found among the inputs that have no boxes entry. */
     unboxed: string[];
+    /** Images whose boxes the model sees none of (outside the image, or cut off by the crop): not evaluated. */
+    unusable: { file: string; reason: string }[];
   };
   methods: MethodScores[];
   /** Every evaluated image, in input order, with each method's measurements on it. */

@@ -211,6 +211,18 @@ function alive(pid: number): boolean {
  * Only names writeFileAtomic makes, and only those of processes that are gone; returns how many were removed.
  */
 export function removeStrayTempFiles(dir: string): number {
+  return removeTempFiles(dir, (pid) => !alive(pid));
+}
+
+/**
+ * Removes this process's own temp files in dir's tree: for when a thread of it that was writing there (evaluate's,
+ * see batch/evaluate-thread.ts) has been stopped, or is about to be with the process, and cannot remove its own.
+ */
+export function removeOwnTempFiles(dir: string): number {
+  return removeTempFiles(dir, (pid) => pid === process.pid);
+}
+
+function removeTempFiles(dir: string, whose: (pid: number) => boolean): number {
   let removed = 0;
   const walk = (d: string) => {
     let entries: fs.Dirent[];
@@ -224,7 +236,7 @@ export function removeStrayTempFiles(dir: string): number {
       if (e.isDirectory()) walk(full);
       else if (e.isFile()) {
         const m = TEMP_NAME.exec(e.name);
-        if (m && !alive(Number(m[1]))) {
+        if (m && whose(Number(m[1]))) {
           fs.rmSync(full, { force: true });
           removed++;
         }

@@ -12,6 +12,9 @@ import * as path from 'path';
 import sharp from 'sharp';
 import { makeDirs, writeFileAtomic } from './files';
 import type { ExplainReport } from './schema';
+import { legendSvg, gradientLegend, heatmapLegend, signedLegend, type Legend } from '../render/legend';
+import { drawingOf, type Drawing, type RenderMode } from '../render/drawing';
+import { COLORMAPS, DIVERGING_COLORMAPS, type ColormapName, type DivergingName } from '../render/colormap';
 
 export type HtmlStatus = 'pass' | 'fail' | 'error' | 'ok';
 
@@ -51,6 +54,8 @@ export interface HtmlReport {
   /** Cell columns, in order; default: every key used by a row's cells, in first-seen order. */
   columns?: string[];
   rows: HtmlRow[];
+  /** Colour scales of the pictures, shown above the table (render/legend.ts). */
+  legends?: Legend[];
 }
 
 export interface WriteHtmlOptions {
@@ -112,6 +117,8 @@ figcaption{font-size:.85rem;color:#444;max-width:192px;overflow-wrap:anywhere}
 .subtitle{color:#555;font-size:.9rem}
 ul.notes{margin:.3rem 0 0;padding-left:1.1rem;color:#a40e26}
 .links a{margin-right:.8rem}
+.legends{margin:.2rem 0 .8rem;display:flex;flex-wrap:wrap;gap:.4rem 2rem}
+.legends svg{display:block;max-width:100%;height:auto}
 body.only-failures tr.pass,body.only-failures tr.ok{display:none}
 `;
 
@@ -143,7 +150,9 @@ export function renderHtmlReport(r: HtmlReport): string {
       const cells = columns
         .map((c) => {
           const v = row.cells?.[c];
-          return `<td${typeof v === 'number' ? ' class="num"' : ''}>${esc(cellText(v))}</td>`;
+          // A number already formatted by the caller (a probability as 1.000) is aligned as a number too.
+          const numeric = typeof v === 'number' || (typeof v === 'string' && /^-?\d+(\.\d+)?$/.test(v));
+          return `<td${numeric ? ' class="num"' : ''}>${esc(cellText(v))}</td>`;
         })
         .join('');
       return `<tr class="${row.status ?? ''}"><td class="num">${i + 1}</td>${status}${images}${title}${cells}</tr>`;
@@ -151,6 +160,7 @@ export function renderHtmlReport(r: HtmlReport): string {
     .join('\n');
   const meta = r.meta?.length ? `<p class="meta">${r.meta.map(([k, v]) => `<span><b>${esc(k)}:</b> ${esc(v)}</span>`).join('')}</p>` : '';
   const summary = r.summary ? `<p class="summary">${esc(r.summary)}</p>` : '';
+  const legends = r.legends?.length ? `<div class="legends" aria-label="colour scales">${r.legends.map((l) => legendSvg(l, { width: 420 })).join('')}</div>` : '';
   const controls =
     hasStatus && failing
       ? `<p class="controls"><label><input type="checkbox" id="only-failures"> show only failures (${failing})</label></p>`
@@ -170,6 +180,7 @@ export function renderHtmlReport(r: HtmlReport): string {
 <h1>${esc(r.title)}</h1>
 ${meta}
 ${summary}
+${legends}
 ${controls}
 <table>
 <thead><tr>${head}</tr></thead>
@@ -228,11 +239,31 @@ export async function writeHtmlReport(file: string, r: HtmlReport, opts: WriteHt
   await writeFileAtomic(file, renderHtmlReport(report), { overwrite: opts.overwrite ?? true });
 }
 
-/** Rows for an explain report: one per image, a thumbnail per explained class. */
-export function explainHtml(report: ExplainReport, title = 'tfjs-cam explain'): HtmlReport {
+/**
+ * The colour scales of an explain run's pictures, from its report: a heatmap scale when a map was drawn as a
+ * heatmap, a signed one when one was drawn signed, the gradient images' when one was drawn so.
+ */
+export function explainLegends(report: ExplainReport): Legend[] {
+  const mode = (report.output.render ?? 'heatmap') as RenderMode;
+  const drawn = new Set<Drawing>((report.methods ?? []).map((m) => drawingOf(m, mode)));
+  const colormap = (COLORMAPS as string[]).includes(report.output.colormap) ? (report.output.colormap as ColormapName) : 'jet';
+  const signed = (DIVERGING_COLORMAPS as string[]).includes(report.output.signedColormap ?? '') ? (report.output.signedColormap as DivergingName) : 'bwr';
+  const legends: Legend[] = [];
+  if (drawn.has('heatmap')) legends.push(heatmapLegend(colormap));
+  if (drawn.has('signed')) legends.push(signedLegend(signed, { outlierPercent: report.output.outlierPercent }));
+  if (drawn.has('gradient')) legends.push(gradientLegend());
+  return legends;
+}
+
+/**
+ * Rows for an explain report: one per image, a thumbnail per explained class. `base`: the folder the report's image
+ * paths are relative to (the run's working folder; for merge, the shards', which need not be merge's own).
+ */
+export function explainHtml(report: ExplainReport, title = 'tfjs-cam explain', base = process.cwd()): HtmlReport {
   const s = report.summary;
   return {
     title,
+    legends: explainLegends(report),
     meta: [
       ['model', report.model.source],
       ['method', report.method],
@@ -244,7 +275,7 @@ export function explainHtml(report: ExplainReport, title = 'tfjs-cam explain'): 
     rows: report.images.map((img) => {
       const top = img.top?.[0];
       const several = new Set((img.maps ?? []).map((m) => m.method)).size > 1;
-      const original = report.output.dir ? path.relative(report.output.dir, path.resolve(img.file)).split(path.sep).join('/') : null;
+      const original = report.output.dir ? path.relative(report.output.dir, path.resolve(base, img.file)).split(path.sep).join('/') : null;
       return {
         title: img.file,
         links: original && img.status === 'ok' ? [{ href: original, text: 'original image' }] : undefined,
@@ -256,7 +287,8 @@ export function explainHtml(report: ExplainReport, title = 'tfjs-cam explain'): 
             const label = m.class?.label ?? m.target?.label ?? '';
             return { src: m.files.overlay!, caption: `${several ? `${m.method}: ` : ''}${label}${p != null ? ` ${(p * 100).toFixed(1)}%` : ''}${m.flat ? ' (flat)' : ''}`, alt: `${m.method} map for ${label}` };
           }),
-        cells: { size: img.width ? `${img.width}x${img.height}` : '', 'top class': top?.label, probability: top?.probability },
+        // three decimals always: 1.000 beside 0.921, not 1
+        cells: { size: img.width ? `${img.width}x${img.height}` : '', 'top class': top?.label, probability: top?.probability == null ? undefined : top.probability.toFixed(3) },
         notes: img.error ? [img.error] : undefined,
       };
     }),

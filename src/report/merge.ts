@@ -45,16 +45,21 @@ export function readShard(dir: string): ShardRun {
   if (report?.schema !== REPORT_SCHEMA || !Array.isArray(report.images)) throw new UsageError(`${file}: not a ${REPORT_SCHEMA} report`);
   const s = report.shard;
   if (!s) throw new UsageError(`${file}: not a shard's report (made without --shard K/N)`);
-  const valid = Number.isInteger(s.index) && Number.isInteger(s.count) && s.index >= 0 && s.index < s.count && Number.isInteger(s.inputs) && typeof s.listSha256 === 'string' && Array.isArray(s.positions);
+  const valid = Number.isInteger(s.index) && Number.isInteger(s.count) && s.index >= 0 && s.index < s.count && Number.isInteger(s.inputs) && typeof s.listSha256 === 'string' && Array.isArray(s.positions) && (s.cwd === undefined || typeof s.cwd === 'string');
   if (!valid || s.positions.length !== report.images.length) throw new UsageError(`${file}: its shard record is damaged (shard, positions)`);
   return { dir, report };
 }
 
-/** The settings that must agree between shards: those --resume compares, and what a report states once for all. */
+/**
+ * The settings that must agree between shards: those --resume compares, and what a report states once for all:
+ * what each image was asked for (-k, --class, --target) and every output setting (--heatmap, --save-raw,
+ * --save-input, --render, the sheet, and any recorded later: `output` is compared whole, but for its folder).
+ */
 function sharedSettings(r: ExplainReport): Record<string, unknown> {
-  const { shard: _s, ...settings } = runSettings(r);
+  const { shard: _s, output: _o, ...settings } = runSettings(r);
+  const { dir: _d, ...output } = r.output ?? ({} as ExplainReport['output']);
   const s = r.shard!;
-  return { ...settings, backend: r.backend, tool: r.tool, shards: { count: s.count, inputs: s.inputs, listSha256: s.listSha256 } };
+  return { ...settings, explained: r.explained ?? null, output, backend: r.backend, tool: r.tool, shards: { count: s.count, inputs: s.inputs, listSha256: s.listSha256 } };
 }
 
 /**
@@ -201,7 +206,10 @@ export async function mergeShards(dirs: string[], opts: MergeOptions): Promise<M
     await writeFileAtomic(path.join(outDir, REPORT_NAME), JSON.stringify(report, null, 2) + '\n', { overwrite: !!opts.force });
     if (html) {
       const { writeHtmlReport, explainHtml } = await import('./html');
-      await writeHtmlReport(path.join(outDir, 'index.html'), explainHtml(report), { overwrite: !!opts.force });
+      // Image paths are as each shard was given them, relative to the folder it ran in, not to merge's: the links
+      // to the originals go from there (shard 0's, shards from older versions: this folder).
+      const first = [...shards].sort((a, b) => a.report.shard!.index - b.report.shard!.index)[0];
+      await writeHtmlReport(path.join(outDir, 'index.html'), explainHtml(report, undefined, first.report.shard!.cwd ?? process.cwd()), { overwrite: !!opts.force });
     }
   } finally {
     lock.release();

@@ -75,16 +75,28 @@ export interface ExplainReport {
   score: 'logit' | 'probability';
   /** `sources`: where each setting came from ('flags', 'tfjs-cam.json', 'Teachable Machine metadata.json', 'default'). */
   preprocessing: { scale: [number, number]; mean: number[]; std: number[]; bgr: boolean; resize: string; grayscale: boolean; interpolation?: string; alignCorners?: boolean; sources?: Record<string, string> };
-  /** render: how pixel-level methods were drawn (auto, heatmap, gradient); absent in reports before it existed (all heatmaps). */
-  output: { dir: string | null; colormap: string; alpha: number; format?: string; quality?: number; maxSize?: number | null; render?: string };
+  /**
+   * render: how pixel-level methods were drawn (auto, heatmap, signed, gradient); absent in reports before it existed
+   * (all heatmaps). maxSize: longest side of the pictures, null = the image's own size. heatmap, saveRaw, saveInput,
+   * sheet: which files each image got besides its overlays (--heatmap, --save-raw, --save-input, the comparison
+   * sheet); absent in reports before they were recorded. signedColormap and outlierPercent: only where some map was
+   * drawn signed; legend: only with --legend.
+   */
+  output: { dir: string | null; colormap: string; alpha: number; format?: string; quality?: number; maxSize?: number | null; render?: string; heatmap?: boolean; saveRaw?: boolean; saveInput?: boolean; sheet?: boolean; signedColormap?: string; outlierPercent?: number; legend?: string };
+  /**
+   * What was explained in each image: the top k classes (--top-k), or these targets (--class / --target, as specs:
+   * 'class:3', 'logit-diff:3,5'), in order. Absent in reports before it was recorded.
+   */
+  explained?: { topK: number } | { targets: string[] };
   /** Things the user should know about the run as a whole (e.g. --top-k clamped to the class count). */
   notes?: string[];
   images: ReportImage[];
   /**
    * Only in a `--shard K/N` run's report (`tfjs-cam merge` removes it): K (0-based) and N, the entries of the whole
-   * input list and its SHA-256 (equal in every shard of one run), and each of `images`' place in the whole list.
+   * input list and its SHA-256 (equal in every shard of one run), each of `images`' place in the whole list, and
+   * the working folder of the run (image paths given relative are relative to it: merge links them from there).
    */
-  shard?: { index: number; count: number; inputs: number; listSha256: string; positions: number[] };
+  shard?: { index: number; count: number; inputs: number; listSha256: string; positions: number[]; cwd?: string };
   summary: { images: number; succeeded: number; failed: number };
   timings?: { loadMs: number; totalMs: number; perImageMs: number };
 }

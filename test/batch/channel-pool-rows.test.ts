@@ -4,7 +4,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import type { Worker } from 'worker_threads';
 import { initBackend } from '../../src/backend';
 import { saveLayersModel } from '../../src/model/save';
 import { ChannelPool } from '../../src/batch/channel-pool';
@@ -85,8 +84,7 @@ test('a worker that fails fails the image with its message', async () => {
 
 test('a worker that stops while the image waits for it fails the image, never leaves it waiting', async () => {
   const pool = await open(1);
-  const worker = (pool as unknown as { workers: Worker[] }).workers[0];
-  void worker.terminate();
+  pool.stopWorker(0);
   // posted before the pool has seen the exit: only the exit can end the wait
   const rows = pool.rows(task(0), plan.total);
   await expect(rows.result()).rejects.toThrow(/^a faithfulness worker failed: it stopped \(exit code 1\)/);
@@ -95,4 +93,22 @@ test('a worker that stops while the image waits for it fails the image, never le
   const next = pool.rows(task(0), plan.total);
   next.scoreHere((from, to, out) => out.set(here(0).subarray(from, to), from));
   expect(Array.from(await next.result())).toEqual(Array.from(here(0)));
+});
+
+// Score-CAM's channels: this thread scores its part, then blocks in Atomics.wait for the workers' parts. Blocked, it
+// sees no worker's 'exit': a worker that died holding a part used to leave it there for good.
+test('a worker dead while this thread waits in share() for its channels fails the image at once', async () => {
+  const pool = await open(1);
+  const ctx = { id: 1, x: x.dataSync() as Float32Array, xShape: x.shape, layer: 'feat', targets: [{ kind: 'class' as const, index: 0 }], options: {}, score: 'logit' as const };
+  // alive and well: its part (channels 2 and 3) comes back
+  const local = (part: number[]) => part.map(() => [-1]);
+  const both = pool.share('scorecam', [0, 1, 2, 3], local, ctx);
+  expect(both.slice(0, 2)).toEqual([[-1], [-1]]);
+  expect(both.slice(2).every(([v]) => Number.isFinite(v) && v !== -1)).toBe(true);
+  // now it dies, and this thread does not hear of it (it is not yielding to its event loop from here on)
+  pool.stopWorker(0);
+  const alive = (pool as unknown as { alive: Int32Array }).alive;
+  Atomics.wait(alive, 0, 1, 10_000); // until the watching thread has seen it die
+  expect(Atomics.load(alive, 0)).toBe(0);
+  expect(() => pool.share('scorecam', [0, 1, 2, 3], local, { ...ctx, id: 2 })).toThrow(/^a channel worker stopped before scoring its channels/);
 });

@@ -314,3 +314,58 @@ test('targets in a spec (top-level default, per case; a class wins over the defa
   await expect(check(spec, { out: null, backend: 'wasm' })).rejects.toThrow(/targets\.yaml:4:13: cases\[0\]\.target: bad --target 'logit-diff:red': logit-diff: takes two classes/);
   await expect(check(path.join(dir, 'fail.json'), { out: null, backend: 'wasm', target: 'sum:red,purple' })).rejects.toThrow(/--target 'sum:red,purple' for case 'right region' \(model models\/colour\): no class labelled 'purple'/);
 });
+
+// What check prints, whatever the output mode: the same probability format in the table and the HTML, a failing
+// check's one line on stderr under --json (stdout is the report's alone), names with control characters escaped.
+test('--json: FAIL lines on stderr; one probability format in table and HTML; control characters escaped', async () => {
+  // all red: p(red) = 1 at four decimals; a.png: p(red) about 0.88
+  await squaresImage(path.join(dir, 'images', 'all-red.png'), 16, 16, [{ x: 0, y: 0, size: 16, color: RED }]);
+  const spec = path.join(dir, 'formats.yaml');
+  fs.writeFileSync(
+    spec,
+    [
+      'model: models/colour',
+      'cases:',
+      '  - name: "sure\\tof\\u001b[31mred"',
+      '    images: [images/all-red.png, images/a.png]',
+      '    class: red',
+      '    expect: {minProbability: 0.95}',
+      '',
+    ].join('\n'),
+  );
+  const out = path.join(dir, 'out-formats');
+  const table = runCli(['check', spec, '--backend', 'wasm', '--html', '-o', out]);
+  expect(table.code).toBe(1);
+  const rows = table.stdout.split('\n').filter((l) => /^(PASS|FAIL) /.test(l));
+  expect(rows).toHaveLength(2);
+  // the case name shown with its tab and escape written out, on one line each
+  for (const row of rows) expect(row).toContain('sure\\tof\\x1b[31mred');
+  expect(table.stdout).not.toMatch(/[\t\x1b]/);
+  const probs = rows.map((row) => row.split(/ {2,}/)[5]);
+  expect(probs[0]).toBe('1.000');
+  expect(probs[1]).toMatch(/^0\.\d{3}$/);
+  // the HTML shows the very same strings (it showed 1 beside 0.881)
+  const html = fs.readFileSync(path.join(out, 'index.html'), 'utf8');
+  const cells = [...html.matchAll(/<tr class="(?:pass|fail)">(.*?)<\/tr>/g)].map((m) => [...m[1].matchAll(/<td[^>]*>([^<]*)<\/td>/g)].map((c) => c[1]));
+  expect(cells.map((c) => c.filter((v) => /^\d\.\d{3}$/.test(v))[0])).toEqual(probs);
+
+  const json = runCli(['check', spec, '--backend', 'wasm', '--json', '-o', path.join(dir, 'out-formats-json')]);
+  expect(json.code).toBe(1);
+  const report = JSON.parse(json.stdout);
+  expect(report.results.map((r: { caseName: string }) => r.caseName)).toEqual(['sure\tof\x1b[31mred', 'sure\tof\x1b[31mred']);
+  const lines = json.stderr.trim().split('\n');
+  expect(lines).toEqual([`FAIL sure\\tof\\x1b[31mred images/a.png (gradcam): probability ${Number(probs[1]).toString().replace(/0+$/, '')} < 0.95`, expect.stringMatching(/^2 checks in 1 case: 1 passed, 1 failed/)]);
+});
+
+test('a YAML alias bomb in a spec is a spec error: exit 2, file:line:col, one line', () => {
+  const spec = path.join(dir, 'bomb.yaml');
+  fs.writeFileSync(spec, ['a: &a [x, x, x, x, x, x, x, x, x]', 'b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]', 'c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]', 'cases: [*c]', ''].join('\n'));
+  const r = runCli(['check', 'bomb.yaml'], { cwd: dir });
+  expect(r.code).toBe(2);
+  expect(r.stderr).toBe('tfjs-cam: error: bomb.yaml:4:9: aliases expand to too many copies (over 100; an alias bomb?): the spec is refused\n');
+  // a plain syntax error: once
+  fs.writeFileSync(spec, 'cases:\n  - model: x\n    images: [a\n  bad: : :\n');
+  const s = runCli(['check', 'bomb.yaml'], { cwd: dir });
+  expect(s.code).toBe(2);
+  expect(s.stderr).toBe('tfjs-cam: error: bomb.yaml:4:3: Flow sequence in block collection must be sufficiently indented and end with a ]\n');
+});

@@ -80,6 +80,22 @@ test('YAML syntax errors and duplicate keys: line and column', () => {
   expect(problems('cases:\n  - images: [a.png\n')).toEqual([expect.stringMatching(/^spec\.yaml:3:1: /)]);
   expect(problems('cases: []\ncases: []\n')).toEqual(['spec.yaml:2:1: Map keys must be unique']);
   expect(problems('')).toEqual(['spec.yaml:1:1: the spec is empty: it needs at least "cases: [...]"']);
+  // One syntax error, one line: the parser's follow-on complaints about the same spot are not repeated.
+  expect(problems('cases:\n  - model: x\n    images: [a\n  bad: : :\n')).toEqual(['spec.yaml:4:3: Flow sequence in block collection must be sufficiently indented and end with a ]']);
+  // two duplicate keys are two problems
+  expect(problems('cases: []\ncases: []\nmodel: a\nmodel: b\n')).toEqual(['spec.yaml:2:1: Map keys must be unique', 'spec.yaml:4:1: Map keys must be unique']);
+});
+
+test('a YAML alias bomb is a spec error at the alias where the expansion goes over, not an unexpected one', () => {
+  const bomb = [
+    'a: &a [x, x, x, x, x, x, x, x, x]', //    1
+    'b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]', // 2
+    'c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]', // 3
+    'cases: [*c]', //                              4: *c would be 9 x 9 x 9 = 729 copies of x
+  ].join('\n');
+  expect(problems(bomb)).toEqual(['spec.yaml:4:9: aliases expand to too many copies (over 100; an alias bomb?): the spec is refused']);
+  // aliases used within reason are fine
+  expect(problems('model: model\ncases:\n  - {images: img/a.png, class: 7, expect: &d {topK: 1}}\n  - {images: img/b.jpg, class: 7, expect: *d}\n')).toEqual([]);
 });
 
 test('schema errors in words, each at its field', () => {

@@ -52,3 +52,35 @@ test('every command --help ends with examples', () => {
     expect(tail.slice(at + 1).every((l) => l.startsWith(`  $ tfjs-cam ${cmd} `))).toBe(true);
   }
 });
+
+// A file name may hold a newline, a tab or an escape: the console shows it escaped, one line per image (a raw
+// newline split the line, an escape could recolour the terminal); the JSON report keeps the real name.
+test('control characters in names are escaped in every console line; the JSON keeps them; --json keeps FAIL lines', () => {
+  const odd = path.join(dir, 'odd');
+  fs.mkdirSync(odd);
+  const names = ['new\nline.png', 'tab\there.png', 'esc\x1b[2Jape.png'];
+  for (const n of names) fs.copyFileSync(path.join(inDir, 'b.png'), path.join(odd, n));
+  fs.writeFileSync(path.join(odd, 'broken\nfile.png'), 'not a picture');
+  const r = runCli(['explain', odd, '-m', model, '-o', path.join(dir, 'out-odd'), '-k', '1', '-j', '1']);
+  expect(r.code).toBe(1);
+  const okLines = r.stdout.split('\n').filter((l) => l.startsWith('ok '));
+  expect(okLines.map((l) => path.basename(l.replace(/^ok +/, '').replace(/: .*$/, '')))).toEqual(['esc\\x1b[2Jape.png', 'new\\nline.png', 'tab\\there.png']);
+  expect(r.stderr).toBe(`FAIL ${path.join(odd, 'broken\\nfile.png')}: not an image or unsupported format\n`);
+  expect(r.stdout + r.stderr).not.toMatch(/[\t\x1b]/);
+  // the report keeps the real names
+  const report = JSON.parse(fs.readFileSync(path.join(dir, 'out-odd', 'report.json'), 'utf8'));
+  expect(report.images.map((i: { file: string }) => path.basename(i.file))).toEqual(['broken\nfile.png', 'esc\x1b[2Jape.png', 'new\nline.png', 'tab\there.png']);
+
+  // --json: the report alone on stdout (real names), the failure's one line and the summary on stderr
+  const j = runCli(['explain', odd, '-m', model, '-o', path.join(dir, 'out-odd-json'), '-k', '1', '-j', '1', '--json']);
+  expect(j.code).toBe(1);
+  expect(JSON.parse(j.stdout).images.map((i: { file: string }) => path.basename(i.file))).toEqual(report.images.map((i: { file: string }) => path.basename(i.file)));
+  const err = j.stderr.trim().split('\n');
+  expect(err[0]).toBe(`FAIL ${path.join(odd, 'broken\\nfile.png')}: not an image or unsupported format`);
+  expect(err[1]).toMatch(/^4 images: 3 explained, 1 failed/);
+  expect(err).toHaveLength(2);
+  // a run-level error naming such a file is one escaped line too
+  const bad = runCli(['explain', path.join(odd, 'new\nline.png'), '-m', path.join(dir, 'no\nmodel'), '-o', path.join(dir, 'out-odd-2')]);
+  expect(bad.code).toBe(2);
+  expect(bad.stderr).toBe(`tfjs-cam: error: ${path.join(dir, 'no\\nmodel')}: model not found\n`);
+});

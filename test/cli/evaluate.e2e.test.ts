@@ -206,6 +206,65 @@ test('a boxes file with a bad field is a usage error naming the field', () => {
   expect(r.stderr).toMatch(/bad\.json: images\['s0\.png'\]\.boxes\[0\] must have a positive width and height/);
 });
 
+test('a boxes file that says two things, or not what is read, is refused before any image: class vs label, unknown fields, [x1, y1, x2, y2]', () => {
+  const labels = path.join(dir, 'bright-dark.txt');
+  fs.writeFileSync(labels, 'bright\ndark\n');
+  const refused = (images: Record<string, unknown>, top: Record<string, unknown> = {}) => {
+    fs.writeFileSync(path.join(dir, 'said.json'), JSON.stringify({ version: 1, images, ...top }));
+    const r = runCli(['evaluate', '-m', path.join(dir, 'm'), '--labels', labels, '--boxes', path.join(dir, 'said.json'), '-o', path.join(dir, 'eval-said')]);
+    expect(r.code).toBe(2);
+    expect(fs.existsSync(path.join(dir, 'eval-said'))).toBe(false);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    return lines[0].replace(`${path.join(dir, 'said.json')}: `, '');
+  };
+  const box = { x: 4, y: 4, width: 8, height: 8 };
+  // which class was meant cannot be known: both named (it used the class in silence)
+  expect(refused({ 's0.png': { class: 0, label: 'dark', boxes: [box] } })).toBe("tfjs-cam: error: images['s0.png']: class 0 ('bright') and label 'dark' (class 1) disagree; give one, or make them agree");
+  expect(refused({ 's0.png': { label: 'grey', boxes: [box] } })).toMatch(/^tfjs-cam: error: images\['s0\.png'\]\.label: no class labelled 'grey'/);
+  expect(refused({ 's0.png': { class: 5, boxes: [box] } })).toBe("tfjs-cam: error: images['s0.png'].class 5 is not a class of the model (it has 2: 0 to 1)");
+  // fields that are not read are refused with the one meant
+  expect(refused({ 's0.png': { class: 0, bbox: [box] } })).toBe("tfjs-cam: error: images['s0.png'] has an unknown field 'bbox' (did you mean 'boxes'?); known: class, label, boxes");
+  expect(refused({ 's0.png': { class: 0, boxes: [{ ...box, widht: 8 }] } })).toBe("tfjs-cam: error: images['s0.png'].boxes[0] has an unknown field 'widht' (did you mean 'width'?); known: x, y, width, height");
+  expect(refused({}, { imgs: {} })).toBe("tfjs-cam: error: the file has an unknown field 'imgs' (did you mean 'images'?); known: version, images");
+  // a box as a list of corners: the shape expected, not "x must be a number"
+  expect(refused({ 's0.png': { class: 0, boxes: [[4, 4, 12, 12]] } })).toBe(`tfjs-cam: error: images['s0.png'].boxes[0] must be an object {"x": left, "y": top, "width": w, "height": h} in the image's pixels; got [4,4,12,12]`);
+});
+
+test('a box the model sees none of is said, not scored 0%; an image left without boxes is counted as unusable', () => {
+  const off = path.join(dir, 'off');
+  fs.mkdirSync(off, { recursive: true });
+  for (const f of ['s0.png', 's1.png', 's2.png']) fs.copyFileSync(path.join(dir, f), path.join(off, f));
+  fs.writeFileSync(
+    path.join(off, 'boxes.json'),
+    JSON.stringify({
+      version: 1,
+      images: {
+        's0.png': { class: 0, boxes: [{ x: 4, y: 4, width: 8, height: 8 }] },
+        // the images are 32x32: this box is wholly right of s1
+        's1.png': { class: 0, boxes: [{ x: 40, y: 8, width: 8, height: 8 }] },
+        // one box on the square, one below the image: scored against the first alone, and said
+        's2.png': { class: 0, boxes: [{ x: 10, y: 22, width: 8, height: 8 }, { x: 0, y: 33, width: 5, height: 5 }] },
+      },
+    }),
+  );
+  const r = runCli(['evaluate', '-m', path.join(dir, 'm'), '--boxes', path.join(off, 'boxes.json'), '--no-faithfulness', '-o', path.join(off, 'out')]);
+  expect(r.code).toBe(0);
+  expect(r.stderr.trim().split('\n')).toEqual([
+    expect.stringMatching(/^unusable \S*off\/s1\.png: its box lies outside the image \(32x32 pixels\) \(\S*boxes\.json\); not evaluated$/),
+    expect.stringMatching(/^warn \S*off\/s2\.png: boxes\[1\] lies outside the image \(32x32 pixels\): measured against the other box \(\S*boxes\.json\)$/),
+  ]);
+  expect(r.stdout).toContain('2 images, top-1 accuracy 100.0% (not evaluated: 1 image whose boxes the model does not see)');
+  // the two images scored are scored as before: the square is found (s1's 0% is not averaged in)
+  expect(r.stdout).toMatch(/^gradcam\s+100\.0%/m);
+  const rep = JSON.parse(fs.readFileSync(path.join(off, 'out', 'evaluation.json'), 'utf8'));
+  expect(rep.images.evaluated).toBe(2);
+  expect(rep.images.unusable).toEqual([{ file: path.join(off, 's1.png'), reason: 'its box lies outside the image (32x32 pixels)' }]);
+  expect(rep.perImage.map((row: { file: string }) => path.basename(row.file))).toEqual(['s0.png', 's2.png']);
+  expect(rep.perImage[1].warnings).toEqual(['boxes[1] lies outside the image (32x32 pixels): measured against the other box']);
+  expect(rep.perImage[1].methods[0].pointingHit).toBe(true);
+});
+
 // The model's class-0 logit is z = 1.5 x mean over pixels of relu(r + g + b), so p = sigmoid(2z): with the 4x4
 // square (value 1 in each channel) on the 16x16 input, z = 1.5 x 3 x 16/256 and p = 0.637. Grad-CAM's map is the
 // square. ROAD MoRF removes the square first (all levels are >= 10% > 16/256): every kept pixel is black, so the

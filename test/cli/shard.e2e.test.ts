@@ -178,3 +178,30 @@ test('--shard errors: one line, exit 2, before any work', () => {
   }
   expect(fs.existsSync(out)).toBe(false);
 });
+
+test('merge run from another folder than the shards links the originals as one run does; other -k is refused; -q', () => {
+  // shards run in w/ on imgs/, merged from w/sh: the report's image paths are relative to w/, not to w/sh
+  const w = path.join(dir, 'w');
+  fs.mkdirSync(path.join(w, 'imgs'), { recursive: true });
+  for (const f of ['digit-03-3.png', 'digit-05-5.png', 'digit-07-7.png']) fs.copyFileSync(path.join(ROOT, 'samples', f), path.join(w, 'imgs', f));
+  const flags = ['-m', path.join(ROOT, 'models', 'gap-cnn'), '-k', '1', '--html', '-j', '1', '-q', '--no-timings'];
+  for (const k of [0, 1]) expect(runCli(['explain', 'imgs', ...flags, '--shard', `${k}/2`, '-o', `sh/s${k}`], { cwd: w }).code).toBe(0);
+  // one run from w/ into the folder the merge will write, then moved aside
+  expect(runCli(['explain', 'imgs', ...flags, '-o', 'sh/merged'], { cwd: w }).code).toBe(0);
+  fs.renameSync(path.join(w, 'sh', 'merged'), path.join(w, 'sh', 'ref'));
+  const sh = path.join(w, 'sh');
+  const merged = runCli(['merge', 's0', 's1', '-o', 'merged', '-q'], { cwd: sh });
+  expect(merged.code).toBe(0);
+  expect(merged.stdout).toBe(`3 images from 2 shards: 3 explained, 0 failed; 3 files copied; outputs in ${path.join(sh, 'merged')}\n`);
+  expect(merged.stderr).toBe('');
+  const html = fs.readFileSync(path.join(sh, 'merged', 'index.html'), 'utf8');
+  expect([...html.matchAll(/href="([^"]*)">original image/g)].map((m) => m[1])).toEqual(['../../imgs/digit-03-3.png', '../../imgs/digit-05-5.png', '../../imgs/digit-07-7.png']);
+  // byte for byte the single run's folder (--no-timings: reports too)
+  expect(tree(path.join(sh, 'merged'))).toEqual(tree(path.join(sh, 'ref')));
+
+  // a shard asked for other classes (-k 2) is not a shard of this run
+  expect(runCli(['explain', 'imgs', ...flags.map((f) => (f === '1' ? '2' : f)), '--shard', '1/2', '-o', 'sh/s1-k2'], { cwd: w }).code).toBe(0);
+  const r = runCli(['merge', 's0', 's1-k2', '-o', 'merged-k'], { cwd: sh });
+  expect(r.code).toBe(2);
+  expect(r.stderr).toBe('tfjs-cam: error: s1-k2: not a shard of the same run as s0 (explained.topK 2 there, 1 in s0)\n');
+});

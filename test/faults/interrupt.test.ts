@@ -106,10 +106,12 @@ test('SIGINT mid-run: exit 130 within a second, no temp or partial files; --resu
   expect(a.summary).toEqual({ images: N, succeeded: N, failed: 0 });
 }, 120_000);
 
-test('Ctrl-C during a long Score-CAM on one image stops at once (the synchronous work runs off the main thread)', async () => {
+/** 256 channels at 96 x 96: Score-CAM needs 256 forward passes, about a minute on WASM. Made once. */
+let slowModelDir: string | null = null;
+async function slowScoreCamModel(): Promise<string> {
+  if (slowModelDir) return slowModelDir;
   const tf = await import('@tensorflow/tfjs');
   const init = (seed: number) => tf.initializers.glorotUniform({ seed });
-  // 256 channels at 96 x 96: Score-CAM needs 256 forward passes, about a minute on WASM.
   const slow = tf.sequential({
     layers: [
       tf.layers.conv2d({ inputShape: [96, 96, 3], filters: 64, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: init(1), name: 'c1' }),
@@ -118,8 +120,13 @@ test('Ctrl-C during a long Score-CAM on one image stops at once (the synchronous
       tf.layers.dense({ units: 4, kernelInitializer: init(3), name: 'fc' }),
     ],
   });
-  const slowModel = await saveModel(slow, path.join(dir, 'slow'));
+  slowModelDir = await saveModel(slow, path.join(dir, 'slow'));
   slow.dispose();
+  return slowModelDir;
+}
+
+test('Ctrl-C during a long Score-CAM on one image stops at once (the synchronous work runs off the main thread)', async () => {
+  const slowModel = await slowScoreCamModel();
   const out = path.join(dir, 'out-slow');
   const r = await new Promise<{ code: number | null; stopMs: number; stderr: string }>((resolve, reject) => {
     const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'tfjs-cam'), 'explain', path.join(inDir, 'p00.png'), '-m', slowModel, '-o', out, '--method', 'scorecam', '-k', '1', '-j', '1'], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' } });
@@ -146,3 +153,50 @@ test('Ctrl-C during a long Score-CAM on one image stops at once (the synchronous
   expect(r.stderr).toMatch(/interrupted: finished outputs were kept/);
   expect(listFiles(out).filter((f) => f.endsWith('.tmp') || f.endsWith('.png'))).toEqual([]);
 });
+
+/** Runs the CLI, sends `signals` SIGINTs (20 ms apart) after `afterMs`, and times the exit from the first. */
+function interruptAfter(args: string[], afterMs: number, signals = 1): Promise<{ code: number | null; signal: string | null; stopMs: number; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'tfjs-cam'), ...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' } });
+    let stderr = '';
+    let sentAt = 0;
+    child.stderr.on('data', (d) => (stderr += d));
+    child.stdout.resume();
+    const timers = Array.from({ length: signals }, (_, i) =>
+      setTimeout(() => {
+        sentAt ||= Date.now();
+        child.kill('SIGINT');
+      }, afterMs + 20 * i),
+    );
+    const giveUp = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      timers.forEach(clearTimeout);
+      clearTimeout(giveUp);
+      resolve({ code, signal, stopMs: sentAt ? Date.now() - sentAt : -1, stderr });
+    });
+  });
+}
+
+// evaluate's work per image is synchronous (the maps, then hundreds of passes); it runs on a thread of its own, so
+// Ctrl-C is answered at once, as in explain. Here the first image's Score-CAM alone takes about a minute.
+test('evaluate: Ctrl-C mid-image exits 130 within 2 s, nothing half-written; a second Ctrl-C ends at once', async () => {
+  const slowModel = await slowScoreCamModel();
+  const images = path.join(dir, 'eval-in');
+  fs.mkdirSync(images, { recursive: true });
+  for (const f of ['p00.png', 'p01.png']) fs.copyFileSync(path.join(inDir, f), path.join(images, f));
+  const box = { class: 0, boxes: [{ x: 60, y: 160, width: 80, height: 80 }] };
+  fs.writeFileSync(path.join(images, 'boxes.json'), JSON.stringify({ version: 1, images: { 'p00.png': box, 'p01.png': box } }));
+  for (const signals of [1, 2]) {
+    const out = path.join(dir, `eval-out-${signals}`);
+    const r = await interruptAfter(['evaluate', '-m', slowModel, '--boxes', path.join(images, 'boxes.json'), '--method', 'scorecam', '--overlays', '--jobs', '1', '-o', out], 2500, signals);
+    expect([r.code, r.signal]).toEqual([130, null]); // it used to die of the signal, by default, after nothing
+    expect(r.stopMs).toBeGreaterThanOrEqual(0); // it was still running when interrupted
+    expect(r.stopMs).toBeLessThan(2000);
+    expect(r.stderr).toMatch(/interrupted: finished outputs were kept, nothing half-written is left\n$/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    const left = fs.existsSync(out) ? listFiles(out) : [];
+    expect(left.filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    expect(left).not.toContain('evaluation.json'); // the run really was cut short
+  }
+}, 120_000);

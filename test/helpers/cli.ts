@@ -1,5 +1,5 @@
 // Running the built CLI as a user would (node bin/tfjs-cam ...). `npm test` builds dist/ first.
-import { spawnSync } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -27,4 +27,25 @@ export const SHARED = path.resolve(ROOT, '..', 'shared', 'data');
 export const hasShared = fs.existsSync(path.join(SHARED, 'darknet_tiny', 'model.json'));
 export function skipNotice(what: string): void {
   if (!hasShared) console.log(`skipped ${what}: ../shared/data is not present`);
+}
+
+/**
+ * runCli without blocking this process: for a CLI that talks to a server running in this process (a blocked
+ * event loop would leave its requests unanswered and unlogged until the CLI had given up).
+ */
+export function runCliAsync(args: string[], opts: { cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<CliResult> {
+  if (!fs.existsSync(path.join(ROOT, 'dist', 'src', 'cli', 'main.js'))) throw new Error('dist/ is missing: run `npm run build` (npm test does it)');
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd ?? ROOT, env: { ...process.env, NO_COLOR: '1', ...opts.env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? -1, stdout, stderr });
+    });
+  });
 }

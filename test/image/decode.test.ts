@@ -1,8 +1,8 @@
 import { existsSync, mkdirSync, writeFileSync } from 'fs';
 import * as path from 'path';
 import sharp from 'sharp';
-import { decodeImage, ImageError, IMAGE_EXTENSIONS } from '../../src/image/decode';
-import { handPng, noiseRaw, px, rawToPng, rgbRaw, SHARED_IMAGES, tempDir } from './fixtures';
+import { decodeImage, heifBrand, ImageError, IMAGE_EXTENSIONS } from '../../src/image/decode';
+import { handPng, heicFile, noiseRaw, px, rawToPng, rgbRaw, SHARED_IMAGES, tempDir } from './fixtures';
 
 let tmp: ReturnType<typeof tempDir>;
 beforeAll(() => {
@@ -168,7 +168,22 @@ test('a text file named .png is "not an image or unsupported format"', async () 
   await expectImageError(decodeImage(Buffer.from('<html></html>')), 'not an image or unsupported format');
   // sharp would rasterise an SVG; it is not one of the accepted formats.
   const svg = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10"/></svg>');
-  await expectImageError(decodeImage(svg), 'not an image or unsupported format (svg)');
+  await expectImageError(decodeImage(svg), 'unsupported format (svg); tfjs-cam reads JPEG, PNG, WebP, GIF, TIFF and AVIF');
+});
+
+test('a HEIC photo (HEVC pictures, which libvips here cannot decode) is an unsupported format, not a damaged file', async () => {
+  const heic = heicFile(64, 48);
+  // sharp sees what it is, and that it cannot decode it
+  expect(await sharp(heic).metadata()).toMatchObject({ format: 'heif', compression: 'hevc', width: 64, height: 48 });
+  await expect(sharp(heic).raw().toBuffer()).rejects.toThrow(/HEVC/);
+  const file = path.join(tmp.dir, 'IMG_0001.HEIC');
+  writeFileSync(file, heic);
+  for (const input of [file, heic]) await expectImageError(decodeImage(input), 'unsupported format (heic); tfjs-cam reads JPEG, PNG, WebP, GIF, TIFF and AVIF');
+  // the brand decides, not the name: an AVIF is still read, a damaged one is still damaged
+  const avif = await sharp({ create: { width: 16, height: 8, channels: 3, background: { r: 9, g: 9, b: 9 } } }).avif().toBuffer();
+  expect(heifBrand(avif)).toBe('avif');
+  expect(heifBrand(heic)).toBe('heic');
+  await expectImageError(decodeImage(avif.subarray(0, avif.length - 40)), 'truncated or corrupt image data');
 });
 
 test('AVIF and TIFF decode', async () => {

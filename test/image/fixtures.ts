@@ -91,3 +91,38 @@ export function px(data: Uint8Array, width: number, x: number, y: number): numbe
 }
 
 export const SHARED_IMAGES = path.resolve(__dirname, '../../../shared/data/images');
+
+/**
+ * A HEIC file as a phone writes it, in structure: an ISO-BMFF `ftyp` of brand heic, a `meta` box whose primary
+ * item is an `hvc1` (HEVC) picture with its `hvcC` decoder configuration and `ispe` size, and an `mdat` holding a
+ * length-prefixed NAL unit. The picture data is not real HEVC (no encoder here): what matters is that the file is
+ * recognisably HEIC, which sharp's libvips (AV1 only) cannot decode.
+ */
+export function heicFile(width: number, height: number): Buffer {
+  const u8 = (v: number) => Buffer.from([v]);
+  const u16 = (v: number) => Buffer.from([v >> 8, v & 255]);
+  const u32 = (v: number) => {
+    const b = Buffer.alloc(4);
+    b.writeUInt32BE(v);
+    return b;
+  };
+  const box = (type: string, ...parts: Buffer[]) => {
+    const body = Buffer.concat(parts);
+    return Buffer.concat([u32(8 + body.length), Buffer.from(type, 'latin1'), body]);
+  };
+  const full = (type: string, version: number, flags: number, ...parts: Buffer[]) => box(type, u8(version), u8(flags >> 16), u16(flags & 0xffff), ...parts);
+  const nal = Buffer.concat([u32(6), Buffer.from([0x26, 0x01, 0xaf, 0x12, 0x34, 0x56])]); // an IDR slice, length-prefixed
+  const hvcC = box('hvcC', u8(1), u8(0x01), u32(0x60000000), Buffer.alloc(6), u8(90), u16(0xf000), u8(0xfc), u8(0xfd), u8(0xf8), u8(0xf8), u16(0), u8(0x0f), u8(0));
+  const meta = (dataOffset: number) =>
+    full(
+      'meta', 0, 0,
+      full('hdlr', 0, 0, u32(0), Buffer.from('pict', 'latin1'), Buffer.alloc(12), u8(0)),
+      full('pitm', 0, 0, u16(1)),
+      full('iloc', 0, 0, u8(0x44), u8(0x00), u16(1), u16(1), u16(0), u16(1), u32(dataOffset), u32(nal.length)),
+      full('iinf', 0, 0, u16(1), full('infe', 2, 0, u16(1), u16(0), Buffer.from('hvc1', 'latin1'), u8(0))),
+      box('iprp', box('ipco', hvcC, full('ispe', 0, 0, u32(width), u32(height))), full('ipma', 0, 0, u32(1), u16(1), u8(2), u8(0x81), u8(0x02))),
+    );
+  const ftyp = box('ftyp', Buffer.from('heic', 'latin1'), u32(0), Buffer.from('mif1heic', 'latin1'));
+  const head = Buffer.concat([ftyp, meta(0)]);
+  return Buffer.concat([ftyp, meta(head.length + 8), box('mdat', nal)]);
+}

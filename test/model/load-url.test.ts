@@ -1,19 +1,19 @@
 // Models served over http(s) load like folders (a loopback server here), and a failing server gives one clear line.
 import * as fs from 'fs';
-import * as http from 'http';
 import * as path from 'path';
-import { AddressInfo } from 'net';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/backend';
 import { loadModel } from '../../src';
 import { saveLayersModel } from '../../src/model/save';
 import { gapDenseModel, seededInput } from '../helpers/models';
 import { tempDir } from '../helpers/cli';
+import { filesUnder, startTestServer, TestServer } from '../helpers/server';
 
 let dir: string;
-let server: http.Server;
+// Each test gets a server of its own (own port, own request log), closed with its connections before the next.
+let server: TestServer;
 let base: string;
-const requested: string[] = [];
+let requested: string[];
 
 beforeAll(async () => {
   await initBackend('wasm');
@@ -21,21 +21,16 @@ beforeAll(async () => {
   const m = gapDenseModel(8, 4);
   await saveLayersModel(m, path.join(dir, 'm'));
   m.dispose();
-  server = http.createServer((req, res) => {
-    requested.push(req.url ?? '');
-    const file = path.join(dir, decodeURIComponent(req.url ?? '/'));
-    if (!file.startsWith(dir) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) {
-      res.writeHead(404).end();
-      return;
-    }
-    res.writeHead(200).end(fs.readFileSync(file));
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
 
-afterAll(async () => {
-  await new Promise((r) => server.close(r));
+beforeEach(async () => {
+  server = await startTestServer(filesUnder(dir));
+  ({ base, requests: requested } = server);
+});
+
+afterEach(() => server.close());
+
+afterAll(() => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -68,7 +63,6 @@ test("a URL model's sidecar (and the labels file it names) come from the same UR
   const image = path.join(dir, 'a.png');
   const sharp = (await import('sharp')).default;
   fs.writeFileSync(image, await sharp({ create: { width: 12, height: 8, channels: 3, background: { r: 200, g: 30, b: 30 } } }).png().toBuffer());
-  requested.length = 0;
   const { report } = await explain([image], { model: `${base}/side/`, out: null, topK: 4, preprocess: { resize: 'crop' } });
   expect(requested).toEqual(expect.arrayContaining(['/side/tfjs-cam.json', '/side/names.txt']));
   expect(report.images[0].top!.map((t) => t.label).sort()).toEqual(['ant', 'bee', 'cat', 'dog']);

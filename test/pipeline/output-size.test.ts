@@ -1,5 +1,6 @@
-// Outputs sized for real photos: --max-size bounds overlays, --format/--quality choose the encoding, and the HTML
-// page embeds small thumbnails that link the full-size files.
+// Outputs sized for real photos: pictures are at most 2048 px on the long side by default (--max-size 0: full
+// size) with the report unchanged, --max-size bounds overlays, --format/--quality choose the encoding, and the
+// HTML page embeds small thumbnails that link the full-size files.
 import * as fs from 'fs';
 import * as path from 'path';
 import sharp from 'sharp';
@@ -59,4 +60,34 @@ test('the HTML page embeds small JPEG thumbnails of photos and links the full-si
 test('--quality without jpeg/webp is a usage error', () => {
   const r = runCli(['explain', photo, '-m', model, '-o', path.join(dir, 'o-q'), '--quality', '80']);
   expectRunError(r, 2, /^tfjs-cam: error: --quality applies to --format jpeg or webp$/);
+});
+
+test('by default pictures are at most 2048 px on the long side; --max-size 0 writes them full size; the report is the same', async () => {
+  // 2200 x 1000: a 4 x 4 pattern enlarged (smooth, quick to make and encode)
+  const big = path.join(dir, 'big.png');
+  const tiny = Buffer.from(Array.from({ length: 48 }, (_, i) => (i * 53) % 256));
+  await sharp(tiny, { raw: { width: 4, height: 4, channels: 3 } }).resize(2200, 1000, { fit: 'fill', kernel: 'cubic' }).png({ compressionLevel: 1 }).toFile(big);
+  const run = (out: string, maxSize?: number) => explain([big], { model, out: path.join(dir, out), topK: 2, heatmap: true, jobs: 1, timings: false, maxSize });
+  const small = await run('default');
+  const full = await run('full', 0);
+  expect([small.report.output.maxSize, full.report.output.maxSize]).toEqual([2048, null]);
+  const sizeOf = async (out: string, f: string) => {
+    const m = await sharp(path.join(dir, out, f)).metadata();
+    return [m.width, m.height];
+  };
+  for (const m of small.report.images[0].maps!) {
+    expect(await sizeOf('default', m.files.overlay!)).toEqual([2048, 931]);
+    expect(await sizeOf('default', m.files.heatmap!)).toEqual([2048, 931]);
+  }
+  for (const m of full.report.images[0].maps!) expect(await sizeOf('full', m.files.overlay!)).toEqual([2200, 1000]);
+  // Everything but the pictures' size is the same: classes, scores, peaks in the original image's pixels.
+  const numbers = (r: typeof small.report) => r.images.map((i) => ({ ...i, maps: i.maps!.map((m) => ({ ...m, files: {} })) }));
+  expect(numbers(small.report)).toEqual(numbers(full.report));
+  expect([small.report.images[0].width, small.report.images[0].height]).toEqual([2200, 1000]);
+  for (const m of small.report.images[0].maps!) if (m.peak) expect(m.peak.x).toBeLessThan(2200);
+});
+
+test('maxSize 1..15 is refused by the library as by the CLI; outlierPercent outside 0..100 too', async () => {
+  await expect(explain([photo], { model, out: null, maxSize: 8 })).rejects.toThrow(/maxSize must be 0 \(the image's own size\) or a whole number >= 16, got 8/);
+  await expect(explain([photo], { model, out: null, outlierPercent: 100 })).rejects.toThrow(/outlierPercent must be a number from 0 up to \(not including\) 100, got 100/);
 });

@@ -7,7 +7,8 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/backend';
 import { explain } from '../../src';
 import { gradientImage } from '../../src/render/gradient';
-import { drawnAsGradient } from '../../src/pipeline/explain';
+import { drawingOf, drawnAsGradient } from '../../src/pipeline/explain';
+import { lutIndex } from '../../src/render/colormap';
 import { saveLayersModel } from '../../src/model/save';
 import { tempDir } from '../helpers/cli';
 
@@ -25,11 +26,16 @@ test('deprocess: (g - mean) / (std + 1e-5) * 0.1 + 0.5, clipped, times 255, trun
   expect(() => gradientImage(new Float32Array(5), 1, 2, 3)).toThrow(/expected 1x2x3/);
 });
 
-test('which methods are gradient images: auto = the guided ones, gradient = the five signed ones, heatmap = none', () => {
+test('how methods are drawn: auto and signed = the five signed ones as signed maps, gradient = as gradient images, heatmap = none', () => {
   const methods = ['gradcam', 'saliency', 'smoothgrad', 'integrated-gradients', 'guided-backprop', 'guided-gradcam', 'fullgrad'];
-  expect(methods.filter((m) => drawnAsGradient(m))).toEqual(['guided-backprop', 'guided-gradcam']);
-  expect(methods.filter((m) => drawnAsGradient(m, 'gradient'))).toEqual(['saliency', 'smoothgrad', 'integrated-gradients', 'guided-backprop', 'guided-gradcam']);
-  expect(methods.filter((m) => drawnAsGradient(m, 'heatmap'))).toEqual([]);
+  const signed = ['saliency', 'smoothgrad', 'integrated-gradients', 'guided-backprop', 'guided-gradcam'];
+  expect(methods.filter((m) => drawingOf(m) === 'signed')).toEqual(signed);
+  expect(methods.filter((m) => drawingOf(m, 'signed') === 'signed')).toEqual(signed);
+  expect(methods.filter((m) => drawnAsGradient(m))).toEqual([]);
+  expect(methods.filter((m) => drawnAsGradient(m, 'gradient'))).toEqual(signed);
+  expect(methods.filter((m) => drawingOf(m, 'heatmap') !== 'heatmap')).toEqual([]);
+  // class activation maps are heatmaps whatever the mode
+  for (const mode of ['auto', 'heatmap', 'signed', 'gradient'] as const) expect([drawingOf('gradcam', mode), drawingOf('fullgrad', mode)]).toEqual(['heatmap', 'heatmap']);
 });
 
 describe('explain --render on a linear model: logit 0 = sum of W * x, so its input gradient is W', () => {
@@ -81,21 +87,70 @@ describe('explain --render on a linear model: logit 0 = sum of W * x, so its inp
     expect(await read(files[4])).toEqual(expected(W.map((w, i) => w * n2[Math.floor(i / 3)])));
   });
 
-  test('auto draws guided backprop as a gradient image and saliency as a heatmap; heatmap draws both as heatmaps', async () => {
-    const auto = path.join(dir, 'auto');
-    const a = await explain([path.join(dir, 'x.png')], { model, out: auto, method: 'saliency,guided-backprop', classes: [0], jobs: 1, timings: false, sheet: false, heatmap: true });
-    expect(a.report.output.render).toBe('auto');
-    const [sal, guided] = a.report.images[0].maps!.map((mm) => mm.files);
-    expect(await read(path.join(auto, guided.overlay!))).toEqual(expected(W));
-    // --heatmap still writes the guided map's heatmap beside its gradient image
-    expect(fs.existsSync(path.join(auto, guided.heatmap!))).toBe(true);
+  test('--render gradient writes the gradient image in the overlay place and --heatmap the magnitude heatmap beside it; heatmap draws the magnitude', async () => {
+    const grad = path.join(dir, 'grad-heat');
+    const a = await explain([path.join(dir, 'x.png')], { model, out: grad, method: 'saliency,guided-backprop', classes: [0], render: 'gradient', jobs: 1, timings: false, sheet: false, heatmap: true });
+    const [, guided] = a.report.images[0].maps!.map((mm) => mm.files);
+    expect(await read(path.join(grad, guided.overlay!))).toEqual(expected(W));
+    expect(fs.existsSync(path.join(grad, guided.heatmap!))).toBe(true);
     const heat = path.join(dir, 'heat');
     const h = await explain([path.join(dir, 'x.png')], { model, out: heat, method: 'saliency,guided-backprop', classes: [0], render: 'heatmap', jobs: 1, timings: false, sheet: false });
+    expect(h.report.output).not.toHaveProperty('signedColormap');
     const [sal2, guided2] = h.report.images[0].maps!.map((mm) => mm.files);
-    // saliency is the same heatmap overlay under auto and heatmap; guided backprop is one under heatmap only
-    expect(fs.readFileSync(path.join(heat, sal2.overlay!)).equals(fs.readFileSync(path.join(auto, sal.overlay!)))).toBe(true);
     expect(await read(path.join(heat, guided2.overlay!))).not.toEqual(expected(W));
     expect(await read(path.join(heat, guided2.overlay!))).toEqual(await read(path.join(heat, sal2.overlay!))); // |W| max over channels either way
+  });
+
+  /**
+   * The signed drawing written out again: the per-pixel sum over channels, Captum's clip (the smallest |s| whose
+   * sorted running sum reaches (100 - p)% of the total), clamp(s / clip) on the 0..1 scale, then bwr's colour of
+   * table entry floor(255 * u) (float32): white at 0, (0, 0, 255) at -clip, (255, 0, 0) at +clip.
+   */
+  const signedHeat = (attr: number[], p: number) => {
+    // float32 like the attribution (-0.3 / 0.5 lands just under a bin edge: float64 arithmetic would be a bin off)
+    const f = Math.fround;
+    const s = [0, 1, 2, 3].map((q) => f(f(attr[3 * q]) + f(attr[3 * q + 1]) + f(attr[3 * q + 2])));
+    const sorted = s.map(Math.abs).sort((a, b) => a - b);
+    const total = sorted.reduce((a, b) => a + b, 0);
+    const clip = sorted.find((_, i) => sorted.slice(0, i + 1).reduce((a, b) => a + b, 0) >= (total * (100 - p)) / 100)!;
+    const colour = (k: number) => {
+      const t = (Math.min(k, 254) - 127) / 127;
+      return t < 0 ? [Math.round(255 * (1 + t)), Math.round(255 * (1 + t)), 255] : [255, Math.round(255 * (1 - t)), Math.round(255 * (1 - t))];
+    };
+    const pixels = s.flatMap((v) => colour(lutIndex(f((Math.max(-1, Math.min(1, v / clip)) + 1) / 2))));
+    return { clip, pixels };
+  };
+
+  test('auto draws saliency and Integrated Gradients as signed maps: channel sums, clipped at the 2% (here 40%) outlier share, on bwr', async () => {
+    const out = path.join(dir, 'signed');
+    const method = 'saliency,integrated-gradients,guided-backprop';
+    const { report } = await explain([path.join(dir, 'x.png')], { model, out, method, classes: [0], jobs: 1, timings: false, sheet: false, heatmap: true, outlierPercent: 40 });
+    expect(report.output).toMatchObject({ render: 'auto', signedColormap: 'bwr', outlierPercent: 40 });
+    const [sal, ig, guided] = report.images[0].maps!.map((mm) => mm.files);
+    // saliency's signed gradient is W: channel sums 0.6, -0.3, 0.2, 0.5; |.| sorted 0.2 0.3 0.5 0.6, total 1.6,
+    // running sums 0.2 0.5 1.0 1.6: 60% of 1.6 = 0.96 is reached at 0.5, so 0.6 saturates (pure red)
+    const w = signedHeat(W, 40);
+    expect(w.clip).toBe(0.5);
+    expect(await read(path.join(out, sal.heatmap!))).toEqual(w.pixels);
+    expect((await read(path.join(out, sal.heatmap!))).slice(0, 3)).toEqual([255, 0, 0]);
+    expect(await read(path.join(out, guided.heatmap!))).toEqual(w.pixels); // no ReLU: guided = plain gradient
+    // Integrated Gradients of a linear model from black: x * W exactly
+    expect(await read(path.join(out, ig.heatmap!))).toEqual(signedHeat(W.map((v, i) => v * (pixels[i] / 255)), 40).pixels);
+    // the overlay blends the same colours into the image as heatmap overlays do: round(0.5 * image + 0.5 * colour)
+    const img = pixels;
+    expect(await read(path.join(out, sal.overlay!))).toEqual(w.pixels.map((c, i) => Math.round(0.5 * img[i] + 0.5 * c)));
+  });
+
+  test('the default 2% share on this map saturates nothing but its largest value; rdwhgn swaps the colours', async () => {
+    const out = path.join(dir, 'signed-2');
+    const { report } = await explain([path.join(dir, 'x.png')], { model, out, method: 'saliency', classes: [0], jobs: 1, timings: false, sheet: false, heatmap: true, signedColormap: 'rdwhgn' });
+    expect(report.output).toMatchObject({ signedColormap: 'rdwhgn', outlierPercent: 2 });
+    const got = await read(path.join(out, report.images[0].maps![0].files.heatmap!));
+    // clip 0.6 (98% of 1.6 = 1.568 is reached only at the largest): +0.6 is rdwhgn's green end, -0.3 half-way to red
+    expect(got.slice(0, 3)).toEqual([0, 128, 0]);
+    const k = lutIndex(Math.fround((Math.fround(Math.fround(0.1) + Math.fround(-0.4)) / Math.fround(Math.fround(0.3) + Math.fround(-0.2) + Math.fround(0.5)) + 1) / 2)); // 63
+    const t = (k - 127) / 127;
+    expect(got.slice(3, 6)).toEqual([255, Math.round(255 * (1 + t)), Math.round(255 * (1 + t))]);
   });
 });
 
@@ -114,12 +169,18 @@ describe('--resume and --render', () => {
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   test('a folder drawn another way is refused only where the pictures differ (methods drawn as gradient images)', async () => {
-    const run = (out: string, method: string, render?: 'auto' | 'heatmap' | 'gradient', resume = false) =>
-      explain([path.join(dir, 'x.png')], { model, out: path.join(dir, out), method, render, resume, classes: [0], jobs: 1, timings: false });
+    const run = (out: string, method: string, render?: 'auto' | 'heatmap' | 'signed' | 'gradient', resume = false, more: { legend?: 'below'; outlierPercent?: number } = {}) =>
+      explain([path.join(dir, 'x.png')], { model, out: path.join(dir, out), method, render, resume, classes: [0], jobs: 1, timings: false, ...more });
     await run('a', 'gradcam');
     // Grad-CAM is a heatmap whatever --render says: the same pictures, resumed
     await expect(run('a', 'gradcam', 'gradient', true)).resolves.toBeDefined();
-    await run('b', 'gradcam,guided-backprop');
+    // ... but a legend strip changes every picture
+    await expect(run('a', 'gradcam', undefined, true, { legend: 'below' })).rejects.toThrow(/output\.legend "below" now, null then/);
+    await run('b', 'gradcam,guided-backprop', 'gradient');
     await expect(run('b', 'gradcam,guided-backprop', 'heatmap', true)).rejects.toThrow(/output\.gradientImages/);
+    // auto and signed draw the same signed maps; another clip share does not
+    await run('c', 'gradcam,guided-backprop');
+    await expect(run('c', 'gradcam,guided-backprop', 'signed', true)).resolves.toBeDefined();
+    await expect(run('c', 'gradcam,guided-backprop', 'signed', true, { outlierPercent: 5 })).rejects.toThrow(/output\.outlierPercent 5 now, 2 then/);
   });
 });

@@ -1,5 +1,7 @@
 import sharp from 'sharp';
 import { comparisonSheet, escapeXml, fitText, sheetLayout, SHEET_CAPTION_H } from '../../src/render/sheet';
+import { heatmapLegend, legendBar, signedLegend, stripLayout } from '../../src/render/legend';
+import { colormapLut, divergingLut } from '../../src/render/colormap';
 
 const solid = (r: number, g: number, b: number, w = 60, h = 40) =>
   sharp({ create: { width: w, height: h, channels: 3, background: { r, g, b } } }).png().toBuffer();
@@ -84,4 +86,31 @@ test('empty input and tiny cells are refused', async () => {
   await expect(comparisonSheet([])).rejects.toThrow(/at least one cell/);
   await expect(comparisonSheet([[]])).rejects.toThrow(/at least one cell/);
   await expect(comparisonSheet([[{ image: await solid(0, 0, 0), row: 'r', col: 'c' }]], { cellSize: 4 })).rejects.toThrow(/cellSize/);
+});
+
+test("the colour scales under the grid: one strip per legend, centred, their bars' pixels exact", async () => {
+  const cells = [[{ image: await solid(200, 30, 30), row: 'Grad-CAM', col: 'a' }], [{ image: await solid(30, 30, 200), row: 'Saliency', col: 'a' }]];
+  const plain = await sharp(await comparisonSheet(cells, { cellSize: 100 })).metadata();
+  const png = await comparisonSheet(cells, { cellSize: 100, legends: [heatmapLegend('jet'), signedLegend('bwr')] });
+  const { data, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
+  const L = stripLayout(plain.width!); // narrower than 560: as wide as the sheet
+  expect([info.width, info.height]).toEqual([plain.width, plain.height! + 2 * L.height]);
+  // RGB of each pixel of the bar's columns on row y (the sheet may come back with an alpha channel)
+  const row = (y: number) => Buffer.from(Array.from({ length: L.bar.width }, (_, x) => Array.from(data.subarray((y * info.width + L.bar.left + x) * info.channels, (y * info.width + L.bar.left + x) * info.channels + 3))).flat());
+  const barRow = (lut: Uint8Array) => Buffer.from(legendBar(lut, L.bar.width, 1));
+  expect(Buffer.compare(row(plain.height! + L.bar.top), barRow(colormapLut('jet')))).toBe(0);
+  expect(Buffer.compare(row(plain.height! + L.height + L.bar.top + L.bar.height - 1), barRow(divergingLut('bwr')))).toBe(0);
+});
+
+test('maxSide scales a sheet wider than it down (40 classes of 64 px cells: 2720 px -> 2048)', async () => {
+  const img = await solid(10, 200, 10, 8, 8);
+  const cells = [Array.from({ length: 40 }, (_, i) => ({ image: img, row: 'Grad-CAM', col: `c${i}` }))];
+  const full = await sharp(await comparisonSheet(cells, { cellSize: 64 })).metadata();
+  expect([full.width, full.height]).toEqual([40 * 68, 64 + CAP + 4]);
+  const capped = await sharp(await comparisonSheet(cells, { cellSize: 64, maxSide: 2048 })).metadata();
+  expect([capped.width, capped.height, capped.channels]).toEqual([2048, Math.round((2048 * (64 + CAP + 4)) / 2720), 3]);
+  // a sheet within the limit is left as it is
+  const small = await comparisonSheet([cells[0].slice(0, 2)], { cellSize: 64 });
+  expect((await comparisonSheet([cells[0].slice(0, 2)], { cellSize: 64, maxSide: 2048 })).equals(small)).toBe(true);
+  await expect(comparisonSheet(cells, { maxSide: 8 })).rejects.toThrow(/maxSide must be 0 or an integer >= 16, got 8/);
 });

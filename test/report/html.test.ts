@@ -2,7 +2,10 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import sharp from 'sharp';
-import { renderHtmlReport, writeHtmlReport, relHref } from '../../src/report/html';
+import { explainHtml, renderHtmlReport, writeHtmlReport, relHref } from '../../src/report/html';
+import { checkHtml } from '../../src/check/html';
+import type { ExplainReport } from '../../src/report/schema';
+import type { CheckReport } from '../../src/check/run';
 import { tempDir } from '../helpers/cli';
 
 test('text is escaped, file names become relative URLs, columns come in order', () => {
@@ -51,4 +54,29 @@ test('writeHtmlReport embeds thumbnails (never enlarged) that link to the full-s
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+describe('colour scales on the pages', () => {
+  const report = (methods: string[], output: Partial<ExplainReport['output']>) =>
+    ({ model: { source: 'm' }, method: methods.join(','), methods, layers: ['l'], backend: 'cpu', summary: { images: 0, succeeded: 0, failed: 0 }, images: [], output: { dir: null, colormap: 'jet', alpha: 0.5, ...output } }) as unknown as ExplainReport;
+  const captions = (html: string) => [...html.matchAll(/<svg [^>]*aria-label="([^"]*)"/g)].map((m) => m[1]);
+
+  test("explain: the heatmaps' scale, and the signed maps' when some method was drawn signed, above the table", () => {
+    const html = renderHtmlReport(explainHtml(report(['gradcam', 'integrated-gradients'], { colormap: 'viridis', render: 'auto', signedColormap: 'rdwhgn', outlierPercent: 5 })));
+    expect(captions(html)).toEqual([
+      'viridis, each map scaled on its own: 0 = its minimum, 1 = its maximum',
+      'rdwhgn, attribution summed over channels: white = 0, ends = \u00b1clip, per map; the top 5% of |attribution| saturates',
+    ]);
+    expect(html.indexOf('class="legends"')).toBeLessThan(html.indexOf('<table>'));
+    // one scale only where all maps are drawn one way; the gradient images' own scale under --render gradient
+    expect(captions(renderHtmlReport(explainHtml(report(['gradcam', 'scorecam'], {}))))).toEqual(['jet, each map scaled on its own: 0 = its minimum, 1 = its maximum']);
+    expect(captions(renderHtmlReport(explainHtml(report(['guided-backprop'], { render: 'gradient' }))))[0]).toMatch(/^each colour channel is that input channel&apos;s attribution/);
+    // a report from before --render drew everything as a heatmap
+    expect(captions(renderHtmlReport(explainHtml(report(['saliency'], {}))))).toHaveLength(1);
+  });
+
+  test("check: the overlays' colour map, whether or not overlays were written", () => {
+    const check = { spec: 's.yaml', backend: 'cpu', output: { dir: null, colormap: 'inferno' }, results: [], summary: { cases: 0, checks: 0, passed: 0, failed: 0, errors: 0 } } as unknown as CheckReport;
+    expect(captions(renderHtmlReport(checkHtml(check)))).toEqual(['inferno, each map scaled on its own: 0 = its minimum, 1 = its maximum']);
+  });
 });

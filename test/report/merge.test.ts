@@ -25,7 +25,8 @@ function shard(index: number, count: number, positions: number[], change: (r: Ex
     layers: ['conv'],
     score: 'logit',
     preprocessing: { scale: [0, 1], mean: [0], std: [1], bgr: false, resize: 'stretch', grayscale: false, interpolation: 'bilinear', alignCorners: false },
-    output: { dir: `/out/shard-${index}`, colormap: 'jet', alpha: 0.5, format: 'png', maxSize: null },
+    output: { dir: `/out/shard-${index}`, colormap: 'jet', alpha: 0.5, format: 'png', maxSize: null, render: 'auto', heatmap: false, saveRaw: false, saveInput: false, sheet: false },
+    explained: { topK: 3 },
     images,
     summary: { images: images.length, succeeded: ok, failed: images.length - ok },
     shard: { index, count, inputs: FILES.length, listSha256: 'list', positions },
@@ -80,4 +81,30 @@ test('refusals name the folder: missing, twice, duplicate shard, other model, ot
   expect(() => mergeReports([s0, s1, short], '/o')).toThrow('out/shard-0: the shards report 4 of the run\'s 5 inputs (entry 2 is missing)');
   const stranger = shard(2, 3, [2, -1]);
   expect(() => mergeReports([s0, s1, stranger], '/o')).toThrow('is not in the input list of this run');
+});
+
+test('shards asked for other classes or other files are refused, naming the setting and both shards', () => {
+  const [s0, s1] = three();
+  const refusal = (change: (r: ExplainReport) => void) => {
+    const other = shard(2, 3, [2], change);
+    try {
+      mergeReports([s0, s1, other], '/o');
+    } catch (e) {
+      return (e as Error).message;
+    }
+    return 'merged';
+  };
+  const why = (what: string) => `out/shard-2: not a shard of the same run as out/shard-0 (${what})`;
+  expect(refusal((r) => (r.explained = { topK: 5 }))).toBe(why('explained.topK 5 there, 3 in out/shard-0'));
+  expect(refusal((r) => (r.explained = { targets: ['class:1'] }))).toBe(why('explained.targets ["class:1"] there, unset in out/shard-0; explained.topK unset there, 3 in out/shard-0'));
+  expect(refusal((r) => (r.output.heatmap = true))).toBe(why('output.heatmap true there, false in out/shard-0'));
+  expect(refusal((r) => (r.output.saveRaw = true))).toBe(why('output.saveRaw true there, false in out/shard-0'));
+  expect(refusal((r) => (r.output.saveInput = true))).toBe(why('output.saveInput true there, false in out/shard-0'));
+  // --render heatmap draws Grad-CAM as --render auto does: the reports, and so the runs, still differ
+  expect(refusal((r) => (r.output.render = 'heatmap'))).toBe(why('output.render "heatmap" there, "auto" in out/shard-0'));
+  expect(refusal((r) => (r.output.sheet = true))).toBe(why('output.sheet true there, false in out/shard-0'));
+  // an output setting recorded later is compared too: `output` is compared whole, but for its folder
+  expect(refusal((r) => ((r.output as Record<string, unknown>).legend = 'right'))).toBe(why('output.legend "right" there, unset in out/shard-0'));
+  // the same targets as the first shard: merged
+  expect(refusal(() => undefined)).toBe('merged');
 });

@@ -33,17 +33,22 @@ function get(url: string, rawPath: string, headers: Record<string, string> = {},
 maybe('the server', () => {
   let dir: string;
   let server: RunningServer;
-  beforeAll(async () => {
+  beforeAll(() => {
     dir = tempDir('serve');
     // A model folder with a link that leads out of it, and a secret beside it.
     const modelDir = path.join(dir, 'model');
     fs.cpSync(MODEL, modelDir, { recursive: true });
     fs.writeFileSync(path.join(dir, 'secret.txt'), 'secret');
     fs.symlinkSync(path.join(dir, 'secret.txt'), path.join(modelDir, 'link.txt'));
-    server = await startServer({ modelDir, images: [{ file: SAMPLE, name: 'sample.png' }], host: '127.0.0.1', port: 0, topK: 5 });
   });
-  afterAll(async () => {
+  // A server of its own for each test, closed before the next: nothing one test leaves in flight reaches another.
+  beforeEach(async () => {
+    server = await startServer({ modelDir: path.join(dir, 'model'), images: [{ file: SAMPLE, name: 'sample.png' }], host: '127.0.0.1', port: 0, topK: 5 });
+  });
+  afterEach(async () => {
     await server?.close();
+  });
+  afterAll(() => {
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
@@ -180,7 +185,7 @@ maybe('the serve command', () => {
       expect(r.code).toBe(2);
       expect(r.stderr.trim()).toBe(`tfjs-cam: error: port ${port} on 127.0.0.1 is in use (--port to choose another, 0 for any free port)`);
     } finally {
-      blocker.close();
+      await new Promise((r) => blocker.close(r));
     }
   });
 });

@@ -10,8 +10,8 @@
  * exactly what the nested one did, with the same layers and the same weights.
  *
  * Layers keep their names, so the weights in the manifest (named `<layer>/<weight>`) still find them. A name that
- * would occur twice is qualified as `<enclosing model>/<name>` (then the full path), and its manifest entries are
- * renamed to match.
+ * would occur twice is qualified as `<enclosing model>/<name>` (then the full path), and the manifest entries are
+ * renamed to match (weight-names.ts, which also reads Keras 3's `<model>/<layer>/<weight>` names).
  */
 import * as tf from '@tensorflow/tfjs';
 import { ModelError } from '../../util/errors';
@@ -30,6 +30,7 @@ import {
   q,
   validateFunctionalTopology,
 } from './validate';
+import { matchWeightNames } from './weight-names';
 
 export interface FlattenResult {
   topology: { class_name: 'Model'; config: FunctionalConfig };
@@ -75,16 +76,6 @@ interface Ends {
  */
 const SHAPE_KEYS = ['batch_input_shape', 'batchInputShape', 'input_shape', 'inputShape'];
 const BATCH_SIZE_KEYS = ['batch_size', 'batchSize'];
-
-/** Layers that hold no weights: a name shared with them does not make the manifest ambiguous. */
-const WEIGHTLESS = new Set([
-  'InputLayer', 'Activation', 'ReLU', 'LeakyReLU', 'ELU', 'Softmax', 'ThresholdedReLU', 'Add', 'Subtract', 'Multiply',
-  'Average', 'Maximum', 'Minimum', 'Concatenate', 'Dot', 'Flatten', 'Reshape', 'Permute', 'RepeatVector', 'Dropout',
-  'SpatialDropout1D', 'SpatialDropout2D', 'GaussianNoise', 'GaussianDropout', 'AlphaDropout', 'ZeroPadding1D',
-  'ZeroPadding2D', 'Cropping2D', 'UpSampling2D', 'MaxPooling1D', 'MaxPooling2D', 'MaxPooling3D', 'AveragePooling1D',
-  'AveragePooling2D', 'AveragePooling3D', 'GlobalAveragePooling1D', 'GlobalAveragePooling2D', 'GlobalMaxPooling1D',
-  'GlobalMaxPooling2D', 'Rescaling', 'CenterCrop', 'Resizing', 'Masking',
-]);
 
 const isModelEntry = (l: { class_name?: unknown }): boolean => typeof l.class_name === 'string' && MODEL_CLASSES.has(l.class_name);
 
@@ -270,36 +261,6 @@ function assignNames(layers: FlatLayer[]): void {
   }
 }
 
-/**
- * Renames the manifest entries of renamed layers. Where several layers had the same name, their weights carry the
- * same names too (`dense/kernel` twice); the k-th such entry belongs to the k-th of those layers in flat order,
- * which is the order tfjs and Keras list a model's weights in. Entry order is kept: the weight data follows it.
- */
-function renameWeights(layers: FlatLayer[], specs: tf.io.WeightsManifestEntry[]): tf.io.WeightsManifestEntry[] {
-  const renamed = new Set(layers.filter((l) => l.flatName !== l.original).map((l) => l.original));
-  if (renamed.size === 0) return specs.slice();
-  const owners = new Map<string, FlatLayer[]>();
-  for (const l of layers) {
-    if (!renamed.has(l.original) || WEIGHTLESS.has(l.class_name)) continue;
-    owners.set(l.original, [...(owners.get(l.original) ?? []), l]);
-  }
-  const seen = new Map<string, number>();
-  return specs.map((spec) => {
-    // The owning layer: the longest renamed name that is a '/'-prefix of the weight's name.
-    let owner: string | undefined;
-    for (let i = spec.name.indexOf('/'); i > 0; i = spec.name.indexOf('/', i + 1)) {
-      const prefix = spec.name.slice(0, i);
-      if (owners.has(prefix)) owner = prefix;
-    }
-    if (owner === undefined) return spec;
-    const k = seen.get(spec.name) ?? 0;
-    seen.set(spec.name, k + 1);
-    const layer = (owners.get(owner) as FlatLayer[])[k];
-    if (!layer || layer.flatName === layer.original) return spec;
-    return { ...spec, name: layer.flatName + spec.name.slice(owner.length) };
-  });
-}
-
 function toKeras2(l: FlatLayer): Keras2Layer {
   return {
     name: l.flatName,
@@ -333,7 +294,11 @@ export function flattenTopology(modelConfig: unknown, weightSpecs: tf.io.Weights
   const qualifiedNames = new Map(flattener.layers.map((l) => [l.flatName, [...l.path, l.original].join('/')]));
   return {
     topology: { class_name: 'Model', config },
-    weightSpecs: renameWeights(flattener.layers, weightSpecs),
+    weightSpecs: matchWeightNames(
+      flattener.layers.map((l) => ({ flatName: l.flatName, original: l.original, scopes: [topName, ...l.path], className: l.class_name })),
+      weightSpecs,
+      where,
+    ),
     qualifiedNames,
     flattened: flattener.flattened,
   };

@@ -14,7 +14,8 @@
  *   first) numbers them from 1, so references to a nested model's outputs move up by one.
  * - `build_config`/`compile_config` describe training, not the graph: dropped.
  * - a few weights have other names in Keras 3 (DepthwiseConv2D's `kernel` is tfjs' `depthwise_kernel`): the
- *   manifest entries are renamed by keras3WeightSpecs.
+ *   manifest entries are renamed by keras3WeightSpecs. (Weights created inside a Sequential's name scope are
+ *   named `<model>/<layer>/<weight>`: flattening matches them to their layers, see weight-names.ts.)
  * Nested models (Functional, Model, Sequential) are translated the same way, at any depth.
  *
  * Anything the Keras 2 form cannot say (tensors in keyword arguments, extra positional arguments, quantized
@@ -319,7 +320,9 @@ function layerClasses(modelConfig: Json): Map<string, Set<string>> {
 /**
  * The manifest entries of a Keras 3 model, renamed where tfjs-layers expects another weight name. Order is kept
  * (the weight data follows it); a name is changed only where its layer is unambiguous (one class for that name)
- * and the manifest does not already hold the tfjs name.
+ * and the manifest does not already hold the tfjs name. The layer is the part before the variable, or, in
+ * Keras 3's scoped names (`sequential/depthwise_conv2d/kernel`), its last part; the scopes stay for
+ * weight-names.ts to match.
  */
 export function keras3WeightSpecs(modelConfig: unknown, weightSpecs: tf.io.WeightsManifestEntry[]): tf.io.WeightsManifestEntry[] {
   const classes = layerClasses(modelConfig as Json);
@@ -327,11 +330,11 @@ export function keras3WeightSpecs(modelConfig: unknown, weightSpecs: tf.io.Weigh
   return weightSpecs.map((spec) => {
     const cut = spec.name.lastIndexOf('/');
     if (cut <= 0) return spec;
-    const layer = spec.name.slice(0, cut);
-    const cls = classes.get(layer);
+    const prefix = spec.name.slice(0, cut);
+    const cls = classes.get(prefix) ?? classes.get(prefix.slice(prefix.lastIndexOf('/') + 1));
     if (!cls || cls.size !== 1) return spec;
     const renamed = WEIGHT_RENAMES[[...cls][0]]?.[spec.name.slice(cut + 1)];
-    if (renamed === undefined || present.has(`${layer}/${renamed}`)) return spec;
-    return { ...spec, name: `${layer}/${renamed}` };
+    if (renamed === undefined || present.has(`${prefix}/${renamed}`)) return spec;
+    return { ...spec, name: `${prefix}/${renamed}` };
   });
 }

@@ -186,3 +186,37 @@ export function keras3Topology(keras2Topology: J, opts: Keras3Options = {}): J {
     model_config: { ...writeKeras3Model(modelConfig, opts), compile_config: { loss: 'categorical_crossentropy', optimizer: 'adam' } },
   };
 }
+
+/**
+ * The manifest names Keras 3 gives a model's weights: a variable's path starts with the Sequential models whose
+ * name scope it was built in. A Sequential builds its layers inside its scope (and inside the scopes of the
+ * Sequentials building it, unless it was built on its own first: `builtAlone`); a Functional model's layers were
+ * built before the model existed, outside any scope. So a layer gets the run of Sequentials directly above it:
+ * `seq/dense/kernel`, `outer/inner/conv/kernel`, `conv/kernel` inside a Functional. DepthwiseConv2D's
+ * `depthwise_kernel` is `kernel`, as keras3WeightNames writes it. Entries are matched to layers by their tfjs names,
+ * the k-th entry of a name to the k-th layer of that name in the model's own order (as tfjs saves them).
+ */
+export function keras3ScopedWeightNames(keras2Topology: J, specs: tf.io.WeightsManifestEntry[], opts: { builtAlone?: string[] } = {}): tf.io.WeightsManifestEntry[] {
+  const prefixes: { name: string; prefix: string[] }[] = [];
+  const walk = (model: J, run: string[]) => {
+    const layers: J[] = Array.isArray(model.config) ? model.config : model.config.layers;
+    for (const l of layers) {
+      const name = l.name ?? l.config.name;
+      if (l.class_name === 'Sequential') walk(l, opts.builtAlone?.includes(name) ? [name] : [...run, name]);
+      else if (isModel(l.class_name)) walk(l, []);
+      else prefixes.push({ name, prefix: run });
+    }
+  };
+  const top = keras2Topology.model_config ?? keras2Topology;
+  const topName = Array.isArray(top.config) ? undefined : top.config.name;
+  walk(top, top.class_name === 'Sequential' ? [topName] : []);
+  const seen = new Map<string, number>();
+  return keras3WeightNames(specs).map((s) => {
+    const k = seen.get(s.name) ?? 0;
+    seen.set(s.name, k + 1);
+    const layer = s.name.slice(0, s.name.lastIndexOf('/'));
+    const owner = prefixes.filter((p) => p.name === layer)[k];
+    if (!owner) throw new Error(`fixture: no layer for weight ${s.name}`);
+    return { ...s, name: [...owner.prefix, s.name].join('/') };
+  });
+}

@@ -242,7 +242,7 @@ test('a functional model without nesting passes through unchanged', async () => 
   m.dispose();
 });
 
-test('a 160-layer model is normalized in well under a second', () => {
+test('a 160-layer nested model is normalized to 161 flat layers', () => {
   // JSON only: a Keras 3 chain of 80 conv+BN pairs, nested once, like a MobileNet base.
   const tensor = (name: string) => ({ class_name: '__keras_tensor__', config: { shape: [null, 8, 8, 4], dtype: 'float32', keras_history: [name, 0, 0] } });
   const policy = { module: 'keras', class_name: 'DTypePolicy', config: { name: 'float32' }, registered_name: null };
@@ -278,5 +278,5 @@ test('a 160-layer model is normalized in well under a second', () => {
     expect(n.modelTopology.model_config.config.output_layers).toEqual([['bn_79', 0, 0]]);
   }
   console.log(`normalizeLayersTopology, 161 flat layers: ${runs.map((t) => t.toFixed(1)).join(', ')} ms`);
-  expect(Math.min(...runs)).toBeLessThan(250);
+  // How long it takes is the benchmark's business (no timed tests): a loop that never ends is caught by jest's timeout.
 });
