@@ -4,8 +4,14 @@
  * "Kernel 'X' not registered for backend 'wasm'". We register each missing kernel for 'wasm' as a thin
  * delegate: copy the inputs to the pure-JS CPU backend, run its kernel there, copy the outputs back.
  * Slow, but correct, and only hit on paths we otherwise avoid (see gradient-mode.ts).
+ *
+ * Two of its kernels are wrong, MaxPoolGrad and MaxPoolWithArgmax (see max-pool.ts): replaced outright. Three are
+ * slow plain loops where a faster route exists (Conv2DBackpropFilter, Conv2DBackpropInput, AvgPoolGrad): fast paths
+ * in front of them. test/backend/kernels.test.ts checks every kernel our passes use against the CPU backend, and
+ * docs/kernels.md lists them.
  */
 import * as tf from '@tensorflow/tfjs';
+import { firstMaxPositions, maxPoolGradient, PoolGeometry } from './max-pool';
 
 type TensorInfo = { dataId: object; shape: number[]; dtype: tf.DataType };
 
@@ -33,6 +39,10 @@ export function registerMissingWasmKernels(): string[] {
   // WASM's AvgPoolGrad is a plain loop over every window: 8.7 ms for the gradient of MobileNetV2's 7x7 global
   // pooling over 5 classes, more than the rest of the head's backward pass together.
   withFastPath('AvgPoolGrad', (inputs, wasm, attrs) => avgPoolGradOnWasm(inputs, wasm, attrs as PoolAttrs));
+  // WASM's own MaxPoolGrad and MaxPoolWithArgmax are wrong for windows whose maximum is <= 0 (see max-pool.ts):
+  // replaced outright, by a loop over WASM's memory (float32) or the CPU kernel (other types).
+  replaceKernel('MaxPoolGrad', (inputs, wasm, attrs) => maxPoolGradOnWasm(inputs, wasm, attrs as PoolAttrs));
+  replaceKernel('MaxPoolWithArgmax', (inputs, wasm, attrs) => maxPoolWithArgmaxOnWasm(inputs, wasm, attrs as PoolAttrs & { includeBatchInIndex: boolean }));
   for (const cpuKernel of tf.getKernelsForBackend('cpu')) {
     const name = cpuKernel.kernelName;
     if (wasmNames.has(name)) continue;
@@ -55,6 +65,22 @@ function withFastPath(name: string, fast: (inputs: Record<string, TensorInfo>, w
     kernelName: name,
     backendName: 'wasm',
     kernelFunc: (args) => fast(args.inputs as Record<string, TensorInfo>, args.backend as unknown as tf.KernelBackend, args.attrs) ?? (native.kernelFunc(args) as TensorInfo),
+  });
+}
+
+/** Replaces WASM's kernel `name` by `ours`; the CPU kernel runs where `ours` returns null. */
+function replaceKernel(name: string, ours: (inputs: Record<string, TensorInfo>, wasm: tf.KernelBackend, attrs: unknown) => TensorInfo | TensorInfo[] | null): void {
+  const cpuKernel = tf.getKernel(name, 'cpu');
+  if (!cpuKernel) return;
+  if (tf.getKernel(name, 'wasm')) tf.unregisterKernel(name, 'wasm');
+  tf.registerKernel({
+    kernelName: name,
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const wasm = backend as unknown as tf.KernelBackend;
+      const ins = inputs as Record<string, TensorInfo>;
+      return ours(ins, wasm, attrs) ?? delegateToCpu(cpuKernel, ins, wasm, attrs);
+    },
   });
 }
 
@@ -221,4 +247,59 @@ function avgPoolGradOnWasm(inputs: Record<string, TensorInfo>, wasm: tf.KernelBa
   } finally {
     for (const t of temps) wasm.disposeData(t.dataId);
   }
+}
+
+/** What kernels of the WASM backend can do with its heap: allocate an output, view a tensor's memory in place. */
+interface WasmHeap {
+  makeOutput(shape: number[], dtype: tf.DataType): TensorInfo;
+  typedArrayFromHeap(t: TensorInfo): Float32Array | Int32Array | Uint8Array;
+}
+
+function heapOf(wasm: tf.KernelBackend): WasmHeap | null {
+  const w = wasm as unknown as Partial<WasmHeap>;
+  return typeof w.makeOutput === 'function' && typeof w.typedArrayFromHeap === 'function' ? (w as WasmHeap) : null;
+}
+
+function poolGeometry(shape: number[], attrs: PoolAttrs): PoolGeometry {
+  const i = tf.backend_util.computePool2DInfo(shape as [number, number, number, number], attrs.filterSize, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode);
+  return {
+    batchSize: i.batchSize, inHeight: i.inHeight, inWidth: i.inWidth, inChannels: i.inChannels, outHeight: i.outHeight, outWidth: i.outWidth,
+    filterHeight: i.filterHeight, filterWidth: i.filterWidth, strideHeight: i.strideHeight, strideWidth: i.strideWidth, padTop: i.padInfo.top, padLeft: i.padInfo.left,
+  };
+}
+
+/** MaxPoolGrad by first-maximum positions (max-pool.ts), read from and written to WASM's heap in place. */
+function maxPoolGradOnWasm(inputs: Record<string, TensorInfo>, wasm: tf.KernelBackend, attrs: PoolAttrs): TensorInfo | null {
+  const { dy, input } = inputs;
+  const heap = heapOf(wasm);
+  if (!heap || input.shape.length !== 4 || input.dtype !== 'float32' || dy.dtype !== 'float32') return null;
+  const g = poolGeometry(input.shape, attrs);
+  const positions = firstMaxPositions(heap.typedArrayFromHeap(input) as Float32Array, g);
+  const out = heap.makeOutput(input.shape, 'float32');
+  // Views only after the allocation: it may grow WASM's memory, which detaches earlier views.
+  const dx = heap.typedArrayFromHeap(out) as Float32Array;
+  maxPoolGradient(positions, heap.typedArrayFromHeap(dy) as Float32Array, dx, g.strideHeight < g.filterHeight || g.strideWidth < g.filterWidth);
+  return out;
+}
+
+/** MaxPoolWithArgmax: the first maximum and its flat index ([y, x, c], or [b, y, x, c] with includeBatchInIndex), as on CPU. */
+function maxPoolWithArgmaxOnWasm(inputs: Record<string, TensorInfo>, wasm: tf.KernelBackend, attrs: PoolAttrs & { includeBatchInIndex: boolean }): TensorInfo[] | null {
+  const { x } = inputs;
+  const heap = heapOf(wasm);
+  if (!heap || x.shape.length !== 4 || x.dtype !== 'float32') return null;
+  const g = poolGeometry(x.shape, attrs);
+  const positions = firstMaxPositions(heap.typedArrayFromHeap(x) as Float32Array, g);
+  const shape = [g.batchSize, g.outHeight, g.outWidth, g.inChannels];
+  const result = heap.makeOutput(shape, 'float32');
+  const indexes = heap.makeOutput(shape, 'int32');
+  const xv = heap.typedArrayFromHeap(x) as Float32Array;
+  const values = heap.typedArrayFromHeap(result) as Float32Array;
+  const index = heap.typedArrayFromHeap(indexes) as Int32Array;
+  const perImage = g.inHeight * g.inWidth * g.inChannels;
+  for (let i = 0; i < positions.length; i++) {
+    const p = positions[i];
+    values[i] = p >= 0 ? xv[p] : -Infinity;
+    index[i] = p < 0 || attrs.includeBatchInIndex ? p : p % perImage;
+  }
+  return [result, indexes];
 }
