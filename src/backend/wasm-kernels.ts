@@ -12,6 +12,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { firstMaxPositions, maxPoolGradient, PoolGeometry } from './max-pool';
+import { resizeBilinearGradient } from './resize-bilinear';
 
 type TensorInfo = { dataId: object; shape: number[]; dtype: tf.DataType };
 
@@ -43,6 +44,15 @@ export function registerMissingWasmKernels(): string[] {
   // replaced outright, by a loop over WASM's memory (float32) or the CPU kernel (other types).
   replaceKernel('MaxPoolGrad', (inputs, wasm, attrs) => maxPoolGradOnWasm(inputs, wasm, attrs as PoolAttrs));
   replaceKernel('MaxPoolWithArgmax', (inputs, wasm, attrs) => maxPoolWithArgmaxOnWasm(inputs, wasm, attrs as PoolAttrs & { includeBatchInIndex: boolean }));
+  // WASM's _FusedMatMul adds the bias wrongly unless the product is one plain [m, k] x [k, n] (no transposed operand,
+  // batch 1): a graph model's MatMul with transpose_b (PyTorch's Linear through ONNX) gave wrong logits. There, the
+  // product, the bias and the activation as three WASM kernels, as the CPU kernel computes them.
+  withFastPath('_FusedMatMul', (inputs, wasm, attrs) => fusedMatMulOnWasm(inputs, wasm, attrs as FusedMatMulAttrs));
+  // WASM's ResizeBilinearGrad ignores halfPixelCenters (so does the CPU's; see resize-bilinear.ts): ours there.
+  withFastPath('ResizeBilinearGrad', (inputs, wasm, attrs) => resizeBilinearGradOnWasm(inputs, wasm, attrs as { alignCorners: boolean; halfPixelCenters: boolean }));
+  // WASM's OneHot writes int32 values whatever dtype is asked for (1 reads as 1.4e-45 in float32): other dtypes on CPU.
+  const oneHotOnCpu = tf.getKernel('OneHot', 'cpu');
+  if (oneHotOnCpu) withFastPath('OneHot', (inputs, wasm, attrs) => ((attrs as { dtype?: string }).dtype === 'int32' ? null : (delegateToCpu(oneHotOnCpu, inputs, wasm, attrs) as TensorInfo)));
   for (const cpuKernel of tf.getKernelsForBackend('cpu')) {
     const name = cpuKernel.kernelName;
     if (wasmNames.has(name)) continue;
@@ -302,4 +312,48 @@ function maxPoolWithArgmaxOnWasm(inputs: Record<string, TensorInfo>, wasm: tf.Ke
     index[i] = p < 0 || attrs.includeBatchInIndex ? p : p % perImage;
   }
   return [result, indexes];
+}
+
+interface FusedMatMulAttrs {
+  transposeA: boolean;
+  transposeB: boolean;
+  activation: 'linear' | 'relu' | 'relu6' | 'elu' | 'sigmoid' | 'leakyrelu' | 'prelu';
+  leakyreluAlpha?: number;
+}
+
+/** _FusedMatMul where WASM's own is wrong (a bias with a transposed operand or a batch): BatchMatMul, Add, activation. */
+function fusedMatMulOnWasm(inputs: Record<string, TensorInfo>, wasm: tf.KernelBackend, attrs: FusedMatMulAttrs): TensorInfo | null {
+  const { a, b, bias, preluActivationWeights } = inputs;
+  if (bias == null || (!attrs.transposeA && !attrs.transposeB && Math.max(a.shape[0], b.shape[0]) === 1)) return null;
+  const run = runner(wasm);
+  const temps: TensorInfo[] = [];
+  try {
+    const product = run('BatchMatMul', { a, b }, { transposeA: attrs.transposeA, transposeB: attrs.transposeB });
+    temps.push(product);
+    const biased = run('Add', { a: product, b: bias }, {});
+    switch (attrs.activation ?? 'linear') {
+      case 'linear': return biased;
+      case 'relu': temps.push(biased); return run('Relu', { x: biased }, {});
+      case 'relu6': temps.push(biased); return run('Relu6', { x: biased }, {});
+      case 'elu': temps.push(biased); return run('Elu', { x: biased }, {});
+      case 'sigmoid': temps.push(biased); return run('Sigmoid', { x: biased }, {});
+      case 'leakyrelu': temps.push(biased); return run('LeakyRelu', { x: biased }, { alpha: attrs.leakyreluAlpha ?? 0.2 });
+      case 'prelu': temps.push(biased); return run('Prelu', { x: biased, alpha: preluActivationWeights }, {});
+      default: temps.push(biased); throw new Error(`_FusedMatMul: unknown activation '${String(attrs.activation)}'`);
+    }
+  } finally {
+    for (const t of temps) wasm.disposeData(t.dataId);
+  }
+}
+
+/** ResizeBilinearGrad with half-pixel centres (resize-bilinear.ts); the native kernel is right without them. */
+function resizeBilinearGradOnWasm(inputs: Record<string, TensorInfo>, wasm: tf.KernelBackend, attrs: { alignCorners: boolean; halfPixelCenters: boolean }): TensorInfo | null {
+  const { images, dy } = inputs;
+  const heap = heapOf(wasm);
+  if (!attrs.halfPixelCenters || !heap || images.shape.length !== 4 || dy.dtype !== 'float32') return null;
+  const [batch, inHeight, inWidth, channels] = images.shape;
+  const dx = resizeBilinearGradient(heap.typedArrayFromHeap(dy) as Float32Array, { batch, inHeight, inWidth, channels, outHeight: dy.shape[1], outWidth: dy.shape[2] }, attrs.alignCorners, true);
+  const out = heap.makeOutput(images.shape, 'float32');
+  (heap.typedArrayFromHeap(out) as Float32Array).set(dx);
+  return out;
 }
