@@ -238,8 +238,9 @@ export function camPossibleAt(c: Classifier, layer: string): boolean {
  * and Guided Grad-CAM, which need Node and a LayersModel).
  */
 export function methodsFor(c: Classifier, layers: string[], spec: string, guided: boolean): CamMethod[] {
-  const cam = layers.every((l) => camPossibleAt(c, l));
-  return parseMethods(spec, cam, c.fullGradPlan?.().kind === 'ok', guided);
+  // Only 'all' needs to know: the checks read weights (a GPU read-back each on WebGL).
+  if (spec.trim().toLowerCase() !== 'all') return parseMethods(spec);
+  return parseMethods(spec, layers.every((l) => camPossibleAt(c, l)), c.fullGradPlan?.().kind === 'ok', guided);
 }
 
 /** The whole resolution: the folder's word under the caller's, checked against the model. */
