@@ -4,7 +4,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { UsageError } from '../util/errors';
+import { ModelError, UsageError } from '../util/errors';
 import { fetchTimeoutMs } from './artifacts';
 import { httpModelFiles } from './http-files';
 import type { ModelFileReader } from './resolve';
@@ -24,7 +24,12 @@ export function diskModelFiles(dir: string): ModelFileReader {
       if (!st.isFile()) return null;
       // Refused by its size before it is read.
       if (st.size > limit) throw new UsageError(`${file}: ${what} is ${st.size} bytes, over the limit of ${limit}`);
-      return fs.readFileSync(file, 'utf8');
+      try {
+        return fs.readFileSync(file, 'utf8');
+      } catch (e) {
+        // There but unreadable (permissions): said, rather than labels silently replaced by class numbers.
+        throw new ModelError(`${file}: cannot read ${what} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+      }
     },
   };
 }
