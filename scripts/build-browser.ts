@@ -4,8 +4,10 @@
  *   dist/browser/explorer.mjs              the page of `tfjs-cam serve`, importing ./tfjs-cam.mjs
  *   dist/browser/vendor/tfjs.mjs           @tensorflow/tfjs as one ES module, for the page's import map
  *   dist/browser/vendor/tfjs-backend-wasm.mjs   the WASM backend, importing tfjs-core through that map
+ *   dist/browser/tfjs-backend-wasm*.wasm   its binaries, beside the bundle, which loads them from its own URL
  * so that the served page needs nothing from a CDN. Type declarations come from tsconfig.browser.json.
  */
+import * as fs from 'fs';
 import * as path from 'path';
 import { build, BuildOptions, Plugin } from 'esbuild';
 
@@ -30,7 +32,17 @@ const libraryBeside: Plugin = {
   },
 };
 
+/** tfjs-backend-wasm's binaries: the plain, SIMD and threaded SIMD builds (it picks one by what the browser supports). */
+export const WASM_BINARIES = ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm'];
+
+function copyWasmBinaries(): void {
+  const from = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
+  fs.mkdirSync(OUT, { recursive: true });
+  for (const name of WASM_BINARIES) fs.copyFileSync(path.join(from, name), path.join(OUT, name));
+}
+
 export async function buildBrowser(): Promise<void> {
+  copyWasmBinaries();
   await Promise.all([
     build({ ...common, entryPoints: [path.join(ROOT, 'src', 'browser', 'index.ts')], outfile: path.join(OUT, 'tfjs-cam.mjs'), external: PEERS, sourcemap: true }),
     build({ ...common, entryPoints: [path.join(ROOT, 'src', 'browser', 'explorer', 'main.ts')], outfile: path.join(OUT, 'explorer.mjs'), external: PEERS, plugins: [libraryBeside] }),

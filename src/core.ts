@@ -1,8 +1,10 @@
 /**
  * The core: everything that is pure TensorFlow.js and arithmetic, importing no Node module (test/browser/
  * core-imports.test.ts walks its imports to keep it so). Model wrapping, gradient capture, the methods, map
- * normalisation and resampling, colour maps, preprocessing and the sidecar's rules. The Node adapters (files,
- * sharp, worker threads: src/index.ts) and the browser adapters (fetch, canvas: src/browser/) sit around it.
+ * normalisation and resampling, colour maps, preprocessing, and the model resolution (the sidecar's, Teachable
+ * Machine's and labels files' rules, over a file reader: on disk in Node, over HTTP in the browser). The Node
+ * adapters (files, sharp, worker threads: src/index.ts) and the browser adapters (fetch, canvas: src/browser/) sit
+ * around it.
  */
 export { explainTensor as explainTensorWith, topIndices, classChunkSize, INPUT_LAYER } from './pipeline/explain-tensor';
 export type { TensorExplanation, ClassMap, RawMap, ExplainTensorOptions } from './pipeline/explain-tensor';
@@ -12,8 +14,11 @@ export type { Classifier, LayerInfo, CamHead, ForwardPass } from './model/classi
 export { probabilitiesOfArray } from './model/head';
 export { parseModelJson, detectFormat, insideUrlFolder, toArtifacts } from './model/manifest';
 export { preprocessPixels, toInputTensor } from './model/preprocess';
-export { validateSidecar, parseLabels, resolvePreprocessing, DEFAULT_PREPROCESSING, SIDECAR_NAME } from './model/sidecar';
-export type { Preprocessing, Sidecar } from './model/sidecar';
+export { validateSidecar, parseSidecar, parseLabels, resolvePreprocessing, DEFAULT_PREPROCESSING, SIDECAR_NAME } from './model/sidecar';
+export type { Preprocessing, PreprocessingSources, Sidecar } from './model/sidecar';
+export { readSidecar, readModelFolder, resolveModel, resolveLabels, resolveLayers, resolveResampling, checkInput, methodsFor, camPossibleAt, teachableMachine, LABEL_FILES, METADATA_NAME } from './model/resolve';
+export type { ModelFileReader, ModelFolder, ModelRequest, ModelSetting, FoundLabels } from './model/resolve';
+export { httpModelFiles } from './model/http-files';
 export { getMethod, parseMethods, METHOD_NAMES } from './methods';
 export type { CamMethod, MethodInputs, MethodOptions } from './methods';
 export { classGradients } from './capture/gradients';

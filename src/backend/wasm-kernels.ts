@@ -4,8 +4,15 @@
  * "Kernel 'X' not registered for backend 'wasm'". We register each missing kernel for 'wasm' as a thin
  * delegate: copy the inputs to the pure-JS CPU backend, run its kernel there, copy the outputs back.
  * Slow, but correct, and only hit on paths we otherwise avoid (see gradient-mode.ts).
+ *
+ * Two of its kernels are wrong, MaxPoolGrad and MaxPoolWithArgmax (see max-pool.ts): replaced outright. Three are
+ * slow plain loops where a faster route exists (Conv2DBackpropFilter, Conv2DBackpropInput, AvgPoolGrad): fast paths
+ * in front of them. test/backend/kernels.test.ts checks every kernel our passes use against the CPU backend, and
+ * docs/kernels.md lists them.
  */
 import * as tf from '@tensorflow/tfjs';
+import { firstMaxPositions, maxPoolGradient, PoolGeometry } from './max-pool';
+import { resizeBilinearGradient } from './resize-bilinear';
 
 type TensorInfo = { dataId: object; shape: number[]; dtype: tf.DataType };
 
@@ -33,6 +40,19 @@ export function registerMissingWasmKernels(): string[] {
   // WASM's AvgPoolGrad is a plain loop over every window: 8.7 ms for the gradient of MobileNetV2's 7x7 global
   // pooling over 5 classes, more than the rest of the head's backward pass together.
   withFastPath('AvgPoolGrad', (inputs, wasm, attrs) => avgPoolGradOnWasm(inputs, wasm, attrs as PoolAttrs));
+  // WASM's own MaxPoolGrad and MaxPoolWithArgmax are wrong for windows whose maximum is <= 0 (see max-pool.ts):
+  // replaced outright, by a loop over WASM's memory (float32) or the CPU kernel (other types).
+  replaceKernel('MaxPoolGrad', (inputs, wasm, attrs) => maxPoolGradOnWasm(inputs, wasm, attrs as PoolAttrs));
+  replaceKernel('MaxPoolWithArgmax', (inputs, wasm, attrs) => maxPoolWithArgmaxOnWasm(inputs, wasm, attrs as PoolAttrs & { includeBatchInIndex: boolean }));
+  // WASM's _FusedMatMul adds the bias wrongly unless the product is one plain [m, k] x [k, n] (no transposed operand,
+  // batch 1): a graph model's MatMul with transpose_b (PyTorch's Linear through ONNX) gave wrong logits. There, the
+  // product, the bias and the activation as three WASM kernels, as the CPU kernel computes them.
+  withFastPath('_FusedMatMul', (inputs, wasm, attrs) => fusedMatMulOnWasm(inputs, wasm, attrs as FusedMatMulAttrs));
+  // WASM's ResizeBilinearGrad ignores halfPixelCenters (so does the CPU's; see resize-bilinear.ts): ours there.
+  withFastPath('ResizeBilinearGrad', (inputs, wasm, attrs) => resizeBilinearGradOnWasm(inputs, wasm, attrs as { alignCorners: boolean; halfPixelCenters: boolean }));
+  // WASM's OneHot writes int32 values whatever dtype is asked for (1 reads as 1.4e-45 in float32): other dtypes on CPU.
+  const oneHotOnCpu = tf.getKernel('OneHot', 'cpu');
+  if (oneHotOnCpu) withFastPath('OneHot', (inputs, wasm, attrs) => ((attrs as { dtype?: string }).dtype === 'int32' ? null : (delegateToCpu(oneHotOnCpu, inputs, wasm, attrs) as TensorInfo)));
   for (const cpuKernel of tf.getKernelsForBackend('cpu')) {
     const name = cpuKernel.kernelName;
     if (wasmNames.has(name)) continue;
@@ -55,6 +75,22 @@ function withFastPath(name: string, fast: (inputs: Record<string, TensorInfo>, w
     kernelName: name,
     backendName: 'wasm',
     kernelFunc: (args) => fast(args.inputs as Record<string, TensorInfo>, args.backend as unknown as tf.KernelBackend, args.attrs) ?? (native.kernelFunc(args) as TensorInfo),
+  });
+}
+
+/** Replaces WASM's kernel `name` by `ours`; the CPU kernel runs where `ours` returns null. */
+function replaceKernel(name: string, ours: (inputs: Record<string, TensorInfo>, wasm: tf.KernelBackend, attrs: unknown) => TensorInfo | TensorInfo[] | null): void {
+  const cpuKernel = tf.getKernel(name, 'cpu');
+  if (!cpuKernel) return;
+  if (tf.getKernel(name, 'wasm')) tf.unregisterKernel(name, 'wasm');
+  tf.registerKernel({
+    kernelName: name,
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const wasm = backend as unknown as tf.KernelBackend;
+      const ins = inputs as Record<string, TensorInfo>;
+      return ours(ins, wasm, attrs) ?? delegateToCpu(cpuKernel, ins, wasm, attrs);
+    },
   });
 }
 
@@ -221,4 +257,103 @@ function avgPoolGradOnWasm(inputs: Record<string, TensorInfo>, wasm: tf.KernelBa
   } finally {
     for (const t of temps) wasm.disposeData(t.dataId);
   }
+}
+
+/** What kernels of the WASM backend can do with its heap: allocate an output, view a tensor's memory in place. */
+interface WasmHeap {
+  makeOutput(shape: number[], dtype: tf.DataType): TensorInfo;
+  typedArrayFromHeap(t: TensorInfo): Float32Array | Int32Array | Uint8Array;
+}
+
+function heapOf(wasm: tf.KernelBackend): WasmHeap | null {
+  const w = wasm as unknown as Partial<WasmHeap>;
+  return typeof w.makeOutput === 'function' && typeof w.typedArrayFromHeap === 'function' ? (w as WasmHeap) : null;
+}
+
+function poolGeometry(shape: number[], attrs: PoolAttrs): PoolGeometry {
+  const i = tf.backend_util.computePool2DInfo(shape as [number, number, number, number], attrs.filterSize, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode);
+  return {
+    batchSize: i.batchSize, inHeight: i.inHeight, inWidth: i.inWidth, inChannels: i.inChannels, outHeight: i.outHeight, outWidth: i.outWidth,
+    filterHeight: i.filterHeight, filterWidth: i.filterWidth, strideHeight: i.strideHeight, strideWidth: i.strideWidth, padTop: i.padInfo.top, padLeft: i.padInfo.left,
+  };
+}
+
+/** MaxPoolGrad by first-maximum positions (max-pool.ts), read from and written to WASM's heap in place. */
+function maxPoolGradOnWasm(inputs: Record<string, TensorInfo>, wasm: tf.KernelBackend, attrs: PoolAttrs): TensorInfo | null {
+  const { dy, input } = inputs;
+  const heap = heapOf(wasm);
+  if (!heap || input.shape.length !== 4 || input.dtype !== 'float32' || dy.dtype !== 'float32') return null;
+  const g = poolGeometry(input.shape, attrs);
+  const positions = firstMaxPositions(heap.typedArrayFromHeap(input) as Float32Array, g);
+  const out = heap.makeOutput(input.shape, 'float32');
+  // Views only after the allocation: it may grow WASM's memory, which detaches earlier views.
+  const dx = heap.typedArrayFromHeap(out) as Float32Array;
+  maxPoolGradient(positions, heap.typedArrayFromHeap(dy) as Float32Array, dx, g.strideHeight < g.filterHeight || g.strideWidth < g.filterWidth);
+  return out;
+}
+
+/** MaxPoolWithArgmax: the first maximum and its flat index ([y, x, c], or [b, y, x, c] with includeBatchInIndex), as on CPU. */
+function maxPoolWithArgmaxOnWasm(inputs: Record<string, TensorInfo>, wasm: tf.KernelBackend, attrs: PoolAttrs & { includeBatchInIndex: boolean }): TensorInfo[] | null {
+  const { x } = inputs;
+  const heap = heapOf(wasm);
+  if (!heap || x.shape.length !== 4 || x.dtype !== 'float32') return null;
+  const g = poolGeometry(x.shape, attrs);
+  const positions = firstMaxPositions(heap.typedArrayFromHeap(x) as Float32Array, g);
+  const shape = [g.batchSize, g.outHeight, g.outWidth, g.inChannels];
+  const result = heap.makeOutput(shape, 'float32');
+  const indexes = heap.makeOutput(shape, 'int32');
+  const xv = heap.typedArrayFromHeap(x) as Float32Array;
+  const values = heap.typedArrayFromHeap(result) as Float32Array;
+  const index = heap.typedArrayFromHeap(indexes) as Int32Array;
+  const perImage = g.inHeight * g.inWidth * g.inChannels;
+  for (let i = 0; i < positions.length; i++) {
+    const p = positions[i];
+    values[i] = p >= 0 ? xv[p] : -Infinity;
+    index[i] = p < 0 || attrs.includeBatchInIndex ? p : p % perImage;
+  }
+  return [result, indexes];
+}
+
+interface FusedMatMulAttrs {
+  transposeA: boolean;
+  transposeB: boolean;
+  activation: 'linear' | 'relu' | 'relu6' | 'elu' | 'sigmoid' | 'leakyrelu' | 'prelu';
+  leakyreluAlpha?: number;
+}
+
+/** _FusedMatMul where WASM's own is wrong (a bias with a transposed operand or a batch): BatchMatMul, Add, activation. */
+function fusedMatMulOnWasm(inputs: Record<string, TensorInfo>, wasm: tf.KernelBackend, attrs: FusedMatMulAttrs): TensorInfo | null {
+  const { a, b, bias, preluActivationWeights } = inputs;
+  if (bias == null || (!attrs.transposeA && !attrs.transposeB && Math.max(a.shape[0], b.shape[0]) === 1)) return null;
+  const run = runner(wasm);
+  const temps: TensorInfo[] = [];
+  try {
+    const product = run('BatchMatMul', { a, b }, { transposeA: attrs.transposeA, transposeB: attrs.transposeB });
+    temps.push(product);
+    const biased = run('Add', { a: product, b: bias }, {});
+    switch (attrs.activation ?? 'linear') {
+      case 'linear': return biased;
+      case 'relu': temps.push(biased); return run('Relu', { x: biased }, {});
+      case 'relu6': temps.push(biased); return run('Relu6', { x: biased }, {});
+      case 'elu': temps.push(biased); return run('Elu', { x: biased }, {});
+      case 'sigmoid': temps.push(biased); return run('Sigmoid', { x: biased }, {});
+      case 'leakyrelu': temps.push(biased); return run('LeakyRelu', { x: biased }, { alpha: attrs.leakyreluAlpha ?? 0.2 });
+      case 'prelu': temps.push(biased); return run('Prelu', { x: biased, alpha: preluActivationWeights }, {});
+      default: temps.push(biased); throw new Error(`_FusedMatMul: unknown activation '${String(attrs.activation)}'`);
+    }
+  } finally {
+    for (const t of temps) wasm.disposeData(t.dataId);
+  }
+}
+
+/** ResizeBilinearGrad with half-pixel centres (resize-bilinear.ts); the native kernel is right without them. */
+function resizeBilinearGradOnWasm(inputs: Record<string, TensorInfo>, wasm: tf.KernelBackend, attrs: { alignCorners: boolean; halfPixelCenters: boolean }): TensorInfo | null {
+  const { images, dy } = inputs;
+  const heap = heapOf(wasm);
+  if (!attrs.halfPixelCenters || !heap || images.shape.length !== 4 || dy.dtype !== 'float32') return null;
+  const [batch, inHeight, inWidth, channels] = images.shape;
+  const dx = resizeBilinearGradient(heap.typedArrayFromHeap(dy) as Float32Array, { batch, inHeight, inWidth, channels, outHeight: dy.shape[1], outWidth: dy.shape[2] }, attrs.alignCorners, true);
+  const out = heap.makeOutput(images.shape, 'float32');
+  (heap.typedArrayFromHeap(out) as Float32Array).set(dx);
+  return out;
 }

@@ -1,7 +1,7 @@
 /**
  * Choosing the compute backend in a browser, best first: WebGL, WebGPU (where the page can import
- * `@tensorflow/tfjs-backend-webgpu`), WASM (`@tensorflow/tfjs-backend-wasm`, its .wasm files from `wasmPaths`), then
- * the pure-JS CPU backend. The optional backends are imported only when tried, so a page needs only `@tensorflow/tfjs`.
+ * `@tensorflow/tfjs-backend-webgpu`), WASM (`@tensorflow/tfjs-backend-wasm`, its .wasm files from beside this module,
+ * where the build copies them, or from `wasmPaths`), then the pure-JS CPU backend. The optional backends are imported only when tried, so a page needs only `@tensorflow/tfjs`.
  */
 import * as tf from '@tensorflow/tfjs';
 import { registerMissingWasmKernels } from '../backend/wasm-kernels';
@@ -13,7 +13,7 @@ export const BROWSER_BACKENDS: BrowserBackend[] = ['webgl', 'webgpu', 'wasm', 'c
 export interface BackendOptions {
   /** The backends to try, in order (default: all, best first); one name tries only that one. */
   prefer?: BrowserBackend | BrowserBackend[];
-  /** URL folder (ending in '/') holding tfjs-backend-wasm's .wasm files (default: the module's own folder). */
+  /** URL folder (ending in '/', relative to the page) holding tfjs-backend-wasm's .wasm files (default: this module's own folder). */
   wasmPaths?: string;
 }
 
@@ -33,8 +33,10 @@ async function tryActivate(name: BrowserBackend, opts: BackendOptions): Promise<
     }
     case 'wasm': {
       const wasm = (await import(/* webpackIgnore: true */ WASM_MODULE)) as typeof import('@tensorflow/tfjs-backend-wasm');
-      if (opts.wasmPaths) wasm.setWasmPaths(opts.wasmPaths);
-      if (!(await tf.setBackend('wasm'))) return false;
+      const folder = new URL(opts.wasmPaths ?? wasmBesideBundle(), pageUrl()).href;
+      wasm.setWasmPaths(folder);
+      // tfjs only says "make sure the server can serve the .wasm file": find out which file, and what the server said.
+      if (!(await tf.setBackend('wasm'))) throw new Error(await whyWasmFailed(folder));
       // The CPU backend stands in for kernels WASM lacks (see src/backend/wasm-kernels.ts), as in Node.
       tf.engine().findBackend('cpu');
       registerMissingWasmKernels();
@@ -45,7 +47,36 @@ async function tryActivate(name: BrowserBackend, opts: BackendOptions): Promise<
   }
 }
 
-/** Activates the first backend that starts and returns its name; throws naming every backend tried. */
+const pageUrl = () => (globalThis as { location?: { href: string } }).location?.href;
+
+/** The folder of this module (dist/browser/tfjs-cam.mjs), where the build puts tfjs-backend-wasm's .wasm files. */
+function wasmBesideBundle(): string {
+  return new URL('./', import.meta.url).href;
+}
+
+/** The .wasm file tfjs-backend-wasm picks here (as its getPathToWasmBinary does), fetched again to say why it failed. */
+async function whyWasmFailed(folder: string): Promise<string> {
+  const [simd, threads] = await Promise.all([tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'), tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT')]);
+  const url = new URL(simd && threads ? 'tfjs-backend-wasm-threaded-simd.wasm' : simd ? 'tfjs-backend-wasm-simd.wasm' : 'tfjs-backend-wasm.wasm', folder).href;
+  let res: Response;
+  try {
+    res = await fetch(url);
+  } catch (e) {
+    return `could not fetch ${url}: ${(e as Error)?.message ?? String(e)}`;
+  }
+  if (!res.ok) return `${url} answered HTTP ${res.status}`;
+  const magic = new Uint8Array(await res.arrayBuffer()).subarray(0, 4);
+  if (!(magic[0] === 0 && magic[1] === 0x61 && magic[2] === 0x73 && magic[3] === 0x6d)) {
+    return `${url} is not a WebAssembly binary (HTTP ${res.status}, ${res.headers.get('content-type') ?? 'no content type'})`;
+  }
+  return `${url} (HTTP ${res.status}) was fetched but did not start (see the console)`;
+}
+
+/**
+ * Activates the first backend that starts and returns its name; throws naming every backend tried and why it
+ * failed. A backend that failed before the one that started is told on the console (a missing .wasm file with
+ * its URL and HTTP status, say), so that a slower fallback is never silent.
+ */
 export async function initBackend(opts: BackendOptions = {}): Promise<BrowserBackend> {
   tf.enableProdMode();
   installFastBatchNormGradient();
@@ -54,7 +85,10 @@ export async function initBackend(opts: BackendOptions = {}): Promise<BrowserBac
   for (const name of order) {
     if (!BROWSER_BACKENDS.includes(name)) throw new RangeError(`unknown backend '${String(name)}' (expected one of ${BROWSER_BACKENDS.join(', ')})`);
     try {
-      if (await tryActivate(name, opts)) return name;
+      if (await tryActivate(name, opts)) {
+        if (why.length) console.warn(`tfjs-cam: using the ${name} backend (${why.join('; ')})`);
+        return name;
+      }
       why.push(`${name}: not available`);
     } catch (e) {
       why.push(`${name}: ${(e as Error)?.message?.split('\n')[0] ?? String(e)}`);

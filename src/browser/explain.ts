@@ -5,7 +5,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { explainTensor as coreExplainTensor, ExplainTensorOptions, TensorExplanation, topIndices } from '../pipeline/explain-tensor';
-import { parseMethods, METHOD_NAMES } from '../methods';
+import { METHOD_NAMES } from '../methods';
+import { methodsFor } from '../model/resolve';
 import { probabilitiesOfArray } from '../model/head';
 import type { BrowserModel } from './load';
 
@@ -13,18 +14,18 @@ import type { BrowserModel } from './load';
 export const BROWSER_METHODS = METHOD_NAMES.filter((m) => m !== 'guided-backprop' && m !== 'guided-gradcam');
 
 export interface BrowserExplainOptions extends Partial<Omit<ExplainTensorOptions, 'methods' | 'layers' | 'channelPool'>> {
-  /** Method names: one, several (array or comma-separated), or 'all' (default: the sidecar's, else gradcam). */
+  /** Method names: one, several (array or comma-separated), or 'all' (default: the model's, see BrowserModel.methods). */
   methods?: string | string[];
-  /** Target layers (default: the model's default layer). */
+  /** Target layers (default: the model's, see BrowserModel.layers). */
   layers?: string[];
 }
 
 /** Maps for one preprocessed input `x` ([1, h, w, c]): the top-k classes (default 3) or those asked for. */
 export function explainTensor(model: BrowserModel, x: tf.Tensor4D, options: BrowserExplainOptions = {}): TensorExplanation {
   const c = model.classifier;
-  const layers = (options.layers?.length ? options.layers : [model.defaultLayer]).map((l) => c.resolveLayer(l));
-  const spec = Array.isArray(options.methods) ? options.methods.join(',') : options.methods ?? model.sidecar?.method ?? 'gradcam';
-  const methods = parseMethods(spec, layers.every((l) => model.camPossible(l)), c.fullGradPlan?.().kind === 'ok', false);
+  const layers = options.layers?.length ? options.layers.map((l) => c.resolveLayer(l)) : model.layers;
+  const spec = Array.isArray(options.methods) ? options.methods.join(',') : options.methods ?? model.methods.join(',');
+  const { methods } = methodsFor(c, layers, spec, false);
   const { methods: _m, layers: _l, ...rest } = options;
   return coreExplainTensor(c, x, { topK: 3, score: 'logit', ...rest, methods, layers, channelPool: null });
 }

@@ -1,13 +1,16 @@
 /**
  * Loading a model by URL in the browser: model.json and its shards with fetch, under the same rules as the Node
- * loader (src/model/manifest.ts: checked fields, shards only from the model's own URL folder, sizes), then its
- * sidecar tfjs-cam.json from the same folder, labels and preprocessing.
+ * loader (src/model/manifest.ts: checked fields, shards only from the model's own URL folder, sizes), then the
+ * model resolution the CLI uses (src/model/resolve.ts) over the same files fetched from the same folder: the
+ * sidecar tfjs-cam.json, Teachable Machine's metadata.json, a labels file beside model.json.
  */
 import * as tf from '@tensorflow/tfjs';
 import { Classifier, LayerInfo } from '../model/classifier';
 import { buildClassifier } from '../model/build';
 import { checkGraphNodes, checkGroupBytes, checkWeightGroup, detectFormat, insideUrlFolder, parseModelJson, toArtifacts } from '../model/manifest';
-import { MAX_LABELS_BYTES, MAX_SIDECAR_BYTES, parseLabels, Preprocessing, PreprocessingSources, resolvePreprocessing, Sidecar, SIDECAR_NAME, validateSidecar } from '../model/sidecar';
+import { MAX_LABELS_BYTES, parseLabels, Preprocessing, PreprocessingSources, Sidecar } from '../model/sidecar';
+import { camPossibleAt, FoundLabels, readModelFolder, readSidecar, resolveModel } from '../model/resolve';
+import { fetchFailureReason, httpModelFiles } from '../model/http-files';
 import type { Interpolation } from '../image/fit';
 import { ModelError, UsageError } from '../util/errors';
 
@@ -20,7 +23,7 @@ export interface BrowserModel {
   format: Classifier['format'];
   sidecar: Sidecar | null;
   labels: string[];
-  /** Where the labels came from: the option, the sidecar, or 'indices'. */
+  /** Where the labels came from: the option, the sidecar, Teachable Machine's metadata.json, a labels file, or 'indices'. */
   labelsSource: string;
   preprocess: Preprocessing & { sources: PreprocessingSources };
   interpolation: Interpolation;
@@ -29,81 +32,61 @@ export interface BrowserModel {
   grayscale: boolean;
   /** Layers with a spatial output: the possible target layers (as `tfjs-cam inspect` marks them). */
   targetLayers: LayerInfo[];
-  /** The sidecar's layer, else the last spatial layer before the logits. */
+  /** The target layers explainTensor takes by default: the option's, else the sidecar's, else the default layer. */
+  layers: string[];
+  /** The first of `layers`. */
   defaultLayer: string;
+  /** The methods explainTensor runs by default: the option's, else the sidecar's, else gradcam. */
+  methods: string[];
   /** Whether CAM works at this layer (the others work everywhere). */
   camPossible(layer: string): boolean;
   dispose(): void;
 }
 
 export interface LoadOptions {
-  /** Labels (a list, or the URL of a labels file); default: the sidecar's, else class indices. */
+  /** Labels (a list, or the URL of a labels file); default: the sidecar's, else the model's own (Teachable Machine, a labels file), else class indices. */
   labels?: string[] | string;
   /** Preprocessing over the sidecar's (as the CLI's flags). */
   preprocess?: Partial<Preprocessing>;
   interpolation?: Interpolation;
   alignCorners?: boolean;
+  /** Target layers over the sidecar's (as --layer). */
+  layers?: string[];
+  /** Methods over the sidecar's (as --method). */
+  method?: string;
 }
 
+/** The response for `url`, else an error naming the URL and the HTTP status (or why the fetch failed). */
 async function fetchOk(url: string, what: string): Promise<Response> {
   let res: Response;
   try {
     res = await fetch(url);
   } catch (e) {
-    throw new ModelError(`${what}: could not fetch ${url}: ${(e as Error)?.message ?? String(e)}`);
+    throw new ModelError(`${url}: could not fetch ${what}: ${fetchFailureReason(e)}`);
   }
-  if (!res.ok) throw new ModelError(`${what}: ${url} answered HTTP ${res.status}`);
+  if (!res.ok) throw new ModelError(`${url}: answered HTTP ${res.status} (${what})`);
   return res;
 }
 
-async function fetchText(url: string, what: string, limit: number): Promise<string> {
-  const bytes = await (await fetchOk(url, what)).arrayBuffer();
-  if (bytes.byteLength > limit) throw new ModelError(`${url}: ${what} is ${bytes.byteLength} bytes, over the limit of ${limit}`);
-  return new TextDecoder().decode(bytes);
-}
-
-/** The sidecar beside model.json, or null where there is none (404). */
-async function fetchSidecar(base: string): Promise<Sidecar | null> {
-  const url = base + SIDECAR_NAME;
-  const res = await fetch(url).catch(() => null);
-  if (!res || res.status === 404) return null;
-  if (!res.ok) throw new ModelError(`${url} answered HTTP ${res.status}`);
-  const text = await res.text();
-  if (text.length > MAX_SIDECAR_BYTES) throw new UsageError(`${url}: the sidecar is over the limit of ${MAX_SIDECAR_BYTES} bytes`);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (e) {
-    throw new UsageError(`${url}: not valid JSON (${(e as Error).message})`);
-  }
-  return validateSidecar(raw, url);
-}
-
-async function resolveLabels(given: LoadOptions['labels'], sidecar: Sidecar | null, base: string, c: Classifier): Promise<{ labels: string[]; source: string }> {
-  const fit = (labels: string[]) => (c.head.binary && labels.length === 1 ? [`not ${labels[0]}`, labels[0]] : labels);
-  const check = (labels: string[], where: string) => {
-    if (labels.length !== c.numClasses) throw new UsageError(`${where}: the labels list has ${labels.length} entries but the model has ${c.numClasses} classes`);
-    return { labels, source: where };
-  };
-  if (Array.isArray(given)) return check(fit(given), 'labels option');
-  if (typeof given === 'string') return check(fit(parseLabels(await fetchText(given, 'labels', MAX_LABELS_BYTES), given)), given);
-  const side = sidecar?.labels;
-  if (Array.isArray(side)) return check(fit(side), base + SIDECAR_NAME);
-  if (typeof side === 'string') {
-    // As for shards: a labels file named by the sidecar must be in the model's folder.
-    const url = insideUrlFolder(side, base);
-    if (!url) throw new UsageError(`${base + SIDECAR_NAME}: labels path '${side}' leaves the model folder (refused)`);
-    return check(fit(parseLabels(await fetchText(url, 'labels', MAX_LABELS_BYTES), url)), url);
-  }
-  return { labels: Array.from({ length: c.numClasses }, (_, i) => String(i)), source: 'indices' };
+/** Labels the caller gives: a list, or a labels file's URL (relative to the page). */
+async function givenLabels(given: LoadOptions['labels'], page: string | undefined): Promise<FoundLabels | undefined> {
+  if (given == null) return undefined;
+  if (Array.isArray(given)) return { labels: given, source: 'labels option', where: 'labels option' };
+  const url = new URL(given, page).toString();
+  const folder = url.replace(/[^/]*$/, '');
+  const text = await httpModelFiles(folder).read(url.slice(folder.length), MAX_LABELS_BYTES, 'the labels file');
+  if (text == null) throw new UsageError(`${url}: labels file not found`);
+  return { labels: parseLabels(text, url), source: url, where: url };
 }
 
 /** Loads a LayersModel or GraphModel from `url` (a model.json URL or its folder), relative to the page. */
 export async function loadModel(url: string, opts: LoadOptions = {}): Promise<BrowserModel> {
-  const href = (globalThis as { location?: { href: string } }).location?.href;
-  const abs = new URL(/\.json$/i.test(url) ? url : url.replace(/\/?$/, '/model.json'), href).toString();
+  const page = (globalThis as { location?: { href: string } }).location?.href;
+  const abs = new URL(/\.json$/i.test(url) ? url : url.replace(/\/?$/, '/model.json'), page).toString();
   const base = abs.replace(/[^/]*$/, '');
-  const json = parseModelJson(await fetchText(abs, 'model.json', MAX_MODEL_JSON_BYTES), abs);
+  const jsonBytes = await (await fetchOk(abs, 'model.json')).arrayBuffer();
+  if (jsonBytes.byteLength > MAX_MODEL_JSON_BYTES) throw new ModelError(`${abs}: model.json is larger than ${MAX_MODEL_JSON_BYTES} bytes`);
+  const json = parseModelJson(new TextDecoder().decode(jsonBytes), abs);
   const format = detectFormat(json);
   if (format === 'graph-model') checkGraphNodes(json, abs);
   const weightSpecs: tf.io.WeightsManifestEntry[] = [];
@@ -115,7 +98,7 @@ export async function loadModel(url: string, opts: LoadOptions = {}): Promise<Br
       if (typeof rel !== 'string') throw new ModelError(`${abs}: weight path is not a string`);
       const shard = insideUrlFolder(rel, base);
       if (!shard) throw new ModelError(`${abs}: weight path '${rel}' leaves the model folder (refused)`);
-      const bytes = new Uint8Array(await (await fetchOk(shard, abs)).arrayBuffer());
+      const bytes = new Uint8Array(await (await fetchOk(shard, `a weight shard of ${abs}`)).arrayBuffer());
       got += bytes.byteLength;
       parts.push(bytes);
     }
@@ -130,30 +113,34 @@ export async function loadModel(url: string, opts: LoadOptions = {}): Promise<Br
   }
   const classifier = await buildClassifier(toArtifacts(json, weightSpecs, weightData.buffer), format, abs);
   try {
-    const sidecar = await fetchSidecar(base);
-    const { labels, source } = await resolveLabels(opts.labels, sidecar, base, classifier);
-    const channels = classifier.inputShape[2];
-    if (channels !== 1 && channels !== 3) throw new ModelError(`${abs}: the model takes ${channels}-channel images; only 1 (grayscale) and 3 (RGB) are supported`);
-    const sideLayer = sidecar?.layer == null ? null : Array.isArray(sidecar.layer) ? sidecar.layer[0] : sidecar.layer;
-    const defaultLayer = sideLayer != null ? classifier.resolveLayer(sideLayer) : classifier.defaultTargetLayer();
+    const files = httpModelFiles(base);
+    const sidecar = await readSidecar(files);
+    const labels = await givenLabels(opts.labels, page);
+    const folder = await readModelFolder(files, sidecar, { labelsGiven: labels != null });
+    let s: ReturnType<typeof resolveModel>;
+    try {
+      s = resolveModel(classifier, folder, { labels, preprocess: opts.preprocess, interpolation: opts.interpolation, alignCorners: opts.alignCorners, layers: opts.layers, method: opts.method, guided: false });
+    } catch (e) {
+      // As the CLI names model.json in these (src/pipeline/error-context.ts): which model has no such layer.
+      if (e instanceof ModelError && !/^[a-z]+:\/\//i.test(e.message)) throw new ModelError(`${abs}: ${e.message}`);
+      throw e;
+    }
     return {
       classifier,
       url: abs,
       format,
       sidecar,
-      labels,
-      labelsSource: source,
-      preprocess: resolvePreprocessing(sidecar, opts.preprocess ?? {}),
-      interpolation: opts.interpolation ?? sidecar?.preprocess?.interpolation ?? 'bilinear',
-      alignCorners: opts.alignCorners ?? sidecar?.preprocess?.alignCorners ?? false,
-      grayscale: channels === 1,
+      labels: s.labels,
+      labelsSource: s.labelsSource,
+      preprocess: s.preprocess,
+      interpolation: s.interpolation,
+      alignCorners: s.alignCorners,
+      grayscale: s.grayscale,
       targetLayers: classifier.layers().filter((l) => l.spatial),
-      defaultLayer,
-      camPossible(layer: string) {
-        const h = classifier.camHead(classifier.resolveLayer(layer));
-        if (h.kind === 'weights') h.weights.dispose();
-        return h.kind !== 'none';
-      },
+      layers: s.layers,
+      defaultLayer: s.layers[0],
+      methods: s.methods.map((m) => m.name),
+      camPossible: (layer: string) => camPossibleAt(classifier, classifier.resolveLayer(layer)),
       dispose: () => classifier.dispose(),
     };
   } catch (e) {

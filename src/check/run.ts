@@ -17,8 +17,7 @@ import { openSession, Session } from '../pipeline/session';
 import { colormapLut, ColormapName } from '../render/colormap';
 import { DEFAULT_MAX_SIZE, encodePng, mapToImage, overlayMap, shrinkForOutput } from '../render/overlay';
 import { ensureDir, writeFileAtomic } from '../report/files';
-import { checkNormalisationCounts } from '../pipeline/preprocess-check';
-import { loadModelWithSidecar } from '../pipeline/remote-model';
+import { loadModelFrom } from '../model/load';
 import { errorMessage, UsageError, UserError } from '../util/errors';
 import { TOOL_VERSION } from '../version';
 import { Box } from '../metrics/localisation';
@@ -237,17 +236,12 @@ export async function check(specOrFile: string | CheckSpec, opts: CheckOptions =
     for (const c of spec.cases) {
       let model = models.get(c.model);
       if (!model) {
-        model = await loadModelWithSidecar(c.model).catch((e) => located(c.where.model, e));
+        model = await loadModelFrom(c.model).catch((e) => located(c.where.model, e));
         models.set(c.model, model);
       }
       const session = await openSession({ model, backend, method: c.method, layers: c.layers }).catch((e) =>
         located(/layer/.test(errorMessage(e)) ? c.where.layer : /method/.test(errorMessage(e)) ? c.where.method : c.where.model, e),
       );
-      try {
-        checkNormalisationCounts(session);
-      } catch (e) {
-        located(c.where.model, e);
-      }
       if (c.class !== undefined && !opts.target) {
         try {
           session.classIndex(c.class);

@@ -1,7 +1,7 @@
 /** `tfjs-cam inspect`: the layer table, the default target and CAM's verdict. */
 import { inspect } from '../pipeline/inspect';
 import { BackendChoice, initBackend } from '../backend';
-import { loadModelWithSidecar } from '../pipeline/remote-model';
+import { loadModelFrom } from '../model/load';
 import { out } from './output';
 import { reportError } from './errors';
 
@@ -21,7 +21,7 @@ export async function runInspect(o: Record<string, unknown>): Promise<number> {
       // A URL model's sidecar (its default layer) comes from the same URL folder; the backend first, as inspect does.
       // Nothing heavy is computed: the single-threaded build starts fastest.
       await initBackend(o.backend as BackendChoice, { threads: 1 });
-      model = await loadModelWithSidecar(given);
+      model = await loadModelFrom(given);
     }
     const r = await inspect(model, o.backend as BackendChoice);
     if (o.json) {

@@ -7,12 +7,25 @@ import * as path from 'path';
 import { resolveModelSource, loadArtifacts } from '../model/artifacts';
 import { readLabels } from '../model/config';
 import { collectImages } from '../batch/walk';
-import { startServer } from '../serve/server';
+import { isLoopback, startServer } from '../serve/server';
 import { UsageError } from '../util/errors';
 import { preprocessFromFlags, parseIntFlag } from './flags';
 import { reportError } from './errors';
 import { out } from './output';
 import type { Interpolation } from '../image/fit';
+
+/** Who can reach a server listening on a non-loopback address: said once, on stderr, when it starts. */
+export function exposureWarning(host: string, port: number): string {
+  const everywhere = host === '0.0.0.0' || host === '::' || host === '[::]';
+  const who = everywhere
+    ? `every network interface of this machine: any device that can reach this machine on port ${port}`
+    : `${host}: any device that can reach that address on port ${port}`;
+  return (
+    `tfjs-cam serve: warning: listening on ${who} (its local network; the internet too if a router or firewall lets the port through) ` +
+    `can open the page and download the model (model.json, weights, labels) and the images given; nothing asks for a password. ` +
+    `Leave out --host (127.0.0.1) to keep it to this machine.`
+  );
+}
 
 export async function runServe(images: string[], o: Record<string, unknown>): Promise<number> {
   try {
@@ -33,6 +46,7 @@ export async function runServe(images: string[], o: Record<string, unknown>): Pr
     if (port > 65535) throw new UsageError(`--port must be a whole number from 0 to 65535 (got '${o.port}')`);
     const server = await startServer({
       modelDir: path.dirname(source.modelJson),
+      modelJson: path.basename(source.modelJson),
       images: walk.jobs.map((j) => ({ file: path.resolve(j.file), name: j.rel.split(path.sep).join('/') })),
       labels,
       host: String(o.host),
@@ -45,6 +59,8 @@ export async function runServe(images: string[], o: Record<string, unknown>): Pr
       alignCorners: o.alignCorners ? true : undefined,
     });
     process.stdout.write(`tfjs-cam serve: ${out.bold(server.url)}  (model ${given}, ${walk.jobs.length} image${walk.jobs.length === 1 ? '' : 's'}; Ctrl-C to stop)\n`);
+    const host = String(o.host);
+    if (!isLoopback(host)) process.stderr.write(exposureWarning(host, Number(new URL(server.url).port)) + '\n');
     await new Promise<void>((resolve) => {
       const stop = () => {
         process.off('SIGINT', stop);

@@ -7,6 +7,7 @@ import * as path from 'path';
 import * as crypto from 'crypto';
 import * as tf from '@tensorflow/tfjs';
 import { ModelError } from '../util/errors';
+import { fetchFailureReason } from './http-files';
 import { checkGraphNodes, checkGroupBytes, checkWeightGroup, detectFormat, insideUrlFolder, ModelJson, parseModelJson, toArtifacts } from './manifest';
 
 // Re-exported for the modules that import them from here.
@@ -54,13 +55,6 @@ export function resolveModelSource(given: string): ModelSource {
   if (fs.statSync(p).isDirectory()) p = path.join(p, 'model.json');
   if (!fs.existsSync(p)) throw new ModelError(`${given}: no model.json in this folder`);
   return { given, modelJson: p, isUrl: false };
-}
-
-/** Why a fetch failed, in a few words: fetch() itself says only "fetch failed"; the reason (ECONNREFUSED...) is its cause. */
-export function fetchFailureReason(e: unknown, timeoutMs: number): string {
-  const name = (e as Error)?.name;
-  const cause = (e as { cause?: { code?: string; message?: string } })?.cause;
-  return name === 'TimeoutError' || name === 'AbortError' ? `timed out after ${timeoutMs / 1000} s` : (cause?.code ?? cause?.message ?? (e as Error)?.message ?? String(e));
 }
 
 async function fetchBytes(url: string, what: string): Promise<Buffer> {

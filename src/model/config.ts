@@ -1,11 +1,12 @@
 /**
- * The sidecar and labels files read from disk (Node). What they may contain, and how settings combine, is
- * ./sidecar.ts, shared with the browser build; re-exported here for the modules that import it from this file.
+ * Small files read from disk (Node): the sidecar (for messages about a model not yet loaded) and labels files
+ * given by the user. What they may contain is ./sidecar.ts, and how settings combine ./resolve.ts, both shared with
+ * the browser build; ./sidecar.ts is re-exported here for the modules that import it from this file.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { UsageError } from '../util/errors';
-import { MAX_LABELS_BYTES, MAX_SIDECAR_BYTES, parseLabels, Sidecar, SIDECAR_NAME, validateSidecar } from './sidecar';
+import { MAX_LABELS_BYTES, MAX_SIDECAR_BYTES, parseLabels, parseSidecar, Sidecar, SIDECAR_NAME } from './sidecar';
 
 export * from './sidecar';
 
@@ -20,14 +21,7 @@ export function readSmallFile(file: string, limit: number, what: string): string
 export function readSidecar(modelDir: string): Sidecar | null {
   const file = path.join(modelDir, SIDECAR_NAME);
   if (!fs.existsSync(file)) return null;
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readSmallFile(file, MAX_SIDECAR_BYTES, 'the sidecar'));
-  } catch (e) {
-    if (e instanceof UsageError) throw e;
-    throw new UsageError(`${file}: not valid JSON (${(e as Error).message})`);
-  }
-  return validateSidecar(raw, file);
+  return parseSidecar(readSmallFile(file, MAX_SIDECAR_BYTES, 'the sidecar'), file);
 }
 
 /** Labels from a JSON array, a JSON object with a `labels` array, or a text file with one label per line. */

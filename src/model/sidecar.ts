@@ -1,7 +1,7 @@
 /**
  * Preprocessing, labels and defaults for a model: from a sidecar `tfjs-cam.json` next to model.json
- * (written once by a team), overridden by explicit options (CLI flags). Parsing and validation only: reading
- * the files is ./config.ts (Node) or src/browser/ (fetch), so the browser build shares these rules.
+ * (written once by a team), overridden by explicit options (CLI flags). Parsing and validation only: which files
+ * are read, and how everything combines, is ./resolve.ts, shared by the Node and browser builds.
  */
 import { UsageError } from '../util/errors';
 import { closestNames } from '../util/suggest';
@@ -91,6 +91,17 @@ export function validateSidecar(raw: unknown, file: string): Sidecar {
   }
   if (s.method != null && typeof s.method !== 'string') throw fail('method', 'must be a method name');
   return s as Sidecar;
+}
+
+/** The sidecar from its text; `where` (its path or URL) names it in errors. */
+export function parseSidecar(text: string, where: string): Sidecar {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new UsageError(`${where}: not valid JSON (${(e as Error).message})`);
+  }
+  return validateSidecar(raw, where);
 }
 
 /** Labels from the text of a labels file (local or fetched); `where` names it in errors. */

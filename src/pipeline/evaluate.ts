@@ -10,10 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { DecodedImage, decodeImage } from '../image/decode';
 import { Placement, toModel } from '../image/geometry';
 import { collectImages, ImageJob } from '../batch/walk';
-import { checkNormalisationCounts } from './preprocess-check';
 import { withFileContext } from './error-context';
-import { resolveRemoteModel } from './remote-model';
-import type { LoadedModel } from '../model/load';
 import { readBoxes, resolveBoxClasses } from '../metrics/boxes';
 import { Box, energyInBoxes, localisationHit, pointingGameHit } from '../metrics/localisation';
 import { auc, averageDropAndIncrease, faithfulnessPlan, imageFaithfulness, MapFaithfulness, ProbabilityFn, scoreRows } from '../metrics/faithfulness';
@@ -104,8 +101,7 @@ export async function evaluate(inputs: string[], opts: EvaluateOptions): Promise
     }
   }
   try {
-    const remote = await resolveRemoteModel(opts);
-    return await evaluateRun(inputs, remote.opts, remote.model);
+    return await evaluateRun(inputs, opts);
   } catch (e) {
     throw withFileContext(e, opts.model, opts.labels);
   }
@@ -145,15 +141,14 @@ export function boxesSeen(given: Box[], width: number, height: number, place: Pl
   return { boxes, unseen };
 }
 
-async function evaluateRun(inputs: string[], opts: EvaluateOptions, preloaded?: LoadedModel): Promise<EvaluateReport> {
-  const session = await openSession(preloaded ? { ...opts, model: preloaded } : opts);
+async function evaluateRun(inputs: string[], opts: EvaluateOptions): Promise<EvaluateReport> {
+  const session = await openSession(opts);
   // Integrated Gradients' baseline: the black image, preprocessed.
   const methodOptions = session.methods.some((m) => m.name === 'integrated-gradients') ? { ...opts.methodOptions, baseline: await baselineOf(session, {}) } : opts.methodOptions;
   let pool: ChannelPool | null = null;
   // With workers: the next image, prepared while they score this one's inputs (its failure is told in its turn).
   let ahead: Promise<PreparedImage> | null = null;
   try {
-    checkNormalisationCounts(session, opts.preprocess);
     const c = session.model.classifier;
     if (opts.shuffleWeights != null) c.randomizeWeights(opts.shuffleWeights);
     const truth = readBoxes(opts.boxes);

@@ -39,10 +39,8 @@ import { leftOutNote } from '../methods';
 import { errorMessage, OutputError, UsageError, UserError } from '../util/errors';
 import { REPORT_NAME, RunJournal, WantedOutputs } from './resume';
 import { lockOutputDir } from '../report/lock';
-import { checkNormalisationCounts } from './preprocess-check';
 import { withFileContext } from './error-context';
-import { resolveRemoteModel } from './remote-model';
-import type { LoadedModel } from '../model/load';
+import { resolveResampling } from '../model/resolve';
 import { TOOL_VERSION } from '../version';
 
 import type { ExplainOptions, ExplainResult, ImageMaps, RenderedImage } from './explain-options';
@@ -63,8 +61,7 @@ export interface Resampling {
 
 /** The resampling to use: the options (flags), else the sidecar's `preprocess`, else bilinear without aligned corners. */
 export function resamplingOf(session: Session, given: Resampling = {}): Required<Resampling> {
-  const side = session.model.sidecar?.preprocess;
-  return { interpolation: given.interpolation ?? side?.interpolation ?? 'bilinear', alignCorners: given.alignCorners ?? side?.alignCorners ?? false };
+  return resolveResampling(session.model.sidecar, given);
 }
 
 export async function prepareInput(session: Session, img: DecodedImage, resampling?: Resampling): Promise<{ x: tf.Tensor4D; place: Placement; pixels: Uint8Array }> {
@@ -503,25 +500,22 @@ function checkPictureOptions(opts: ExplainOptions): void {
 /** Explains every image found in `inputs` (files or folders, recursively). */
 export async function explain(inputs: string[], opts: ExplainOptions): Promise<ExplainResult> {
   try {
-    const remote = await resolveRemoteModel(opts);
-    return await explainRun(inputs, remote.opts, remote.model);
+    return await explainRun(inputs, opts);
   } catch (e) {
     throw withFileContext(e, opts.model, opts.labels);
   }
 }
 
-/** `preloaded`: a URL model already loaded with its sidecar; opts.model stays the URL (for worker threads). */
-async function explainRun(inputs: string[], given: ExplainOptions, preloaded?: LoadedModel): Promise<ExplainResult> {
+async function explainRun(inputs: string[], given: ExplainOptions): Promise<ExplainResult> {
   const t0 = performance.now();
   checkPictureOptions(given);
-  const session = await openSession(preloaded ? { ...given, model: preloaded } : given);
+  const session = await openSession(given);
   // A baseline image is read once, before any image (an unreadable one stops the run), and travels to the workers.
   const baseline = given.baselineImage && usesBaseline(session) ? await baselineOf(session, given) : undefined;
   const opts: ExplainOptions = baseline ? { ...given, methodOptions: { ...given.methodOptions, baseline } } : given;
   let openJournal: RunJournal | null = null;
   let lock: { release(): void } | null = null;
   try {
-    checkNormalisationCounts(session, opts.preprocess);
     const outDir = opts.out === null ? null : path.resolve(opts.out ?? 'cam-out');
     // The same class asked for twice (by index and by label) is explained once: one file per (image, method, class).
     const targets = resolveTargets(session, opts);

@@ -1,6 +1,7 @@
 /** What a model offers for class activation maps: layers, default target, whether CAM works. */
 import { LayerInfo } from '../model/classifier';
 import { LoadedModel, loadModelFrom } from '../model/load';
+import { resolveLayers } from '../model/resolve';
 import { BackendChoice, initBackend } from '../backend';
 import { UserError } from '../util/errors';
 import type { ExplainReport } from '../report/schema';
@@ -20,11 +21,11 @@ export async function inspect(model: string | LoadedModel, backend: BackendChoic
   const m = typeof model === 'string' ? await loadModelFrom(model) : model;
   try {
     const c = m.classifier;
-    const sideLayer = m.sidecar?.layer == null ? null : Array.isArray(m.sidecar.layer) ? m.sidecar.layer[0] : m.sidecar.layer;
     let defaultLayer: string | null = null;
     let problem: string | undefined;
     try {
-      defaultLayer = sideLayer != null ? c.resolveLayer(sideLayer) : c.defaultTargetLayer();
+      // The first of the layers explain would take: the sidecar's, else the default (the model resolution's rule).
+      defaultLayer = resolveLayers(c, undefined, m.sidecar)[0];
     } catch (e) {
       if (!(e instanceof UserError)) throw e;
       problem = e.message;

@@ -1,20 +1,21 @@
 /**
- * A model made ready for explaining: backend chosen, model loaded, sidecar and options merged into one
- * resolved setting (preprocessing, labels, layers, method, classes). Shared by explain, inspect and evaluate.
+ * A model made ready for explaining: backend chosen, then the model loaded on it, then the model resolution
+ * (src/model/resolve.ts, shared with the browser) merging options, sidecar and model metadata into one setting
+ * (preprocessing, labels, layers, methods), plus class lookup. Shared by explain, evaluate and check.
  */
-import * as path from 'path';
 import { BackendChoice, BackendName, initBackend } from '../backend';
 import { loadModelFrom, LoadedModel } from '../model/load';
-import { Preprocessing, PreprocessingSources, readLabels, resolvePreprocessing, SIDECAR_NAME } from '../model/config';
-import { ModelMetadata, readModelMetadata } from '../model/model-metadata';
-import { CamMethod, LeftOutMethod, selectMethods } from '../methods';
-import { methodSupport } from './method-support';
+import { Preprocessing, PreprocessingSources, readLabels } from '../model/config';
+import { readModelFolder, resolveModel } from '../model/resolve';
+import type { CamMethod, LeftOutMethod } from '../methods';
 import { ScoreKind } from '../capture/gradients';
-import { ModelError, UsageError } from '../util/errors';
+import { UsageError } from '../util/errors';
 import { closestNames } from '../util/suggest';
 
 export interface SessionOptions {
+  /** The model: a folder holding model.json, a model.json path, an http(s) URL, or a model loadModel() returned. */
   model: string | LoadedModel;
+  /** Compute backend: 'auto' (default: the best one installed, see backend/index.ts), 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'. */
   backend?: BackendChoice;
   /** WASM: threads for one image's kernels (default 1; see backend/wasm-threads.ts). */
   threads?: number;
@@ -24,7 +25,9 @@ export interface SessionOptions {
   layers?: string[];
   /** Labels file (JSON array or one per line) or the labels themselves. */
   labels?: string | string[];
+  /** Preprocessing over the sidecar's and the model's own (scale, mean, std, bgr, resize), as the CLI's flags. */
   preprocess?: Partial<Preprocessing>;
+  /** What the maps explain: 'logit' (default; the class logit, a final softmax stepped over) or 'probability'. */
   score?: ScoreKind;
 }
 
@@ -48,57 +51,31 @@ export interface Session {
   classIndex(c: number | string): number;
 }
 
-/**
- * The labels, from the first place that has them: --labels (a file or a list), the sidecar, Teachable Machine's
- * metadata.json or a labels file beside the model (used only when it fits the model), else class indices.
- * A binary (one sigmoid unit) model takes one label, its positive class, or two.
- */
-function resolveLabels(flag: string | string[] | undefined, side: string | string[] | undefined, baseDir: string, metadata: ModelMetadata, numClasses: number, binary: boolean): { labels: string[]; source: string } {
-  const fit = (labels: string[]) => (binary && labels.length === 1 ? [`not ${labels[0]}`, labels[0]] : labels);
-  const check = (labels: string[], where: string) => {
-    if (labels.length !== numClasses) {
-      throw new UsageError(`${where}: the labels list has ${labels.length} entries but the model has ${numClasses} classes${binary ? ' (one sigmoid unit: give 1 label, the positive class, or 2)' : ''}`);
-    }
-    return labels;
-  };
-  if (flag != null) {
-    if (Array.isArray(flag)) return { labels: check(fit(flag), '--labels'), source: '--labels' };
-    return { labels: check(fit(readLabels(flag)), flag), source: flag };
-  }
-  if (side != null) {
-    if (Array.isArray(side)) return { labels: check(fit(side), path.join(baseDir, SIDECAR_NAME)), source: SIDECAR_NAME };
-    const file = path.resolve(baseDir, side);
-    return { labels: check(fit(readLabels(file)), file), source: file };
-  }
-  if (metadata.labels) {
-    const labels = fit(metadata.labels.labels);
-    // A labels file found by its name alone is only a guess: used when it fits, else indices.
-    if (labels.length === numClasses) return { labels, source: metadata.labels.what };
-  }
-  return { labels: Array.from({ length: numClasses }, (_, i) => String(i)), source: 'indices' };
-}
-
 export async function openSession(opts: SessionOptions): Promise<Session> {
   const t0 = performance.now();
   const backend = await initBackend(opts.backend ?? 'auto', { threads: opts.threads });
   const model = typeof opts.model === 'string' ? await loadModelFrom(opts.model) : opts.model;
-  const c = model.classifier;
-  const sidecar = model.sidecar;
-  const sideLayers = sidecar?.layer == null ? undefined : Array.isArray(sidecar.layer) ? sidecar.layer : [sidecar.layer];
-  // Names as the user wrote them (qualified, short or a unique suffix) become the names layers() shows.
-  const layers = (opts.layers?.length ? opts.layers : sideLayers ?? [c.defaultTargetLayer()]).map((l) => c.resolveLayer(l));
-  const known = new Map(c.layers().map((l) => [l.name, l]));
-  for (const l of layers) {
-    const info = known.get(l)!;
-    if (!info.spatial) throw new ModelError(`layer '${l}' has output shape [${info.outputShape.join(', ')}], not a spatial map (height x width x channels)`);
+  try {
+    return { model, backend, ...(await resolveSession(model, opts)), loadMs: performance.now() - t0 };
+  } catch (e) {
+    if (typeof opts.model === 'string') model.dispose();
+    throw e;
   }
-  // 'all' includes CAM only where the model's head allows it at every target layer, and says what it left out.
-  const { methods, leftOut: methodsLeftOut } = selectMethods(opts.method ?? sidecar?.method ?? 'gradcam', methodSupport(c, layers));
-  const metadata = /^https?:/i.test(model.baseDir) ? {} : readModelMetadata(model.baseDir);
-  const { labels, source: labelsSource } = resolveLabels(opts.labels, sidecar?.labels, model.baseDir, metadata, c.numClasses, c.head.binary);
-  const preprocess = resolvePreprocessing(sidecar, opts.preprocess ?? {}, metadata.preprocess);
-  const channels = c.inputShape[2];
-  if (channels !== 1 && channels !== 3) throw new ModelError(`the model takes ${channels}-channel images; only 1 (grayscale) and 3 (RGB) are supported`);
+}
+
+/** The model resolution (src/model/resolve.ts) over the files beside the model, with --labels read from disk. */
+async function resolveSession(model: LoadedModel, opts: SessionOptions): Promise<Omit<Session, 'model' | 'backend' | 'loadMs'>> {
+  const c = model.classifier;
+  const given = opts.labels == null ? undefined : Array.isArray(opts.labels) ? { labels: opts.labels, source: '--labels', where: '--labels' } : { labels: readLabels(opts.labels), source: opts.labels, where: opts.labels };
+  const folder = await readModelFolder(model.files, model.sidecar, { labelsGiven: given != null });
+  const { labels, labelsSource, preprocess, grayscale, layers, methods, methodsLeftOut } = resolveModel(c, folder, {
+    labels: given,
+    preprocess: opts.preprocess,
+    layers: opts.layers,
+    method: opts.method,
+    // Guided backprop reroutes tfjs-core's ReLUs; tfjs-converter's own copy of the ops is out of its reach.
+    guided: c.format !== 'graph-model',
+  });
   const classIndex = (cls: number | string): number => {
     if (typeof cls === 'number' || /^\d+$/.test(cls)) {
       const i = Number(cls);
@@ -120,18 +97,5 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
     const near = closestNames(cls, labels);
     throw new UsageError(`no class labelled '${cls}'${near.length ? ` (did you mean ${near.map((n) => `'${n}'`).join(', ')}?)` : ''}`);
   };
-  return {
-    model,
-    backend,
-    methods,
-    methodsLeftOut,
-    layers,
-    labels,
-    labelsSource,
-    preprocess,
-    grayscale: channels === 1,
-    score: opts.score ?? 'logit',
-    loadMs: performance.now() - t0,
-    classIndex,
-  };
+  return { methods, methodsLeftOut, layers, labels, labelsSource, preprocess, grayscale, score: opts.score ?? 'logit', classIndex };
 }

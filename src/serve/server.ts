@@ -1,7 +1,10 @@
 /**
  * The local web server behind `tfjs-cam serve`: the explorer page and its scripts, the model's files, and the
- * images given on the command line; nothing else. Model files are served under the loader's rule (nothing
- * outside the model folder, symbolic links included), images only as listed, and every other path is a 404.
+ * images given on the command line; nothing else. Of the model folder, only what the page reads is served:
+ * model.json, the shards its weightsManifest names, and the files the model resolution reads (the sidecar,
+ * Teachable Machine's metadata.json, the labels file it uses; src/model/resolve.ts decides, on disk here as in
+ * the page), under the loader's rule (nothing outside the folder, symbolic links included). Images only as
+ * listed; every other path (dotfiles, keys, .git, any other file) is a 404.
  */
 import * as fs from 'fs';
 import * as http from 'http';
@@ -10,11 +13,16 @@ import type { AddressInfo } from 'net';
 import { contentSecurityPolicy, explorerHtml } from './page';
 import { UsageError } from '../util/errors';
 import type { Preprocessing } from '../model/config';
+import { parseModelJson } from '../model/manifest';
+import { readModelFolder, readSidecar } from '../model/resolve';
+import { diskModelFiles } from '../model/files';
 import type { Interpolation } from '../image/resize';
 
 export interface ServeOptions {
   /** Folder holding model.json. */
   modelDir: string;
+  /** The model.json's file name in that folder (default model.json). */
+  modelJson?: string;
   /** The model's name on the page (default: the folder's name). */
   name?: string;
   /** Image files, each with the name the page shows. */
@@ -64,8 +72,37 @@ export function browserBuildDir(): string {
   throw new UsageError('the browser build (dist/browser/tfjs-cam.mjs) is missing: run `npm run build`');
 }
 
-function wasmDir(): string {
-  return path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
+/** A path inside the model folder as the page's URLs name it: '/'-separated, normalised; null when it leaves the folder. */
+function folderName(dir: string, name: string): string | null {
+  const rel = path.relative(dir, path.resolve(dir, name));
+  if (!rel || rel.startsWith('..') || path.isAbsolute(rel)) return null;
+  return rel.split(path.sep).join('/');
+}
+
+/**
+ * What the page reads from the model folder, by the names its URLs give: model.json, the shards its
+ * weightsManifest names, and the files the model resolution reads, found by running it on disk (as the page will
+ * over HTTP) with the same `labelsGiven`. A labels file that the sidecar names outside the folder is returned
+ * apart, to be served as the page's labels instead (the page could not reach it under models/).
+ */
+export async function modelFilesToServe(modelDir: string, modelJson: string, labelsGiven: boolean): Promise<{ names: Set<string>; labelsOutside: string | null }> {
+  const names = new Set<string>([modelJson]);
+  const json = parseModelJson(fs.readFileSync(path.join(modelDir, modelJson), 'utf8'), path.join(modelDir, modelJson));
+  for (const group of json.weightsManifest ?? []) {
+    for (const rel of group.paths ?? []) {
+      const name = typeof rel === 'string' ? folderName(modelDir, rel) : null;
+      if (name) names.add(name);
+    }
+  }
+  const files = diskModelFiles(modelDir);
+  const folder = await readModelFolder(files, await readSidecar(files), { labelsGiven });
+  let labelsOutside: string | null = null;
+  for (const used of folder.used) {
+    const name = folderName(modelDir, used);
+    if (name) names.add(name);
+    else if (used === folder.sidecar?.labels) labelsOutside = path.resolve(modelDir, used);
+  }
+  return { names, labelsOutside };
 }
 
 /**
@@ -87,31 +124,34 @@ export function fileInside(dir: string, rel: string): string | null {
   }
 }
 
-function isLoopback(host: string): boolean {
+export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\./.test(host);
 }
 
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const app = browserBuildDir();
-  const wasm = wasmDir();
-  // The page's scripts and the backend's .wasm files, by exact name: nothing else under these folders is served.
+  // The page's scripts and the backend's .wasm files beside the bundle (where it looks for them), by exact name:
+  // nothing else under these folders is served.
   const appFiles = new Map<string, string>([
     ['app/tfjs-cam.mjs', path.join(app, 'tfjs-cam.mjs')],
     ['app/tfjs-cam.mjs.map', path.join(app, 'tfjs-cam.mjs.map')],
     ['app/explorer.mjs', path.join(app, 'explorer.mjs')],
     ['app/vendor/tfjs.mjs', path.join(app, 'vendor', 'tfjs.mjs')],
     ['app/vendor/tfjs-backend-wasm.mjs', path.join(app, 'vendor', 'tfjs-backend-wasm.mjs')],
-    ...['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm'].map((n) => [`app/wasm/${n}`, path.join(wasm, n)] as [string, string]),
+    // tfjs-backend-wasm's binaries, copied beside the bundle by the build (scripts/build-browser.ts).
+    ...fs.readdirSync(app).filter((n) => /^tfjs-backend-wasm[\w-]*\.wasm$/.test(n)).map((n) => [`app/${n}`, path.join(app, n)] as [string, string]),
   ]);
+  const modelJson = opts.modelJson ?? 'model.json';
+  const served = await modelFilesToServe(opts.modelDir, modelJson, !!opts.labels);
+  const labelsFile = opts.labels ?? served.labelsOutside;
   const config = JSON.stringify({
-    model: './models/model.json',
+    model: `./models/${encodeURIComponent(modelJson)}`,
     name: opts.name ?? path.basename(opts.modelDir),
-    labels: opts.labels ? './labels' : null,
+    labels: labelsFile ? './labels' : null,
     images: opts.images.map((img, i) => ({ name: img.name, url: `./images/${i}` })),
     method: opts.method ?? null,
     layer: opts.layer ?? null,
     topK: opts.topK,
-    wasmPaths: '/app/wasm/',
     preprocess: opts.preprocess ?? {},
     ...(opts.interpolation ? { interpolation: opts.interpolation } : {}),
     ...(opts.alignCorners != null ? { alignCorners: opts.alignCorners } : {}),
@@ -156,13 +196,14 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     // Browsers ask for it unprompted; an empty answer keeps the console free of 404s.
     if (rel === 'favicon.ico') return send(res, 204, '', TYPES['.txt'], head);
     if (rel === 'config.json') return send(res, 200, config, TYPES['.json'], head);
-    if (rel === 'labels' && opts.labels) return sendFile(res, opts.labels, head);
+    if (rel === 'labels' && labelsFile) return sendFile(res, labelsFile, head);
     const appFile = appFiles.get(rel);
     if (appFile) return sendFile(res, appFile, head);
     const image = /^images\/(\d+)$/.exec(rel);
     if (image && Number(image[1]) < opts.images.length) return sendFile(res, opts.images[Number(image[1])].file, head);
     if (rel.startsWith('models/')) {
-      const file = fileInside(opts.modelDir, rel.slice('models/'.length));
+      const name = path.posix.normalize(rel.slice('models/'.length));
+      const file = served.names.has(name) ? fileInside(opts.modelDir, name) : null;
       if (file) return sendFile(res, file, head);
     }
     send(res, 404, 'not found\n');

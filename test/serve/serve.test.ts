@@ -1,6 +1,7 @@
 // `tfjs-cam serve`'s server over real HTTP: what it serves, what it refuses (paths outside the model folder,
-// also through '..', encoded '..', absolute paths and symbolic links; unlisted images; other Host names; other
-// methods), that it binds to loopback by default, stops cleanly on Ctrl-C, and refuses bad input in one line.
+// also through '..', encoded '..', absolute paths and symbolic links; files of the model folder the page does not
+// read: dotfiles, keys, .git, unused labels; unlisted images; other Host names; other methods), that it binds to
+// loopback by default and warns when it does not, stops cleanly on Ctrl-C, and refuses bad input in one line.
 import * as fs from 'fs';
 import * as http from 'http';
 import * as net from 'net';
@@ -40,6 +41,14 @@ maybe('the server', () => {
     fs.cpSync(MODEL, modelDir, { recursive: true });
     fs.writeFileSync(path.join(dir, 'secret.txt'), 'secret');
     fs.symlinkSync(path.join(dir, 'secret.txt'), path.join(modelDir, 'link.txt'));
+    // What else lives in model folders: none of it is for the page (the sidecar lists the labels itself).
+    fs.mkdirSync(path.join(modelDir, '.git'));
+    fs.writeFileSync(path.join(modelDir, '.git', 'config'), '[remote "origin"] secret');
+    fs.writeFileSync(path.join(modelDir, '.env'), 'API_KEY=secret');
+    fs.writeFileSync(path.join(modelDir, 'id_rsa'), 'secret key');
+    fs.writeFileSync(path.join(modelDir, 'notes.txt'), 'secret notes');
+    fs.writeFileSync(path.join(modelDir, 'labels.txt'), 'secret\n'.repeat(10));
+    fs.writeFileSync(path.join(modelDir, 'metadata.json'), JSON.stringify({ author: 'secret' }));
   });
   // A server of its own for each test, closed before the next: nothing one test leaves in flight reaches another.
   beforeEach(async () => {
@@ -65,13 +74,14 @@ maybe('the server', () => {
       const r = await get(server.url, p);
       expect([p, r.status, r.type]).toEqual([p, 200, 'text/javascript; charset=utf-8']);
     }
-    const wasm = await get(server.url, '/app/wasm/tfjs-backend-wasm-simd.wasm');
+    const wasm = await get(server.url, '/app/tfjs-backend-wasm-simd.wasm'); // beside the bundle, where it looks
     expect(wasm.status).toBe(200);
     expect(wasm.type).toBe('application/wasm');
     expect(wasm.body.subarray(0, 4)).toEqual(Buffer.from([0, 0x61, 0x73, 0x6d])); // "\0asm"
     const modelJson = await get(server.url, '/models/model.json');
     expect(modelJson.status).toBe(200);
     expect(modelJson.body.equals(fs.readFileSync(path.join(MODEL, 'model.json')))).toBe(true);
+    for (const f of ['weights.bin', 'tfjs-cam.json']) expect([f, (await get(server.url, `/models/${f}`)).body.equals(fs.readFileSync(path.join(MODEL, f)))]).toEqual([f, true]);
     const image = await get(server.url, '/images/0');
     expect(image.status).toBe(200);
     expect(image.type).toBe('image/png');
@@ -87,6 +97,14 @@ maybe('the server', () => {
     '/models//etc/passwd',
     '/models/link.txt', // a symbolic link out of the folder
     '/models/',
+    '/models/.git/config',
+    '/models/.env',
+    '/models/id_rsa',
+    '/models/notes.txt',
+    '/models/labels.txt', // the sidecar gives the labels: the page never reads it
+    '/models/metadata.json', // not Teachable Machine's: the resolution does not use it
+    '/models/.%2e/secret.txt',
+    '/app/wasm/tfjs-backend-wasm-simd.wasm',
     '/images/1',
     '/images/../secret.txt',
     '/app/../package.json',
@@ -98,6 +116,44 @@ maybe('the server', () => {
     expect(r.status).toBe(404);
     expect(r.body.toString()).not.toContain('secret');
     expect(r.body.toString()).not.toContain('root:');
+  });
+
+  test('model files: what the model resolution reads, by the same rules as the page (Teachable Machine, a labels file, the sidecar\'s file)', async () => {
+    const variants: [string, Record<string, string>, string[], string[]][] = [
+      // Teachable Machine's metadata.json gives labels and preprocessing: no labels file is read.
+      ['tm', { 'metadata.json': JSON.stringify({ tmVersion: '2.4.7', labels: 'abcdefghij'.split('') }), 'labels.txt': 'x\n' }, ['metadata.json'], ['labels.txt', 'tfjs-cam.json']],
+      // No sidecar, no metadata: the first labels file that parses (labels.json does not), and not the next one.
+      ['guess', { 'labels.json': '{not json', 'labels.txt': '0\n1\n2\n3\n4\n5\n6\n7\n8\n9\n', 'classes.txt': 'a\n' }, ['labels.txt'], ['labels.json', 'classes.txt', 'metadata.json']],
+      // A labels file the sidecar names, in a subfolder.
+      ['named', { 'tfjs-cam.json': JSON.stringify({ labels: 'meta/names.txt' }), 'meta/names.txt': 'zero\none\n', 'labels.txt': 'x\n' }, ['tfjs-cam.json', 'meta/names.txt'], ['labels.txt', 'metadata.json']],
+    ];
+    for (const [name, files, served, refused] of variants) {
+      const d = path.join(dir, name);
+      fs.mkdirSync(path.join(d, 'meta'), { recursive: true });
+      for (const f of ['model.json', 'weights.bin']) fs.copyFileSync(path.join(MODEL, f), path.join(d, f));
+      for (const [f, text] of Object.entries(files)) fs.writeFileSync(path.join(d, f), text);
+      const s = await startServer({ modelDir: d, images: [], host: '127.0.0.1', port: 0, topK: 5 });
+      try {
+        for (const f of ['model.json', 'weights.bin', ...served]) expect([name, f, (await get(s.url, `/models/${f}`)).status]).toEqual([name, f, 200]);
+        for (const f of refused) expect([name, f, (await get(s.url, `/models/${f}`)).status]).toEqual([name, f, 404]);
+      } finally {
+        await s.close();
+      }
+    }
+    // A labels file the sidecar names outside the folder: not under /models/, but given to the page as its labels.
+    const d = path.join(dir, 'outside');
+    fs.mkdirSync(d);
+    for (const f of ['model.json', 'weights.bin']) fs.copyFileSync(path.join(MODEL, f), path.join(d, f));
+    fs.writeFileSync(path.join(dir, 'shared-labels.txt'), 'a\nb\nc\nd\ne\nf\ng\nh\ni\nj\n');
+    fs.writeFileSync(path.join(d, 'tfjs-cam.json'), JSON.stringify({ labels: '../shared-labels.txt' }));
+    const s = await startServer({ modelDir: d, images: [], host: '127.0.0.1', port: 0, topK: 5 });
+    try {
+      expect(JSON.parse((await get(s.url, '/config.json')).body.toString()).labels).toBe('./labels');
+      expect((await get(s.url, '/labels')).body.toString()).toBe(fs.readFileSync(path.join(dir, 'shared-labels.txt'), 'utf8'));
+      expect((await get(s.url, '/models/../shared-labels.txt')).status).toBe(404);
+    } finally {
+      await s.close();
+    }
   });
 
   test('answers only GET/HEAD, and only for the host names it was reached by', async () => {
@@ -157,8 +213,26 @@ maybe('the serve command', () => {
     expect(code).toBe(0);
     expect(Date.now() - t0).toBeLessThan(3000);
     expect(output()).toContain('stopped');
-    expect(output()).not.toMatch(/error/i);
+    expect(output()).not.toMatch(/error|warning/i);
     expect(await canConnect('127.0.0.1', port)).toBe(false);
+  });
+
+  test('a --host that is not loopback: a warning on start that says who can then reach the page', async () => {
+    const { child, output } = await startCli(['-m', MODEL, SAMPLE, '--host', '0.0.0.0', '--port', '0']);
+    try {
+      for (let i = 0; i < 100 && !/warning/.test(output()); i++) await new Promise((r) => setTimeout(r, 50));
+      const port = /:(\d+)\//.exec(output())![1];
+      expect(output()).toContain(
+        `tfjs-cam serve: warning: listening on every network interface of this machine: any device that can reach this machine on port ${port} ` +
+          '(its local network; the internet too if a router or firewall lets the port through) can open the page and download the model',
+      );
+      // It is reachable from elsewhere indeed: on the machine's other addresses too.
+      const external = Object.values(os.networkInterfaces()).flat().find((i) => i && i.family === 'IPv4' && !i.internal);
+      if (external) expect(await canConnect(external.address, Number(port))).toBe(true);
+    } finally {
+      child.kill('SIGINT');
+      await exited(child);
+    }
   });
 
   test.each([

@@ -20,7 +20,6 @@ interface Config {
   method: string | null;
   layer: string | null;
   topK: number;
-  wasmPaths: string;
   preprocess?: Partial<tfc.Preprocessing>;
   interpolation?: tfc.Interpolation;
   alignCorners?: boolean;
@@ -238,18 +237,27 @@ async function start(): Promise<void> {
   configTopK = config.topK;
   const wanted = new URLSearchParams(location.search).get('backend');
   say('starting TensorFlow.js…');
-  page.backend = await tfc.initBackend({ prefer: wanted ? (wanted as tfc.BrowserBackend) : undefined, wasmPaths: config.wasmPaths });
+  // The .wasm files are found beside the bundle, as on any page that serves dist/browser.
+  page.backend = await tfc.initBackend({ prefer: wanted ? (wanted as tfc.BrowserBackend) : undefined });
   $('backend').textContent = page.backend;
   say('loading the model…');
-  model = await tfc.loadModel(config.model, { labels: config.labels ?? undefined, preprocess: config.preprocess, interpolation: config.interpolation, alignCorners: config.alignCorners });
+  // The model resolution the CLI's explain uses (src/model/resolve.ts), with serve's flags as its options.
+  model = await tfc.loadModel(config.model, {
+    labels: config.labels ?? undefined,
+    preprocess: config.preprocess,
+    interpolation: config.interpolation,
+    alignCorners: config.alignCorners,
+    layers: config.layer ? [config.layer] : undefined,
+    method: config.method ?? undefined,
+  });
   page.model = model.url;
   const [h, w, c] = model.classifier.inputShape;
   $('model').textContent = `${config.name} · ${h}x${w}x${c} · ${model.classifier.numClasses} classes`;
   const layerSelect = $<HTMLSelectElement>('layer');
   for (const l of model.targetLayers) option(layerSelect, l.name, `${l.name} [${l.outputShape.join('x')}]`);
-  layerSelect.value = config.layer ? model.classifier.resolveLayer(config.layer) : model.defaultLayer;
+  layerSelect.value = model.defaultLayer;
   fillMethods();
-  if (config.method) $<HTMLSelectElement>('method').value = config.method;
+  if (methodsFor(model.defaultLayer).includes(model.methods[0])) $<HTMLSelectElement>('method').value = model.methods[0];
   for (const name of tfc.COLORMAPS) option($<HTMLSelectElement>('colormap'), name);
   for (const img of config.images) {
     const b = document.createElement('button');

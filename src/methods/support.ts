@@ -4,7 +4,7 @@
  * the same reason (src/pipeline/explain-tensor.ts).
  */
 import type { Classifier } from '../model/classifier';
-import type { MethodSupport } from '../methods';
+import type { MethodSupport } from './index';
 
 export function methodSupport(c: Classifier, layers: string[]): MethodSupport {
   let cam: string | null = null;

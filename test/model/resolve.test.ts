@@ -1,0 +1,91 @@
+// The model resolution's rules on their own (src/model/resolve.ts), over an in-memory file reader: which files are
+// read, in which order, and no further than needed (what `serve` must serve and the browser fetches), which are
+// passed over, and how labels, preprocessing and resampling combine. The same rules run on disk (the CLI) and over
+// HTTP (the bundle, the explorer): test/pipeline/model-metadata.test.ts and test/browser/zoo-explorer.browser.test.ts.
+import { checkInput, FoundLabels, ModelFileReader, readModelFolder, readSidecar, resolveLabels, resolveResampling } from '../../src/model/resolve';
+import { resolvePreprocessing } from '../../src/model/sidecar';
+import { ModelError, UsageError } from '../../src/util/errors';
+
+/** Files by name; a value that is an Error is thrown when read (a size limit, an HTTP 500). Records every read. */
+function reader(files: Record<string, string | Error>, outside: string[] = []): ModelFileReader & { reads: string[] } {
+  const reads: string[] = [];
+  return {
+    reads,
+    locate: (name) => (outside.includes(name) ? null : `/m/${name}`),
+    async read(name) {
+      reads.push(name);
+      const f = files[name];
+      if (f instanceof Error) throw f;
+      return f ?? null;
+    },
+  };
+}
+
+const TM = JSON.stringify({ tmVersion: '2.4.7', packageName: '@teachablemachine/image', labels: ['cat', 'dog'] });
+
+test("Teachable Machine's metadata.json: labels and preprocessing, and no labels file is read", async () => {
+  const files = reader({ 'metadata.json': TM, 'labels.txt': 'x\ny\n' });
+  const folder = await readModelFolder(files, null);
+  expect(files.reads).toEqual(['metadata.json']);
+  expect(folder.used).toEqual(['metadata.json']);
+  expect(folder.modelLabels).toEqual({ labels: ['cat', 'dog'], source: 'Teachable Machine metadata.json', where: '/m/metadata.json' });
+  expect(folder.modelPreprocess).toEqual({ values: { scale: [-1, 1], resize: 'crop' }, what: 'Teachable Machine metadata.json' });
+});
+
+test('labels files: tried in order, one that does not parse or is too large passed over, the first that parses used, no further', async () => {
+  const files = reader({ 'metadata.json': '{"author": "not TM"}', 'labels.json': new UsageError('too large'), 'labels.txt': 'a\nb\n', 'classes.txt': 'c\n' });
+  const folder = await readModelFolder(files, null);
+  expect(files.reads).toEqual(['metadata.json', 'labels.json', 'labels.txt']);
+  expect(folder.used).toEqual(['labels.txt']);
+  expect(folder.modelLabels).toEqual({ labels: ['a', 'b'], source: 'labels.txt', where: '/m/labels.txt' });
+  expect(folder.modelPreprocess).toBeNull();
+  const broken = reader({ 'labels.json': '{"labels": 3}', 'labels.txt': 'a\nb\n' });
+  expect((await readModelFolder(broken, null)).modelLabels?.source).toBe('labels.txt');
+});
+
+test('a server failing on a guessed file is an error, not a silent fallback to class numbers', async () => {
+  await expect(readModelFolder(reader({ 'labels.json': new ModelError('http://h/m/labels.json: answered HTTP 500') }), null)).rejects.toThrow('answered HTTP 500');
+});
+
+test("the sidecar's labels: its list, or the file it names (read unless the caller gives labels); outside a URL folder refused", async () => {
+  const sidecar = await readSidecar(reader({ 'tfjs-cam.json': JSON.stringify({ labels: 'meta/names.txt' }) }));
+  const files = reader({ 'meta/names.txt': 'p\nq\n' });
+  const folder = await readModelFolder(files, sidecar);
+  expect(files.reads).toEqual(['meta/names.txt', 'metadata.json']);
+  expect(folder.used).toEqual(['tfjs-cam.json', 'meta/names.txt']);
+  expect(folder.sidecarLabels).toEqual({ labels: ['p', 'q'], source: '/m/meta/names.txt', where: '/m/meta/names.txt' });
+  const given = reader({ 'meta/names.txt': 'p\nq\n', 'labels.txt': 'z\n' });
+  expect((await readModelFolder(given, sidecar, { labelsGiven: true })).sidecarLabels).toBeNull();
+  expect(given.reads).toEqual(['metadata.json']);
+  await expect(readModelFolder(reader({}), sidecar)).rejects.toThrow('/m/meta/names.txt: labels file not found');
+  await expect(readModelFolder(reader({}, ['meta/names.txt']), sidecar)).rejects.toThrow("/m/tfjs-cam.json: field 'labels' names 'meta/names.txt', outside the model's URL folder (refused)");
+  await expect(readSidecar(reader({ 'tfjs-cam.json': '{"labels": ' }))).rejects.toThrow(/^\/m\/tfjs-cam\.json: not valid JSON/);
+});
+
+test("labels: the caller's, else the sidecar's (both must fit), else the model's own when they fit, else indices; one label for a binary head", () => {
+  const l = (labels: string[], source: string): FoundLabels => ({ labels, source, where: `/w/${source}` });
+  expect(resolveLabels({ given: l(['a', 'b'], 'flag'), sidecar: l(['c', 'd'], 'side'), model: null }, 2, false)).toEqual({ labels: ['a', 'b'], source: 'flag' });
+  expect(resolveLabels({ sidecar: l(['c', 'd'], 'side'), model: l(['e', 'f'], 'tm') }, 2, false)).toEqual({ labels: ['c', 'd'], source: 'side' });
+  expect(resolveLabels({ sidecar: null, model: l(['e', 'f', 'g'], 'labels.txt') }, 2, false)).toEqual({ labels: ['0', '1'], source: 'indices' });
+  expect(resolveLabels({ sidecar: null, model: l(['spoof'], 'labels.txt') }, 2, true)).toEqual({ labels: ['not spoof', 'spoof'], source: 'labels.txt' });
+  expect(() => resolveLabels({ sidecar: l(['a', 'b', 'c'], 'side'), model: null }, 2, true)).toThrow('/w/side: the labels list has 3 entries but the model has 2 classes (one sigmoid unit: give 1 label, the positive class, or 2)');
+});
+
+test('preprocessing per setting: flags > sidecar > model metadata > default; resampling: caller > sidecar > bilinear', () => {
+  const sidecar = { preprocess: { resize: 'pad' as const, interpolation: 'area' as const } };
+  const p = resolvePreprocessing(sidecar, { mean: [0.5] }, { values: { scale: [-1, 1], resize: 'crop' }, what: 'Teachable Machine metadata.json' });
+  expect([p.mean, p.resize, p.scale, p.std]).toEqual([[0.5], 'pad', [-1, 1], [1]]);
+  expect(p.sources).toEqual({ mean: 'flags', resize: 'tfjs-cam.json', scale: 'Teachable Machine metadata.json', std: 'default', bgr: 'default' });
+  expect(resolveResampling(sidecar)).toEqual({ interpolation: 'area', alignCorners: false });
+  expect(resolveResampling(sidecar, { interpolation: 'nearest', alignCorners: true })).toEqual({ interpolation: 'nearest', alignCorners: true });
+  expect(resolveResampling(null)).toEqual({ interpolation: 'bilinear', alignCorners: false });
+});
+
+test('the input check names the flag or the sidecar field', () => {
+  const pre = (mean: number[], from: string) => Object.assign(resolvePreprocessing(null, {}), { mean, sources: { scale: 'default', mean: from, std: 'default', bgr: 'default', resize: 'default' } });
+  expect(() => checkInput(3, pre([1, 2], 'flags'), null, '/m/tfjs-cam.json')).toThrow('--mean has 2 values but the model takes 3-channel images: give 1 value (for every channel) or 3 (one per channel)');
+  expect(() => checkInput(1, pre([1, 2], 'tfjs-cam.json'), null, '/m/tfjs-cam.json')).toThrow("/m/tfjs-cam.json: field 'preprocess.mean' has 2 values but the model takes 1-channel images: give 1 value");
+  expect(() => checkInput(3, pre([0], 'default'), { preprocess: { grayscale: true } }, '/m/tfjs-cam.json')).toThrow("/m/tfjs-cam.json: field 'preprocess.grayscale' is true but the model takes 3-channel images (RGB)");
+  expect(() => checkInput(4, pre([0], 'default'), null, '/m/tfjs-cam.json')).toThrow('the model takes 4-channel images; only 1 (grayscale) and 3 (RGB) are supported');
+  expect(() => checkInput(3, pre([1, 2, 3], 'flags'), null, '/m/tfjs-cam.json')).not.toThrow();
+});
