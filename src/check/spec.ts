@@ -486,9 +486,10 @@ export function parseCheckSpec(text: string, file: string): CheckSpec {
         }
       }
     }
-    const checks = ['topK', 'minProbability', ...REGION_CHECKS, ...DIFF_CHECKS] as const;
-    if (!checks.some((k) => merged[k] !== undefined)) {
-      issues.push(loc.issue(expAt, `no expectations: give at least one of ${checks.join(', ')} (here or in the top-level expect)`));
+    const checks = ['topK', 'minProbability', ...REGION_CHECKS] as const;
+    if (![...checks, ...DIFF_CHECKS].some((k) => merged[k] !== undefined)) {
+      // The diff thresholds are named only where there is a baseline to compare with.
+      issues.push(loc.issue(expAt, `no expectations: give at least one of ${[...checks, ...(diff ? DIFF_CHECKS : [])].join(', ')} (here or in the top-level expect)`));
     }
     if (merged.minInside !== undefined && merged.maxInside !== undefined && merged.minInside > merged.maxInside) {
       issues.push(loc.issue(expAt, `minInside (${merged.minInside}) is above maxInside (${merged.maxInside}): no map can pass`));

@@ -77,6 +77,8 @@ export function judgeComparison(c: Omit<DiffComparison, 'status' | 'failures'>, 
 export function judgeImages(images: DiffImage[], t: DiffThresholds, flipNote: (img: DiffImage) => string): DiffReport['summary'] {
   for (const img of images) {
     if (img.status === 'error') continue;
+    // Judged afresh: a report judged again (other thresholds) keeps nothing of the earlier verdict.
+    delete img.failures;
     for (const c of img.comparisons ?? []) {
       c.failures = judgeComparison(c, t);
       c.status = c.failures.length ? 'fail' : 'pass';
