@@ -1,7 +1,7 @@
 /**
  * npm run bench: medians over several runs, and ratios measured side by side in the same run.
  *
- *   node dist/bench/run.js [--quick] [--only darknet|shipped|zoo|folder|evaluate|memory]
+ *   node dist/bench/run.js [--quick] [--only darknet|shipped|zoo|folder|evaluate|diff|memory]
  *
  * For darknet_tiny (../shared/data, skipped with a notice when absent) and every model in models/:
  *   - plain forward pass; explain (compute only) with Grad-CAM top-1 and top-5, Grad-CAM++, Score-CAM (all
@@ -12,7 +12,8 @@
  *   - memory: RSS after 50 and after 1,000 images, tensor count;
  *   - real-size models from ../shared/data/zoo (MobileNetV2, layers and graph): see bench/zoo.ts;
  *   - evaluate vs explain: the built CLI (`node bin/tfjs-cam`, model load included) on 5 real photos with
- *     darknet_tiny and Grad-CAM, the two commands run alternately, median wall time and their ratio.
+ *     darknet_tiny and Grad-CAM, the two commands run alternately, median wall time and their ratio;
+ *   - diff vs explain: the built CLI on 16 photos with MobileNetV2 and its float16 copy: see bench/diff.ts.
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -27,6 +28,7 @@ import { getMethod, METHOD_NAMES } from '../src/methods';
 import { classGradients } from '../src/capture/gradients';
 import { ScoreKind } from '../src/capture/gradients';
 import { benchZoo, childSingle } from './zoo';
+import { benchDiff } from './diff';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const SHARED = path.resolve(ROOT, '..', 'shared', 'data');
@@ -264,6 +266,7 @@ async function main(): Promise<void> {
     if (hasDarknet) await benchEvaluate(darknet);
     else console.log('\nskipped evaluate vs explain: ../shared/data is not present');
   }
+  if (!ONLY || ONLY === 'diff') await benchDiff({ quick: QUICK, median, line, fmt, ratio });
   if (!ONLY || ONLY === 'memory') {
     if (shipped.includes('gap-cnn')) await benchMemory('models/gap-cnn', path.join(ROOT, 'models', 'gap-cnn'));
     else if (hasDarknet) await benchMemory('darknet_tiny', darknet);

@@ -37,3 +37,8 @@ export type { CheckSpec, CheckCase, Expectations, RegionSpec, SpecIssue } from '
 export { toJUnit } from './check/junit';
 export { renderHtmlReport, writeHtmlReport } from './report/html';
 export type { HtmlReport, HtmlRow, HtmlImage, HtmlStatus, WriteHtmlOptions } from './report/html';
+export { diff } from './pipeline/diff';
+export type { DiffOptions } from './pipeline/diff';
+export { DIFF_REPORT_SCHEMA } from './diff/report';
+export type { DiffReport, DiffImage, DiffComparison, DiffThresholds, DiffFailure } from './diff/report';
+export { pearson, topRegionIou, peakShift } from './diff/compare';

@@ -1,17 +1,22 @@
 /** `tfjs-cam diff`: flags -> diff() -> table (worst first), JSON, JUnit, HTML; exit 0 all hold, 1 any fails, 2 usage. */
 import * as path from 'path';
-import { diff, DiffOptions } from '../pipeline/diff';
+// TensorFlow.js, sharp and the models load only once the flags are read: a usage error answers at once.
+import type { DiffOptions } from '../pipeline/diff';
 import type { DiffImage, DiffReport, DiffThresholds } from '../diff/report';
 import { checkThresholds, hasThresholds, parsePeakShift, worstFirst } from '../diff/verdict';
-import { diffToJUnit } from '../diff/junit';
 import { ensureDir, writeFileAtomic } from '../report/files';
-import { ColormapName } from '../render/colormap';
+import type { ColormapName } from '../render/colormap';
 import { parseShard } from '../batch/shard';
 import { UsageError } from '../util/errors';
 import { out, err, Progress } from './output';
 import { EXIT } from './main';
 import { exitCleanlyOnInterrupt, reportError } from './errors';
-import { parseIntFlag } from './explain';
+
+function parseIntFlag(v: unknown, name: string, min: number): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`${name} must be a whole number >= ${min} (got '${v}')`);
+  return n;
+}
 
 const FLAG: Record<keyof DiffThresholds, string> = {
   minCorrelation: '--min-correlation',
@@ -66,7 +71,7 @@ export function formatDiffTable(report: DiffReport, opts: { quiet?: boolean; col
           rel(img.file),
           cmp.class?.label ?? cmp.target?.label ?? '',
           cmp.method,
-          num(cmp.correlation),
+          num(cmp.correlation, 4),
           num(cmp.iou),
           cmp.peakShift ? `${cmp.peakShift.px.toFixed(1)}px ${(cmp.peakShift.share * 100).toFixed(1)}%` : cmp.base.flat || cmp.head.flat ? 'flat' : '',
           signed(cmp.probabilityChange),
@@ -126,11 +131,13 @@ export async function runDiff(images: string[], o: Record<string, unknown>): Pro
         progress.tick(done, img.file);
       },
     };
+    const { diff } = await import('../pipeline/diff');
     const report = await diff(images, opts);
     (progress as Progress | null)?.done();
     if (o.junit) {
       const file = path.resolve(String(o.junit));
       await ensureDir(path.dirname(file));
+      const { diffToJUnit } = await import('../diff/junit');
       await writeFileAtomic(file, diffToJUnit(report), { overwrite: true });
     }
     let htmlFile: string | null = null;
@@ -147,7 +154,7 @@ export async function runDiff(images: string[], o: Record<string, unknown>): Pro
     const judged = hasThresholds(thresholds);
     const secs = report.timings ? ` in ${(report.timings.totalMs / 1000).toFixed(1)} s` : '';
     const wrote = [htmlFile ? `report ${path.relative(process.cwd(), htmlFile)}` : '', o.junit ? `JUnit ${String(o.junit)}` : ''].filter(Boolean);
-    const corr = s.meanCorrelation == null ? '' : `; correlation min ${num(s.minCorrelation)}, mean ${num(s.meanCorrelation)}`;
+    const corr = s.meanCorrelation == null ? '' : `; correlation min ${num(s.minCorrelation, 4)}, mean ${num(s.meanCorrelation, 4)}`;
     const verdict = judged ? `${s.passed} passed, ${s.failed} failed` : `${s.compared} compared (no thresholds: nothing judged)`;
     const part = report.shard ? ` (shard ${report.shard.index}/${report.shard.count} of ${report.shard.inputs})` : '';
     const line = `${s.images} image${s.images === 1 ? '' : 's'}${part}: ${verdict}${s.errors ? `, ${s.errors} error${s.errors === 1 ? '' : 's'}` : ''}${corr}; ${s.flips} top-1 flip${s.flips === 1 ? '' : 's'}${secs} (${report.methods.join(', ')} on ${report.backend})${wrote.length ? `; ${wrote.join(', ')}` : ''}`;

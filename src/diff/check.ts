@@ -104,7 +104,7 @@ export async function compareWithBaseline(b: Baseline, caseSession: Session, img
       ...(mH.target.kind === 'class' ? { class: { index: mH.classIndex, label: caseSession.labels[mH.classIndex] } } : { target: { spec: targetSpec(mH.target), label: targetLabel(mH.target, caseSession.labels) } }),
       base,
       head,
-      correlation: round(pearson(gB, gH)),
+      correlation: round(pearson(gB, gH), 6),
       iou: round(topRegionIou(gB, gH)),
       peakShift: shift ? { px: round(shift.px, 1), share: round(shift.share) } : null,
       probabilityChange: round(head.probability - base.probability),

@@ -117,7 +117,7 @@ export function renderDiffHtml(report: DiffReport, thumbs: Map<string, DiffThumb
         `<td data-v="${esc(img.file)}"><div class="title">${esc(img.file)}</div>${img.width ? `<div class="subtitle">${img.width}x${img.height}</div>` : ''}${notes.length ? `<ul class="notes">${notes.map((x) => `<li>${esc(x)}</li>`).join('')}</ul>` : ''}</td>` +
         cell(c?.class?.label ?? c?.target?.label ?? '', c?.class?.label ?? c?.target?.label) +
         cell(c?.method ?? '', c?.method) +
-        cell(fmt(c?.correlation), c?.correlation, true) +
+        cell(fmt(c?.correlation, 4), c?.correlation, true) +
         cell(fmt(c?.iou), c?.iou, true) +
         cell(c?.peakShift ? fmt(c.peakShift.px, 1) : '', c?.peakShift?.px, true) +
         cell(c?.peakShift ? `${(c.peakShift.share * 100).toFixed(1)}%` : '', c?.peakShift?.share, true) +
@@ -132,7 +132,7 @@ export function renderDiffHtml(report: DiffReport, thumbs: Map<string, DiffThumb
     if (img.status === 'error' || !img.comparisons?.length) row(img, null);
     else for (const c of img.comparisons) row(img, c);
   }
-  const summary = `${s.images} image${s.images === 1 ? '' : 's'}: ${s.passed} passed, ${s.failed} failed${s.errors ? `, ${s.errors} errors` : ''}; correlation min ${fmt(s.minCorrelation)}, mean ${fmt(s.meanCorrelation)}; ${s.flips} top-1 flip${s.flips === 1 ? '' : 's'}`;
+  const summary = `${s.images} image${s.images === 1 ? '' : 's'}: ${s.passed} passed, ${s.failed} failed${s.errors ? `, ${s.errors} errors` : ''}; correlation min ${fmt(s.minCorrelation, 4)}, mean ${fmt(s.meanCorrelation, 4)}; ${s.flips} top-1 flip${s.flips === 1 ? '' : 's'}`;
   return `<!DOCTYPE html>
 <html lang="en">
 <head>

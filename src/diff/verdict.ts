@@ -103,7 +103,7 @@ export function summarise(images: DiffImage[]): DiffReport['summary'] {
   const corr = comps.map((c) => c.correlation);
   const shifts = comps.flatMap((c) => (c.peakShift ? [c.peakShift.share] : []));
   const drops = comps.map((c) => -c.probabilityChange);
-  const round = (v: number) => Math.round(v * 1e4) / 1e4;
+  const round = (v: number, d = 4) => Math.round(v * 10 ** d) / 10 ** d;
   return {
     images: images.length,
     compared: images.filter((i) => i.status !== 'error').length,
@@ -111,8 +111,8 @@ export function summarise(images: DiffImage[]): DiffReport['summary'] {
     failed: images.filter((i) => i.status === 'fail').length,
     errors: images.filter((i) => i.status === 'error').length,
     flips: images.filter((i) => i.status !== 'error' && i.flipped).length,
-    minCorrelation: corr.length ? round(Math.min(...corr)) : null,
-    meanCorrelation: corr.length ? round(corr.reduce((a, b) => a + b, 0) / corr.length) : null,
+    minCorrelation: corr.length ? round(Math.min(...corr), 6) : null,
+    meanCorrelation: corr.length ? round(corr.reduce((a, b) => a + b, 0) / corr.length, 6) : null,
     maxPeakShift: shifts.length ? round(Math.max(...shifts)) : null,
     maxProbabilityDrop: drops.length ? round(Math.max(...drops)) : null,
   };

@@ -356,7 +356,7 @@ export class DiffPipeline {
         ...(isClass ? { class: { index: mB.classIndex, label: sb.labels[mB.classIndex] } } : { target: { spec: targetSpec(mB.target), label: targetLabel(mB.target, sb.labels) } }),
         base: baseSide,
         head: headSide,
-        correlation: round(pearson(gB, gH)),
+        correlation: round(pearson(gB, gH), 6),
         iou: round(topRegionIou(gB, gH)),
         peakShift: shift ? { px: round(shift.px, 1), share: round(shift.share) } : null,
         probabilityChange: round(targetProbability(mH.target, exH.probabilities) - targetProbability(mB.target, exB.probabilities)),

@@ -13,6 +13,7 @@ import schema from '../../schema/diff-report.schema.json';
 import { runCli, tempDir } from '../helpers/cli';
 import { initBackend } from '../../src/backend';
 import { explain } from '../../src/pipeline/explain';
+import { diff } from '../../src/pipeline/diff';
 import { shardOf } from '../../src/batch/shard';
 import type { DiffReport } from '../../src/diff/report';
 import { saveLayersModel } from '../../src/model/save';
@@ -95,11 +96,13 @@ describe('ground truth: quantised copies agree, a shuffled last block does not',
     });
   });
 
-  test('float16 copy agrees too (exit 0)', () => {
-    const r = diffJson(['--base', GAP_CNN, '--head', models.float16, SAMPLES, ...THRESHOLDS]);
-    expect(r.code).toBe(0);
-    expect(r.report.summary.minCorrelation!).toBeGreaterThan(0.95);
-    expect(r.report.summary.flips).toBe(0);
+  test('float16 copy agrees too (library: the same report the CLI prints); no tensor left behind', async () => {
+    const tensors = tf.memory().numTensors;
+    const r = await diff([SAMPLES], { base: GAP_CNN, head: models.float16, backend: 'wasm', thresholds: { minCorrelation: 0.95, maxPeakShift: 0.05, maxFlips: 0, maxProbabilityDrop: 0.05 } });
+    expect(r.summary).toMatchObject({ images: 12, passed: 12, failed: 0, flips: 0 });
+    // Measured: 1.000000 at 6 decimals.
+    expect(r.summary.minCorrelation!).toBeGreaterThan(0.95);
+    expect(tf.memory().numTensors).toBe(tensors);
   });
 
   test('shuffled last block: most maps disagree, flips, exit 1; the table lists the worst first', () => {
@@ -157,17 +160,27 @@ describe('ground truth: quantised copies agree, a shuffled last block does not',
     }
   });
 
-  test('--jobs 2 gives the same report; --shard 0/2 compares its share of the images', () => {
-    const two = diffJson(['--base', GAP_CNN, '--head', models.uint8, SAMPLES, ...THRESHOLDS, '--jobs', '2']);
-    expect(two.report).toEqual(uint8);
-    const shard = diffJson(['--base', GAP_CNN, '--head', models.uint8, SAMPLES, '--shard', '0/2']);
+  test('--jobs 2 (a worker thread with both models) gives the same report; --shard 0/2 compares its share', async () => {
+    const thresholds = { minCorrelation: 0.95, maxPeakShift: 0.05, maxFlips: 0, maxProbabilityDrop: 0.05 };
+    const two = await diff([SAMPLES], { base: GAP_CNN, head: models.uint8, backend: 'wasm', thresholds, jobs: 2, timings: false });
+    expect(JSON.parse(JSON.stringify(two))).toEqual(uint8);
+    const shard = await diff([SAMPLES], { base: GAP_CNN, head: models.uint8, backend: 'wasm', shard: { index: 0, count: 2 }, timings: false });
     const mine = fs.readdirSync(SAMPLES).filter((f) => f.endsWith('.png') && shardOf(f, 2) === 0);
-    expect(shard.report.images.map((i) => path.basename(i.file))).toEqual(mine.sort());
-    expect(shard.report.shard).toEqual({ index: 0, count: 2, inputs: 12 });
+    expect(shard.images.map((i) => path.basename(i.file))).toEqual(mine.sort());
+    expect(shard.shard).toEqual({ index: 0, count: 2, inputs: 12 });
   });
 });
 
 describe('models that differ in input size, resize mode and class order meet on the image', () => {
+  test('a LayersModel and its GraphModel export (layer and node named in each sidecar) agree (library)', async () => {
+    const models = path.join(path.dirname(GAP_CNN));
+    const r = await diff([SAMPLES], { base: path.join(models, 'resnet-bn'), head: path.join(models, 'resnet-bn-graph'), backend: 'wasm', thresholds: { minCorrelation: 0.999, maxFlips: 0 } });
+    expect([r.base.format, r.head.format]).toEqual(['layers-model', 'graph-model']);
+    expect(r.summary).toMatchObject({ images: 12, passed: 12, flips: 0 });
+    // Measured: 1.000000 (6 decimals) on every sample.
+    expect(r.summary.minCorrelation!).toBeGreaterThan(0.999);
+  });
+
   test("the red class's maps both lie on the red square; classes matched by label", async () => {
     // Base: 16x16 input, stretched. Head: 24x24, letterboxed, classes in the other order (its class 0 is blue).
     const base = path.join(dir, 'colour16');
@@ -210,6 +223,15 @@ describe('models that differ in input size, resize mode and class order meet on 
 });
 
 describe('bad input: one clear line each', () => {
+  test('--help ends with examples', () => {
+    const r = runCli(['diff', '--help']);
+    expect(r.code).toBe(0);
+    const tail = r.stdout.trim().split('\n');
+    const at = tail.indexOf('Examples:');
+    expect(at).toBeGreaterThan(0);
+    expect(tail.slice(at + 1).every((l) => l.startsWith('  $ tfjs-cam diff '))).toBe(true);
+  });
+
   test('a threshold out of range: exit 2', () => {
     const r = runCli(['diff', '--base', GAP_CNN, '--head', models.uint8, SAMPLES, '--min-correlation', '1.5']);
     expect(r.code).toBe(2);
@@ -225,10 +247,10 @@ describe('bad input: one clear line each', () => {
     const r = runCli(['diff', '--backend', 'wasm', '--base', GAP_CNN, '--head', unlabelled, one]);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe(`tfjs-cam: error: the base model (${GAP_CNN}) has 10 classes and the head model (${unlabelled}) has 12: classes can only be matched by label, and the head model (${unlabelled}) has none (give labels in its tfjs-cam.json)\n`);
-    const l = diffJson(['--base', GAP_CNN, '--head', labelled, one]);
-    expect(l.code).toBe(0);
-    expect(l.report.notes).toEqual([`the base model (${GAP_CNN}) has 10 classes and the head model (${labelled}) 12: classes matched by label; only in the head: '10', '11'`]);
-    expect(l.report.images[0].comparisons![0].class!.label).toBe(l.report.images[0].base!.top[0].label);
+    const l = await diff([one], { base: GAP_CNN, head: labelled, backend: 'wasm' });
+    expect(l.classMatch).toBe('label');
+    expect(l.notes).toEqual([`the base model (${GAP_CNN}) has 10 classes and the head model (${labelled}) 12: classes matched by label; only in the head: '10', '11'`]);
+    expect(l.images[0].comparisons![0].class!.label).toBe(l.images[0].base!.top[0].label);
   });
 
   test('an image that cannot be read fails, is counted, and the run goes on (exit 1)', () => {
@@ -244,15 +266,14 @@ describe('bad input: one clear line each', () => {
     expect(r.report.images[1].error).toBe('not an image or unsupported format');
   });
 
-  test('a model that is not there, a layer one side lacks, a class the base does not have', () => {
+  test('a model that is not there (CLI: exit 2), a layer one side lacks, a class the base does not have', async () => {
     const missing = runCli(['diff', '--base', GAP_CNN, '--head', path.join(dir, 'nope'), SAMPLES]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/^tfjs-cam: error: --head .*nope.*\n$/);
-    const layer = runCli(['diff', '--base', GAP_CNN, '--head', path.join(path.dirname(GAP_CNN), 'resnet-bn'), SAMPLES, '--layer', 'conv5']);
-    expect(layer.code).toBe(2);
-    expect(layer.stderr).toMatch(/^tfjs-cam: error: --head: .*no layer named 'conv5'.*give each its own with --base-layer and --head-layer\)\n$/);
-    const cls = runCli(['diff', '--base', GAP_CNN, '--head', models.uint8, SAMPLES, '--class', '12']);
-    expect(cls.code).toBe(2);
-    expect(cls.stderr).toBe('tfjs-cam: error: class 12 is out of range: the base model has 10 classes (0..9)\n');
+    const resnet = path.join(path.dirname(GAP_CNN), 'resnet-bn');
+    await expect(diff([SAMPLES], { base: GAP_CNN, head: resnet, layers: ['conv5'], backend: 'wasm' })).rejects.toThrow(
+      /^--head: .*no layer named 'conv5'.* \(--layer applies to both models; give each its own with --base-layer and --head-layer\)$/,
+    );
+    await expect(diff([SAMPLES], { base: GAP_CNN, head: models.uint8, classes: ['12'], backend: 'wasm' })).rejects.toThrow(/^class 12 is out of range: the base model has 10 classes \(0\.\.9\)$/);
   });
 });
