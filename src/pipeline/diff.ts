@@ -17,7 +17,7 @@ import type { ScoreKind } from '../capture/gradients';
 import { Target, targetClasses, targetLabel, targetSpec } from '../capture/targets';
 import { collectImages, ImageJob } from '../batch/walk';
 import { applyShard, Shard } from '../batch/shard';
-import { ColormapName } from '../render/colormap';
+import type { ColormapName } from '../render/colormap';
 import { shrinkForOutput } from '../render/overlay';
 import { ensureDir, writeFileAtomic } from '../report/files';
 import type { LoadedModel } from '../model/load';
@@ -129,7 +129,7 @@ export async function openDiffSides(opts: DiffOptions): Promise<DiffSides> {
   try {
     const notes: string[] = [];
     const method = opts.method ?? baseModel.sidecar?.method ?? headModel.sidecar?.method;
-    const open = async (model: LoadedModel, layers: string[] | undefined, methodNames: string | undefined, flag: string, layerFlag: string) => {
+    const open = async (model: LoadedModel, layers: string[] | undefined, methodNames: string | undefined, flag: string) => {
       try {
         const s = await openSession({ model, backend, method: methodNames, layers, score: opts.score });
         checkNormalisationCounts(s);
@@ -144,9 +144,9 @@ export async function openDiffSides(opts: DiffOptions): Promise<DiffSides> {
         throw named;
       }
     };
-    const base = await open(baseModel, opts.baseLayers ?? opts.layers, method, '--base', '--base-layer');
+    const base = await open(baseModel, opts.baseLayers ?? opts.layers, method, '--base');
     const methodNames = base.methods.map((m) => m.name).join(',');
-    const head = await open(headModel, opts.headLayers ?? opts.layers, methodNames, '--head', '--head-layer');
+    const head = await open(headModel, opts.headLayers ?? opts.layers, methodNames, '--head');
     if (!opts.method && headModel.sidecar?.method && baseModel.sidecar?.method && headModel.sidecar.method !== baseModel.sidecar.method) {
       notes.push(`the sidecars name different methods (base ${baseModel.sidecar.method}, head ${headModel.sidecar.method}): both sides use the base's (${methodNames}); give --method to choose`);
     }
