@@ -1,7 +1,7 @@
 /**
  * npm run bench: medians over several runs, and ratios measured side by side in the same run.
  *
- *   node dist/bench/run.js [--quick] [--only darknet|shipped|zoo|folder|evaluate|memory|photo]
+ *   node dist/bench/run.js [--quick] [--only darknet|shipped|zoo|folder|evaluate|diff|memory|photo]
  *
  * For darknet_tiny (../shared/data, skipped with a notice when absent) and every model in models/:
  *   - plain forward pass; explain (compute only) with Grad-CAM top-1 and top-5, Grad-CAM++, Score-CAM (all
@@ -16,6 +16,7 @@
  *   - a 48-megapixel photo (8000 x 6000 JPEG): peak memory (the child process's maximum RSS) and wall time of
  *     `tfjs-cam explain` with the default output size (at most 2048 px; the target is under 500 MB) and, unless
  *     --quick, with --max-size 0 (full-size pictures).
+ *   - diff vs explain: the built CLI on 16 photos with MobileNetV2 and its float16 copy: see bench/diff.ts.
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -30,6 +31,7 @@ import { getMethod, METHOD_NAMES } from '../src/methods';
 import { classGradients } from '../src/capture/gradients';
 import { ScoreKind } from '../src/capture/gradients';
 import { benchZoo, childSingle } from './zoo';
+import { benchDiff } from './diff';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const SHARED = path.resolve(ROOT, '..', 'shared', 'data');
@@ -320,6 +322,7 @@ async function main(): Promise<void> {
     else console.log('\nskipped evaluate vs explain: ../shared/data is not present');
   }
   if (!ONLY || ONLY === 'photo') await benchPhoto(hasDarknet ? darknet : null);
+  if (!ONLY || ONLY === 'diff') await benchDiff({ quick: QUICK, median, line, fmt, ratio });
   if (!ONLY || ONLY === 'memory') {
     if (shipped.includes('gap-cnn')) await benchMemory('models/gap-cnn', path.join(ROOT, 'models', 'gap-cnn'));
     else if (hasDarknet) await benchMemory('darknet_tiny', darknet);

@@ -42,3 +42,8 @@ export { renderHtmlReport, writeHtmlReport } from './report/html';
 export type { HtmlReport, HtmlRow, HtmlImage, HtmlStatus, WriteHtmlOptions } from './report/html';
 export { heatmapLegend, signedLegend, gradientLegend, legendSvg, legendBar } from './render/legend';
 export type { Legend } from './render/legend';
+export { diff } from './pipeline/diff';
+export type { DiffOptions } from './pipeline/diff';
+export { DIFF_REPORT_SCHEMA } from './diff/report';
+export type { DiffReport, DiffImage, DiffComparison, DiffThresholds, DiffFailure } from './diff/report';
+export { pearson, topRegionIou, peakShift } from './diff/compare';

@@ -16,6 +16,7 @@ function details(r: CheckResult): string {
   else if (r.target) lines.push(`target: ${r.target.label} (${r.target.spec}), probability ${r.probability}, rank ${r.rank}`);
   if (r.peak) lines.push(`peak: (${r.peak.x}, ${r.peak.y}) in image pixels${r.flat ? ' [flat map]' : ''}`);
   if (r.region) lines.push(`region: pointing ${r.region.pointingHit ? 'hit' : 'miss'}, inside ${r.region.inside}, outside ${r.region.outside}, IoU ${r.region.iou}`);
+  if (r.diff) lines.push(`diff with ${r.diff.baseline}: correlation ${r.diff.correlation}, IoU ${r.diff.iou}, peak shift ${r.diff.peakShift ? `${r.diff.peakShift.px} px` : 'n/a (flat map)'}, probability ${r.diff.baselineProbability} -> ${r.probability}${r.diff.flipped ? ', top-1 flipped' : ''}`);
   return lines.join('\n');
 }
 

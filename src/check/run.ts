@@ -22,6 +22,7 @@ import { errorMessage, UsageError, UserError } from '../util/errors';
 import { TOOL_VERSION } from '../version';
 import { Box } from '../metrics/localisation';
 import { CheckCase, CheckSpec, loadCheckSpec, shownPath, SpecError } from './spec';
+import { Baseline, CheckDiff, compareWithBaseline, openBaseline } from '../diff/check';
 import { ImageRegion, markPoint, measureRegion, outline, paint, regionAtInput, regionForImage, regionMask, strokeBox } from './region';
 
 export const CHECK_REPORT_SCHEMA = 'tfjs-cam/check-report@1';
@@ -98,6 +99,8 @@ export interface CheckResult {
     /** The thresholded map's box, in original-image pixels. */
     thresholdBox: Box | null;
   };
+  /** With a `diff` baseline: the map compared with the baseline's on the image's grid. */
+  diff?: CheckDiff;
   failures: CheckFailure[];
   /** Overlay written for this image, relative to the output folder. */
   overlay?: string;
@@ -233,6 +236,7 @@ export async function check(specOrFile: string | CheckSpec, opts: CheckOptions =
     // Every case's model, session and class first: a spec problem stops the run before any image is checked.
     const sessions: Session[] = [];
     const targets: (Target | undefined)[] = [];
+    const baselines: (Baseline | undefined)[] = [];
     for (const c of spec.cases) {
       let model = models.get(c.model);
       if (!model) {
@@ -266,6 +270,17 @@ export async function check(specOrFile: string | CheckSpec, opts: CheckOptions =
       }
       targets.push(target);
       sessions.push(session);
+      // A baseline to compare with (diff): loaded once per model, opened with the case's methods.
+      let baseline: Baseline | undefined;
+      if (c.diff) {
+        let bm = models.get(c.diff.baseline);
+        if (!bm) {
+          bm = await loadModelFrom(c.diff.baseline).catch((e) => located(c.where.diff, e));
+          models.set(c.diff.baseline, bm);
+        }
+        baseline = await openBaseline(bm, session, backend, c.diff.layers, shownModel(spec, c.diff.baseline)).catch((e) => located(c.where.diff, e));
+      }
+      baselines.push(baseline);
     }
     const total = spec.cases.reduce((a, c, i) => a + c.images.length * sessions[i].methods.length, 0);
     for (const c of spec.cases) {
@@ -312,6 +327,9 @@ export async function check(specOrFile: string | CheckSpec, opts: CheckOptions =
           const imageRegion: ImageRegion | null = region ? await regionForImage(region, file, img.width, img.height) : null;
           const atInput = imageRegion ? regionAtInput(imageRegion, place) : null;
           const order = topIndices(ex.logits, ex.logits.length);
+          const e = c.expect;
+          const baseline = baselines[c.index];
+          const diffs = baseline ? await compareWithBaseline(baseline, session, img, place, ex, { minCorrelation: e.minCorrelation, maxPeakShift: e.maxPeakShift, maxPeakShiftPx: e.maxPeakShiftPx, maxProbabilityDrop: e.maxProbabilityDrop }) : null;
           // One result per method (a case may name several); the class and its scores are the same for all.
           for (const m of ex.maps) {
             const r: CheckResult = { ...base, method: m.method, status: 'pass', failures: [], width: img.width, height: img.height };
@@ -349,6 +367,11 @@ export async function check(specOrFile: string | CheckSpec, opts: CheckOptions =
               r.region = { pointingHit: measures.pointingHit, inside: round(measures.inside), outside: round(measures.outside), iou: round(measures.iou), thresholdBox: tbox };
             }
             r.failures.push(...judge(c, r, atInput && !atInput.bbox ? whyUnseen(imageRegion!, img.width, img.height, session.preprocess.resize) : null));
+            const d = diffs?.[ex.maps.indexOf(m)];
+            if (d) {
+              r.diff = d.diff;
+              r.failures.push(...d.failures);
+            }
             r.status = r.failures.length ? 'fail' : 'pass';
             if (caseDir && (which === 'all' || r.status === 'fail')) {
               const png = await drawOverlay(img, m.map, inputW, inputH, place, imageRegion, c.expect.minIou !== undefined ? tboxIn : null, peak, opts);
@@ -376,6 +399,21 @@ export async function check(specOrFile: string | CheckSpec, opts: CheckOptions =
           report.results.push(r);
           summary[r.status === 'pass' ? 'passed' : r.status === 'fail' ? 'failed' : 'errors']++;
           opts.onResult?.(report.results.length, total, r);
+        }
+      }
+      // maxFlips counts the case's images whose top-1 class is not the baseline's: past it, each such image fails.
+      const maxFlips = c.expect.maxFlips;
+      const mine = report.results.filter((r) => r.case === c.index && r.diff);
+      const flipped = new Set(mine.filter((r) => r.diff!.flipped).map((r) => r.file));
+      if (maxFlips !== undefined && flipped.size > maxFlips) {
+        for (const r of mine.filter((x) => x.diff!.flipped)) {
+          const was = r.diff!.baselineTop?.label;
+          r.failures.push({ check: 'maxFlips', expected: `<= ${maxFlips} flips`, actual: `${flipped.size} flips`, message: `top-1 flipped: '${was}' under the baseline, '${r.top?.[0]?.label}' now (${flipped.size} image${flipped.size === 1 ? '' : 's'} flipped, at most ${maxFlips} allowed)` });
+          if (r.status === 'pass') {
+            r.status = 'fail';
+            summary.passed--;
+            summary.failed++;
+          }
         }
       }
     }

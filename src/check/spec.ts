@@ -53,6 +53,12 @@ export interface Expectations {
   minIou?: number;
   /** Fraction of the map's maximum that thresholdBox uses for minIou (default 0.2). */
   boxThreshold: number;
+  /** With a `diff` baseline (src/diff/check.ts): the thresholds of `tfjs-cam diff`. */
+  minCorrelation?: number;
+  maxPeakShift?: number;
+  maxPeakShiftPx?: number;
+  maxFlips?: number;
+  maxProbabilityDrop?: number;
 }
 
 export interface CheckCase {
@@ -73,8 +79,10 @@ export interface CheckCase {
   /** Absolute image paths, in the order the patterns list them (each pattern's matches sorted), without repeats. */
   images: string[];
   expect: Expectations;
+  /** A baseline to compare the case's maps with (`diff`): absolute path or URL, and its layers when named. */
+  diff?: { baseline: string; layers?: string[] };
   /** "file:line:col" of the case's fields (for messages raised later, e.g. an unknown class). */
-  where: { case: string; model: string; method: string; layer: string; class: string; target: string };
+  where: { case: string; model: string; method: string; layer: string; class: string; target: string; diff: string };
 }
 
 export interface CheckSpec {
@@ -216,6 +224,9 @@ function schemaIssues(errors: ErrorObject[], loc: Locator): SpecIssue[] {
       case 'const':
         message = `must be ${JSON.stringify(params.allowedValue)}`;
         break;
+      case 'pattern':
+        message = "must be a share of the image's diagonal (0..1) or pixels as '12px'";
+        break;
       case 'oneOf': {
         const branches = (e.schema as { required?: string[] }[]).map((b) => b.required?.[0]).filter(Boolean) as string[];
         message = `needs exactly one of ${branches.map((b) => `'${b}'`).join(', ')}`;
@@ -313,6 +324,14 @@ interface RawExpect {
   maxOutside?: number;
   minIou?: number;
   boxThreshold?: number;
+  minCorrelation?: number;
+  maxPeakShift?: number | string;
+  maxFlips?: number;
+  maxProbabilityDrop?: number;
+}
+interface RawDiff {
+  baseline: string;
+  layer?: string | string[];
 }
 interface RawCase {
   name?: string;
@@ -323,6 +342,7 @@ interface RawCase {
   class?: number | string;
   target?: string;
   expect?: RawExpect;
+  diff?: RawDiff;
 }
 interface RawSpec {
   model?: string;
@@ -330,10 +350,12 @@ interface RawSpec {
   layer?: string | string[];
   target?: string;
   expect?: RawExpect;
+  diff?: RawDiff;
   cases: RawCase[];
 }
 
 const REGION_CHECKS = ['pointingGame', 'minInside', 'maxInside', 'maxOutside', 'minIou'] as const;
+const DIFF_CHECKS = ['minCorrelation', 'maxPeakShift', 'maxFlips', 'maxProbabilityDrop'] as const;
 
 /** Parses, validates and resolves a spec given as text (`file` names it in messages and anchors relative paths). */
 /**
@@ -470,7 +492,29 @@ export function parseCheckSpec(text: string, file: string): CheckSpec {
       maxOutside: merged.maxOutside,
       minIou: merged.minIou,
       boxThreshold: merged.boxThreshold ?? 0.2,
+      minCorrelation: merged.minCorrelation,
+      ...(typeof merged.maxPeakShift === 'string' ? { maxPeakShiftPx: Number(merged.maxPeakShift.trim().replace(/\s*px$/i, '')) } : { maxPeakShift: merged.maxPeakShift }),
+      maxFlips: merged.maxFlips,
+      maxProbabilityDrop: merged.maxProbabilityDrop,
     };
+    // A baseline (diff): the case's own, else the top-level one; its thresholds need one.
+    const diffGiven = c.diff ?? raw.diff;
+    const diffAt: Segment[] = c.diff ? [...at, 'diff'] : raw.diff ? ['diff'] : at;
+    let diff: CheckCase['diff'];
+    if (diffGiven) {
+      const b = diffGiven.baseline;
+      const baseline = isUrl(b) ? b : path.resolve(dir, b);
+      if (!isUrl(b) && !fs.existsSync(baseline)) issues.push(loc.issue([...diffAt, 'baseline'], `no such model folder or file: ${b} (relative to ${dir})`));
+      const layers = diffGiven.layer == null ? undefined : Array.isArray(diffGiven.layer) ? diffGiven.layer : [diffGiven.layer];
+      diff = { baseline, ...(layers ? { layers } : {}) };
+    } else {
+      for (const k of DIFF_CHECKS) {
+        if (merged[k] !== undefined) {
+          const own = c.expect?.[k] !== undefined;
+          issues.push(loc.issue(own ? [...at, 'expect'] : ['expect'], 'needs a baseline to compare with (diff: {baseline: <model>})', k));
+        }
+      }
+    }
     const expAt: Segment[] = c.expect ? [...at, 'expect'] : raw.expect ? ['expect'] : at;
     if (!merged.region) {
       for (const k of REGION_CHECKS) {
@@ -481,8 +525,9 @@ export function parseCheckSpec(text: string, file: string): CheckSpec {
       }
     }
     const checks = ['topK', 'minProbability', ...REGION_CHECKS] as const;
-    if (!checks.some((k) => merged[k] !== undefined)) {
-      issues.push(loc.issue(expAt, `no expectations: give at least one of ${checks.join(', ')} (here or in the top-level expect)`));
+    if (![...checks, ...DIFF_CHECKS].some((k) => merged[k] !== undefined)) {
+      // The diff thresholds are named only where there is a baseline to compare with.
+      issues.push(loc.issue(expAt, `no expectations: give at least one of ${[...checks, ...(diff ? DIFF_CHECKS : [])].join(', ')} (here or in the top-level expect)`));
     }
     if (merged.minInside !== undefined && merged.maxInside !== undefined && merged.minInside > merged.maxInside) {
       issues.push(loc.issue(expAt, `minInside (${merged.minInside}) is above maxInside (${merged.maxInside}): no map can pass`));
@@ -504,6 +549,7 @@ export function parseCheckSpec(text: string, file: string): CheckSpec {
       ...(target != null ? { target } : {}),
       images,
       expect,
+      ...(diff ? { diff } : {}),
       where: {
         case: loc.where(at),
         model: loc.where(modelAt),
@@ -511,6 +557,7 @@ export function parseCheckSpec(text: string, file: string): CheckSpec {
         layer: loc.where(layerAt),
         class: loc.where(c.class != null ? [...at, 'class'] : at),
         target: loc.where(target != null ? targetAt : at),
+        diff: loc.where(diffAt),
       },
     };
   });

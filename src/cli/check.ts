@@ -17,8 +17,10 @@ import { parseIntFlag } from './flags';
 /** The results as an aligned text table, failure reasons indented under their row. */
 export function formatTable(report: CheckReport, opts: { quiet?: boolean; color?: typeof out } = {}): string {
   const c = opts.color ?? out;
-  const head = ['STATUS', 'CASE', 'IMAGE', 'METHOD', 'CLASS', 'PROB', 'RANK', 'POINT', 'INSIDE', 'IOU'];
   const shown = report.results.filter((r) => !opts.quiet || r.status !== 'pass');
+  // A spec with a `diff` baseline adds the correlation with the baseline's map.
+  const withDiff = report.results.some((r) => r.diff);
+  const head = ['STATUS', 'CASE', 'IMAGE', 'METHOD', 'CLASS', 'PROB', 'RANK', 'POINT', 'INSIDE', 'IOU', ...(withDiff ? ['CORR'] : [])];
   if (!shown.length) return '';
   const rows = shown.map((r) => [
     r.status.toUpperCase(),
@@ -31,6 +33,7 @@ export function formatTable(report: CheckReport, opts: { quiet?: boolean; color?
     r.region ? (r.region.pointingHit ? 'hit' : 'miss') : '',
     checkNumber(r.region?.inside),
     checkNumber(r.region?.iou),
+    ...(withDiff ? [checkNumber(r.diff?.correlation)] : []),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
   const line = (cells: string[]) => cells.map((v, i) => v.padEnd(widths[i])).join('  ').trimEnd();

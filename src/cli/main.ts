@@ -207,6 +207,46 @@ export function buildProgram(setCode: (code: number) => void): Command {
       const { runCheck } = await import('./check');
       setCode(await runCheck(spec, o));
     });
+  program
+    .command('diff')
+    .description("compare where two models look: the maps of the same classes under a base and a head model (quantised, retrained, converted), compared on each image; exit 0 all hold, 1 any fails, 2 usage error")
+    .argument('<images...>', 'image files or folders (searched recursively)')
+    .requiredOption('--base <model>', 'the reference model: folder, model.json path or http(s) URL')
+    .requiredOption('--head <model>', 'the model under test')
+    .addOption(new Option('--backend <name>', 'compute backend').choices(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'))
+    .option('--threads <n>', "WASM: threads per backend for one image's kernels (default 1, or env TFJS_CAM_THREADS)")
+    .option('--method <names>', `method (several separated by commas): ${METHOD_NAMES.join(', ')} (default: the base's sidecar, else gradcam); both sides run the same`)
+    .option('-l, --layer <name>', "target layer of both models (repeatable); default: each model's sidecar, else its last spatial layer", collect)
+    .option('--base-layer <name>', "the base model's target layer, when the two differ (repeatable)", collect)
+    .option('--head-layer <name>', "the head model's target layer (repeatable)", collect)
+    .option('-c, --class <class>', "compare the maps of this class, by index or label as the base reads it (repeatable; default: the base's top-1 on each image)", collect)
+    .option('--target <spec>', 'compare the maps of a target: class:<c>, logit-diff:<c1>,<c2>, sum:<c1>,<c2>,... (repeatable)', collect)
+    .option('-k, --top-k <n>', "top classes listed per model and image", '3')
+    .addOption(new Option('--score <kind>', 'differentiate the class logit or its softmax probability').choices(['logit', 'probability']).default('logit'))
+    .option('--min-correlation <r>', "fail an image whose maps correlate less than this (-1..1)")
+    .option('--max-peak-shift <x>', "fail an image whose peak moves more than this share of the image's diagonal (0..1), or pixels as '12px'")
+    .option('--max-flips <n>', "fail when more than n images change their top-1 class")
+    .option('--max-probability-drop <p>', "fail an image whose compared class loses more than this probability (0..1)")
+    .option('--junit <file>', 'write a JUnit XML report (for CI test reports)')
+    .option('--html', 'write <out>/index.html: base | head | difference overlays per image, the numbers, sortable columns')
+    .option('-o, --out <dir>', 'folder for --html and its overlays', 'cam-diff')
+    .addOption(new Option('--colormap <name>', 'colour map for overlays').choices(['jet', 'turbo', 'viridis', 'inferno']).default('jet'))
+    .option('--alpha <a>', 'heatmap opacity in overlays (0..1)', '0.5')
+    .option('-j, --jobs <n>', 'this thread plus n - 1 worker threads, each loading both models', '1')
+    .option('--shard <K/N>', 'compare only shard K (0-based) of N of the inputs (split as explain --shard); auto/N from the array job index')
+    .option('--json', 'print the JSON report on stdout instead of the table')
+    .option('--no-timings', 'leave timings out of the report (byte-stable output)')
+    .option('-q, --quiet', 'list only failing images and the summary')
+    .addHelpText('after', examples([
+      'tfjs-cam diff --base models/gap-cnn --head gap-cnn-uint8 samples --min-correlation 0.9 --max-flips 0',
+      'tfjs-cam diff --base ./v1 --head ./v2 photos/ --max-peak-shift 0.1 --max-probability-drop 0.1 --junit reports/diff.xml --html',
+      'tfjs-cam diff --base ./keras-model --head ./graph-model cat.png --class "tabby cat" --base-layer conv5 --head-layer block5/Relu --json',
+    ]))
+    .action(async (images: string[], o: Record<string, unknown>) => {
+      const { runDiff } = await import('./diff');
+      setCode(await runDiff(images, o));
+    });
+
   return program;
 }
 
