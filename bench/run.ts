@@ -1,7 +1,7 @@
 /**
  * npm run bench: medians over several runs, and ratios measured side by side in the same run.
  *
- *   node dist/bench/run.js [--quick] [--only darknet|shipped|zoo|folder|evaluate|diff|memory|photo]
+ *   node dist/bench/run.js [--quick] [--only darknet|shipped|zoo|folder|jobs|evaluate|diff|memory|photo]
  *
  * For darknet_tiny (../shared/data, skipped with a notice when absent) and every model in models/:
  *   - plain forward pass; explain (compute only) with Grad-CAM top-1 and top-5, Grad-CAM++, Score-CAM (all
@@ -9,6 +9,7 @@
  *   - a naive baseline: one class at a time, a fresh forward pass and a backward pass through the whole
  *     network (to the input, fused ops, as a hook-based implementation does), then the head gradient;
  *   - folder throughput (64 images, decode + explain + render + write) with 1 and 2 workers;
+ *   - --jobs auto against 1 and 2 through the CLI: 500 small images, and folders of 2 and 8 photos (bench/jobs.ts);
  *   - memory: RSS after 50 and after 1,000 images, tensor count;
  *   - real-size models from ../shared/data/zoo (MobileNetV2, layers and graph): see bench/zoo.ts;
  *   - evaluate vs explain: the built CLI (`node bin/tfjs-cam`, model load included) on 5 real photos with
@@ -32,6 +33,7 @@ import { classGradients } from '../src/capture/gradients';
 import { ScoreKind } from '../src/capture/gradients';
 import { benchZoo, childSingle } from './zoo';
 import { benchDiff } from './diff';
+import { benchJobs } from './jobs';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const SHARED = path.resolve(ROOT, '..', 'shared', 'data');
@@ -317,6 +319,7 @@ async function main(): Promise<void> {
     if (hasDarknet) await benchFolder('darknet_tiny', darknet, path.join(SHARED, 'images', 'both.png'), 'leaky_re_lu_15');
     if (shipped.includes('gap-cnn') && sample) await benchFolder('models/gap-cnn', path.join(ROOT, 'models', 'gap-cnn'), path.join(ROOT, 'samples', sample));
   }
+  if (!ONLY || ONLY === 'jobs') await benchJobs({ runs: RUNS, quick: QUICK, median, line, fmt, ratio });
   if (!ONLY || ONLY === 'evaluate') {
     if (hasDarknet) await benchEvaluate(darknet);
     else console.log('\nskipped evaluate vs explain: ../shared/data is not present');

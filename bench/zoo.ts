@@ -6,8 +6,8 @@
  * Grad-CAM top-1/top-5, Score-CAM and Ablation-CAM over all channels and --max-channels 64 (with the correlation of
  * the limited map with the exact one), --method all; one image end to end (decode, compute, render, write) with
  * the report's phase times. Child processes: the same end-to-end image pinned to 1 core vs 2 cores (taskset), the
- * CLI's time to first output (start, load, one image, exit), Score-CAM/Ablation-CAM through the CLI on 2 cores,
- * and folder throughput by --jobs, including a 2-image folder with the default against --jobs 1.
+ * CLI's time to first output (start, load, one image, exit) and Score-CAM/Ablation-CAM through the CLI on 2 cores.
+ * Folders of these photos by --jobs (1, 2, auto): bench/jobs.ts.
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -178,28 +178,6 @@ export async function benchZoo(o: ZooBenchOptions): Promise<void> {
     for (const [m, extra] of [['ablationcam', []], ['scorecam', []], ['scorecam', ['--max-channels', '64']]] as const) {
       const t = wall(process.execPath, [BIN, 'explain', PHOTO, '-m', dir, '--method', m, '-k', '1', ...extra, '--jobs', '2', '-o', path.join(tmp, m), '--force'], o.quick ? 1 : 2);
       if (t != null) o.line(`CLI ${m}${extra.length ? ' ' + extra.join(' ') : ''} --jobs 2, 1 image (with load)`, o.fmt(t));
-    }
-    // Folders: 8 images and 2 images, by --jobs.
-    for (const n of [2, 8]) {
-      const inDir = path.join(tmp, `in${n}`);
-      fs.mkdirSync(inDir);
-      const photos = fs.readdirSync(IMAGES).filter((f) => /\.(png|jpe?g)$/i.test(f)).sort();
-      for (let i = 0; i < n; i++) fs.copyFileSync(path.join(IMAGES, photos[i % photos.length]), path.join(inDir, `${String(i).padStart(2, '0')}-${photos[i % photos.length]}`));
-      // The three settings in turn, round after round, so that drift in the machine's speed falls on all three,
-      // and each round starting with the next one: a run right after --jobs 2's (two busy cores) was slower.
-      const settings = [['--jobs', '1'], ['--jobs', '2'], []];
-      const times: number[][] = settings.map(() => []);
-      for (let r = 0; r < runs; r++) {
-        for (let k = 0; k < settings.length; k++) {
-          const i = (r + k) % settings.length;
-          const t = wall(process.execPath, [BIN, 'explain', inDir, '-m', dir, '-k', '3', ...settings[i], '-o', path.join(tmp, `out${n}`), '--force'], 1);
-          if (t != null) times[i].push(t);
-        }
-      }
-      const [j1, j2, jd] = times.map((t) => (t.length === runs ? o.median(t) : null));
-      if (j1 != null && j2 != null && jd != null) {
-        o.line(`folder of ${n} photos (CLI, with load): --jobs 1 / 2 / default`, `${o.fmt(j1)} /${o.fmt(j2)} /${o.fmt(jd)}`, `default: ${o.ratio(jd, j1)} of --jobs 1${n === 2 ? ' (floor: never above 1x)' : ''}`);
-      }
     }
     fs.rmSync(tmp, { recursive: true, force: true });
   }

@@ -1,7 +1,8 @@
 /**
  * Choosing the compute backend in a browser, best first: WebGL, WebGPU (where the page can import
  * `@tensorflow/tfjs-backend-webgpu`), WASM (`@tensorflow/tfjs-backend-wasm`, its .wasm files from beside this module,
- * where the build copies them, or from `wasmPaths`), then the pure-JS CPU backend. The optional backends are imported only when tried, so a page needs only `@tensorflow/tfjs`.
+ * where the build copies them, or from `wasmPaths`), then the pure-JS CPU backend. The optional backends are
+ * imported only when tried, so a page needs only `@tensorflow/tfjs`.
  */
 import * as tf from '@tensorflow/tfjs';
 import { registerMissingWasmKernels } from '../backend/wasm-kernels';

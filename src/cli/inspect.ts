@@ -2,7 +2,7 @@
 import { inspect } from '../pipeline/inspect';
 import { BackendChoice, initBackend } from '../backend';
 import { loadModelFrom } from '../model/load';
-import { out } from './output';
+import { out, printable } from './output';
 import { reportError } from './errors';
 
 function headLine(m: { head: string; binary: boolean; headActivation?: string }): string {
@@ -30,20 +30,22 @@ export async function runInspect(o: Record<string, unknown>): Promise<number> {
     }
     const m = r.model;
     const lines = [
-      `model     ${m.source} (${m.format}, sha256 ${m.sha256.slice(0, 12)})`,
+      `model     ${printable(m.source)} (${m.format}, sha256 ${m.sha256.slice(0, 12)})`,
       `input     ${m.inputSize.join('x')}, ${m.classes} classes`,
       `head      ${headLine(m)}`,
       '',
     ];
-    const nameW = Math.max(5, ...r.layers.map((l) => l.name.length));
+    // Layer names come from the model file: shown escaped like any name (one line per layer).
+    const layers = r.layers.map((l) => ({ ...l, name: printable(l.name) }));
+    const nameW = Math.max(5, ...layers.map((l) => l.name.length));
     const typeW = Math.max(4, ...r.layers.map((l) => l.type.length));
     lines.push(`  ${'layer'.padEnd(nameW)}  ${'type'.padEnd(typeW)}  output`);
-    for (const l of r.layers) {
+    for (const l of layers) {
       const mark = l.defaultTarget ? out.green('*') : l.spatial ? '.' : ' ';
       lines.push(`${mark} ${l.name.padEnd(nameW)}  ${l.type.padEnd(typeW)}  [${l.outputShape.map((d) => d ?? '?').join(', ')}]`);
     }
-    lines.push('', `* default target layer: ${r.defaultLayer ?? `none (${r.defaultLayerProblem})`}   . other spatial layers (usable with --layer)`);
-    lines.push(r.cam.possible ? `CAM: possible at '${r.cam.layer}' (${r.cam.how})` : `CAM: not possible${r.cam.layer ? ` at '${r.cam.layer}'` : ''}: ${r.cam.reason}; Grad-CAM and the other gradient methods work`);
+    lines.push('', `* default target layer: ${printable(r.defaultLayer ?? `none (${r.defaultLayerProblem})`)}   . other spatial layers (usable with --layer)`);
+    lines.push(printable(r.cam.possible ? `CAM: possible at '${r.cam.layer}' (${r.cam.how})` : `CAM: not possible${r.cam.layer ? ` at '${r.cam.layer}'` : ''}: ${r.cam.reason}; Grad-CAM and the other gradient methods work`));
     process.stdout.write(lines.join('\n') + '\n');
     return 0;
   } catch (e) {

@@ -29,6 +29,7 @@ import { preprocessPixels, toInputTensor } from '../model/preprocess';
 import { collectImages, ImageJob } from '../batch/walk';
 import { applyShard } from '../batch/shard';
 import { ChannelPool } from '../batch/channel-pool';
+import { workersToStart } from '../batch/auto-jobs';
 import { backendThreads } from '../backend';
 import { defaultThreads } from '../backend/wasm-threads';
 import { explainTensor, INPUT_LAYER, TensorExplanation } from './explain-tensor';
@@ -378,8 +379,6 @@ const BIG_PICTURE_PIXELS = 16e6;
 
 /** More classes than this per image make a long backward pass and many overlays: isolated like Score-CAM. */
 const LONG_CLASS_COUNT = 16;
-/** A worker thread's start before its model load: Node, tfjs and the WASM backend (measured: 0.3-0.5 s). */
-const WORKER_START_MS = 500;
 
 /** Model-level errors are the same for every image: they stop the run instead of failing each image. */
 export function isFatal(e: unknown): boolean {
@@ -603,12 +602,10 @@ async function explainRun(inputs: string[], given: ExplainOptions): Promise<Expl
       const threads = defaultThreads(count + channelThreads, opts.threads);
       await runInWorkers(todo, count, { ...opts, classes: undefined, targets, signal, channelThreads, threads }, onRendered);
     } else if (workers > 1 && canSpawn) {
-      // This thread's model is loaded already: it starts on the images at once. After its first image, workers
-      // (each starting a backend and loading its own model) are started only if they pay for themselves. A
-      // worker's start costs about this thread's model load plus half a second, on cores this thread already
-      // uses in part (sharp encodes on its own threads): measured on 2 cores, one worker made a folder of 8
-      // MobileNetV2 photos slower (2.9 s -> 3.5 s), so what is left must take this thread over 4 such starts.
-      // They take images from the same queue; workers still starting when it runs dry are stopped, not awaited.
+      // This thread's model is loaded already: it starts on the images at once. Workers (each starting a backend
+      // and loading its own model) are started after its first image for --jobs n, and for --jobs auto only once
+      // they pay for themselves (see auto-jobs.ts: decided again after each image until then). They take images
+      // from the same queue; workers still starting when it runs dry are stopped, not awaited.
       const { runInWorkers } = await import('../batch/pool');
       let i = 0;
       const take = () => (signal.aborted ? null : todo[i++] ?? null);
@@ -616,16 +613,17 @@ async function explainRun(inputs: string[], given: ExplainOptions): Promise<Expl
       const idle = new Promise<void>((r) => (mainDone = r));
       let helpers: Promise<void> | null = null;
       const started = performance.now();
+      const finishedAt: number[] = [];
       const onMainRendered = async (r: RenderedImage) => {
         if (!helpers) {
-          const perImage = performance.now() - started;
+          finishedAt.push(performance.now() - started);
           const left = todo.length - i;
-          const workerStart = session.loadMs + WORKER_START_MS;
-          // --jobs n asks for n; the default (auto) for as many as pay for themselves.
-          const count = Math.min(workers - 1, left, auto ? Math.floor((left * perImage) / (4 * workerStart)) : Infinity);
-          helpers = count > 0 ? runInWorkers(take, count, { ...opts, classes: undefined, targets, signal, channelThreads: 0, threads: defaultThreads(count + 1, opts.threads) }, onRendered, idle) : Promise.resolve();
-          // Its rejection is read below, after this thread's share; never left unhandled meanwhile.
-          helpers.catch(() => undefined);
+          const count = auto ? workersToStart({ finishedAt, left, loadMs: session.loadMs, max: workers - 1 }) : Math.min(workers - 1, left);
+          if (count > 0) {
+            helpers = runInWorkers(take, count, { ...opts, classes: undefined, targets, signal, channelThreads: 0, threads: defaultThreads(count + 1, opts.threads) }, onRendered, idle);
+            // Its rejection is read below, after this thread's share; never left unhandled meanwhile.
+            helpers.catch(() => undefined);
+          } else if (!auto || left === 0) helpers = Promise.resolve();
         }
         return onRendered(r);
       };

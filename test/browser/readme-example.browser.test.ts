@@ -47,8 +47,8 @@ let base: string;
 const broken = new Map<string, number>();
 const requests: { path: string; status: number }[] = [];
 let overlay: Buffer;
-/** The overlay's (the photo's) size: the canvas has it once the example has drawn. */
-let overlaySize = { width: 0, height: 0 };
+/** The photo's size: the example's canvas takes it when it draws the overlay (a canvas starts at 300x150). */
+let size: { width: number; height: number };
 
 beforeAll(async () => {
   if (why) return;
@@ -74,9 +74,9 @@ beforeAll(async () => {
   const r = runCli(['explain', path.join(site, 'cat.jpg'), '-m', path.join(site, 'my-model'), '-k', '1', '--method', 'gradcam', '--backend', 'wasm', '-j', '1', '-o', out]);
   if (r.code !== 0) throw new Error(`explain failed: ${r.stderr}`);
   const report = JSON.parse(fs.readFileSync(path.join(out, 'report.json'), 'utf8'));
-  const { data, info } = await sharp(path.join(out, report.images[0].maps[0].files.overlay)).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-  overlay = data;
-  overlaySize = { width: info.width, height: info.height };
+  const png = await sharp(path.join(out, report.images[0].maps[0].files.overlay)).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  overlay = png.data;
+  size = { width: png.info.width, height: png.info.height };
 }, 120_000);
 
 afterAll(async () => {
@@ -104,14 +104,13 @@ async function runPage(args: string[], init?: string): Promise<{ pixels: Buffer;
     p.on('console', (m) => lines.push(m.text()));
     p.on('pageerror', (e) => errors.push(e.message));
     await p.goto(`${base}/index.html`);
-    // The example's last step draws the overlay: the canvas takes the photo's size and its pixels at once. (A canvas
-    // not drawn yet is 300 x 150, not 0 wide: waiting for "width > 0" read it blank on a loaded machine.)
+    // The example's last step draws the overlay: the canvas takes the photo's size and its pixels at once.
     // A script error ends it early (it is in `errors`); the example sets no other signal.
     await Promise.race([
-      p.waitForFunction(`(() => { const c = document.getElementById('out'); return c.width === ${overlaySize.width} && c.height === ${overlaySize.height}; })()`, null, { timeout: 120_000 }),
+      p.waitForFunction(`(() => { const c = document.getElementById('out'); return c.width === ${size.width} && c.height === ${size.height}; })()`, null, { timeout: 120_000 }),
       new Promise<void>((resolve) => p.on('pageerror', () => resolve())),
     ]).catch(() => undefined);
-    const rgba: number[] = await p.evaluate(`(() => { const c = document.getElementById('out'); return c.width ? Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data) : []; })()`);
+    const rgba: number[] = await p.evaluate(`(() => { const c = document.getElementById('out'); return Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data); })()`);
     const pixels = Buffer.alloc((rgba.length / 4) * 3);
     for (let i = 0, j = 0; i < rgba.length; i += 4, j += 3) (pixels[j] = rgba[i]), (pixels[j + 1] = rgba[i + 1]), (pixels[j + 2] = rgba[i + 2]);
     return { pixels, console: lines, errors };

@@ -87,3 +87,26 @@ test("loadModel and inspect of a URL model use its sidecar's layer", async () =>
   expect(r.defaultLayer).toBe('c1');
   loaded.dispose();
 });
+
+test("a URL model reads what a folder's does: Teachable Machine's metadata.json, else a labels file, from the same URL folder", async () => {
+  const { explain } = await import('../../src');
+  const m = gapDenseModel(8, 4);
+  await saveLayersModel(m, path.join(dir, 'tm'));
+  await saveLayersModel(m, path.join(dir, 'guess'));
+  m.dispose();
+  fs.writeFileSync(path.join(dir, 'tm', 'metadata.json'), JSON.stringify({ tmVersion: '2.4.7', labels: ['ant', 'bee', 'cat', 'dog'] }));
+  fs.writeFileSync(path.join(dir, 'guess', 'labels.txt'), 'w\nx\ny\nz\n');
+  const image = path.join(dir, 'b.png');
+  const sharp = (await import('sharp')).default;
+  fs.writeFileSync(image, await sharp({ create: { width: 10, height: 9, channels: 3, background: { r: 20, g: 130, b: 60 } } }).png().toBuffer());
+  requested.length = 0;
+  for (const [name, labels, source] of [['tm', ['ant', 'bee', 'cat', 'dog'], 'Teachable Machine metadata.json'], ['guess', ['w', 'x', 'y', 'z'], 'labels.txt']] as const) {
+    const fromUrl = (await explain([image], { model: `${base}/${name}/`, out: null, topK: 4 })).report;
+    const fromDisk = (await explain([image], { model: path.join(dir, name), out: null, topK: 4 })).report;
+    expect([fromUrl.labelsSource, fromUrl.images[0].top!.map((t) => t.label).sort()]).toEqual([source, labels]);
+    expect(fromUrl.preprocessing).toEqual(fromDisk.preprocessing);
+    expect(fromUrl.images[0].top).toEqual(fromDisk.images[0].top);
+  }
+  expect(requested).toEqual(expect.arrayContaining(['/tm/metadata.json', '/guess/metadata.json', '/guess/labels.json', '/guess/labels.txt']));
+  expect(requested).not.toContain('/tm/labels.json'); // the labels were known: no further file read
+});
