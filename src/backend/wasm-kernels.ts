@@ -5,10 +5,11 @@
  * delegate: copy the inputs to the pure-JS CPU backend, run its kernel there, copy the outputs back.
  * Slow, but correct, and only hit on paths we otherwise avoid (see gradient-mode.ts).
  *
- * Two of its kernels are wrong, MaxPoolGrad and MaxPoolWithArgmax (see max-pool.ts): replaced outright. Three are
- * slow plain loops where a faster route exists (Conv2DBackpropFilter, Conv2DBackpropInput, AvgPoolGrad): fast paths
- * in front of them. test/backend/kernels.test.ts checks every kernel our passes use against the CPU backend, and
- * docs/kernels.md lists them.
+ * Some of its own kernels are wrong: MaxPoolGrad and MaxPoolWithArgmax (max-pool.ts) are replaced outright;
+ * _FusedMatMul with a bias, ResizeBilinearGrad with half-pixel centres and OneHot with a float dtype get our route
+ * where WASM's is wrong. Conv2DBackpropFilter (missing), Conv2DBackpropInput and AvgPoolGrad (slow plain loops) get
+ * faster routes. test/backend/kernels.test.ts checks every kernel our passes use against the CPU backend;
+ * docs/kernels.md lists them all.
  */
 import * as tf from '@tensorflow/tfjs';
 import { firstMaxPositions, maxPoolGradient, PoolGeometry } from './max-pool';

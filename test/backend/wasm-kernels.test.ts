@@ -74,3 +74,34 @@ test.each([
   expect(gWasm).toHaveLength(gCpu.length);
   gCpu.forEach((v, i) => expect(gWasm[i]).toBeCloseTo(v, 5));
 });
+
+// WASM's own MaxPoolGrad started its search for the maximum at FLT_MIN: these are the examples, by hand.
+describe('max-pool gradient on WASM, by hand', () => {
+  const gradOfPool = (x: tf.Tensor4D, k: number, s: number, pad: 'valid' | 'same') => tf.tidy(() => Array.from(tf.grad((t: tf.Tensor) => tf.sum(tf.maxPool(t as tf.Tensor4D, k, s, pad)))(x).dataSync()));
+
+  test('a window of negatives gives its gradient to its maximum', async () => {
+    await initBackend('wasm');
+    expect(gradOfPool(tf.tensor4d([-3, -1, -2, -4], [1, 2, 2, 1]), 2, 2, 'valid')).toEqual([0, 1, 0, 0]);
+  });
+
+  test('an all-negative 8x8x16 input pooled 2x2: every one of the 256 windows passes its gradient on', async () => {
+    await initBackend('wasm');
+    const g = gradOfPool(tf.tidy(() => tf.neg(tf.add(tf.randomUniform([1, 8, 8, 16], 0, 1, 'float32', 5), 0.1)) as tf.Tensor4D), 2, 2, 'valid');
+    expect(g.reduce((a, b) => a + b, 0)).toBe(256);
+    expect(g.filter((v) => v === 1)).toHaveLength(256);
+  });
+
+  test('a window of zeros (after a ReLU) gives it to its first element, ties to the first maximum', async () => {
+    await initBackend('wasm');
+    // Windows: [0,0;0,0] -> first; [5,5;1,5] -> first 5; [-1,2;2,-1] -> first 2; [7,7;7,7] -> first 7.
+    const x = tf.tensor4d([0, 0, 5, 5, 0, 0, 1, 5, -1, 2, 7, 7, 2, -1, 7, 7], [1, 4, 4, 1]);
+    expect(gradOfPool(x, 2, 2, 'valid')).toEqual([1, 0, 1, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0]);
+  });
+
+  test('overlapping windows (3x3, stride 1, same) add up at a shared maximum', async () => {
+    await initBackend('wasm');
+    // A single peak at the centre of a 3x3 image of negatives is the maximum of all 9 windows.
+    const x = tf.tensor4d([-5, -4, -6, -3, -1, -7, -8, -2, -9], [1, 3, 3, 1]);
+    expect(gradOfPool(x, 3, 1, 'same')).toEqual([0, 0, 0, 0, 9, 0, 0, 0, 0]);
+  });
+});
