@@ -27,11 +27,16 @@ export async function writeFileAtomic(file: string, data: Buffer | string, opts:
   const overwrite = opts.overwrite ?? false;
   // Fail early, before writing anything (the final link below re-checks atomically).
   if (!overwrite && (await exists(file))) throw new OutputExistsError(file);
-
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  pending.add(tmp);
+  const tmp = tempNameFor(file);
   try {
-    const fh = await fsp.open(tmp, 'wx', 0o666);
+    createTemp(tmp);
+  } catch (err) {
+    throw writeError(err, file);
+  }
+  try {
+    // Opened again without O_CREAT: if Ctrl-C's handler removed the temp file meanwhile, this fails (ENOENT) and
+    // creates nothing.
+    const fh = await fsp.open(tmp, 'r+');
     try {
       await fh.writeFile(data);
       await fh.sync(); // the data must be on disk before the name points at it, or a crash can leave an empty file
@@ -58,25 +63,28 @@ export async function writeFileAtomic(file: string, data: Buffer | string, opts:
 export async function copyFileAtomic(src: string, file: string, opts: WriteOptions = {}): Promise<void> {
   const overwrite = opts.overwrite ?? false;
   if (!overwrite && (await exists(file))) throw new OutputExistsError(file);
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  pending.add(tmp);
+  let data: Buffer;
   try {
-    // A reflink where the file system has them (instant, no extra space), else a plain copy.
-    await fsp.copyFile(src, tmp, fs.constants.COPYFILE_EXCL | fs.constants.COPYFILE_FICLONE);
-    const fh = await fsp.open(tmp, 'r+');
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    if (overwrite) await fsp.rename(tmp, file);
-    else await placeIfAbsent(tmp, file);
+    data = await fsp.readFile(src);
   } catch (err) {
-    await fsp.rm(tmp, { force: true }).catch(() => undefined);
-    throw writeError(err, file);
-  } finally {
-    pending.delete(tmp);
+    throw new OutputError(`cannot copy ${src} to ${file}: ${describe(err)}`);
   }
+  await writeFileAtomic(file, data, { overwrite });
+}
+
+function tempNameFor(file: string): string {
+  return path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+}
+
+/**
+ * Creates the (empty) temp file synchronously, on purpose: a SIGINT handler runs between two JavaScript tasks, so
+ * with a synchronous create every temp file that exists is in `pending` when it runs. An asynchronous create could
+ * still be running on libuv's thread pool while the handler removed `pending`'s files and exited, leaving the new
+ * temp file behind (seen on a machine whose cores were busy with other work).
+ */
+function createTemp(tmp: string): void {
+  fs.closeSync(fs.openSync(tmp, 'wx', 0o666));
+  pending.add(tmp);
 }
 
 // Failures that every later write would meet too: they stop the run rather than fail each image in turn.

@@ -29,7 +29,7 @@ const { getMethod } = require(${JSON.stringify(path.join(DIST, 'methods'))});
 })();`;
 
 function run(threads: number): { threads: number; logits: number[]; maps: number[][] } {
-  const r = spawnSync(process.execPath, ['-e', SCRIPT], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, TFJS_CAM_THREADS: String(threads) } });
+  const r = spawnSync(process.execPath, ['-e', SCRIPT], { encoding: 'utf8', timeout: 540_000, env: { ...process.env, TFJS_CAM_THREADS: String(threads) } });
   // A pool thread that held the process open would end in the timeout's SIGTERM, not a clean exit.
   expect(r.signal).toBeNull();
   expect(r.status).toBe(0);

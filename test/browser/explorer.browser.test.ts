@@ -95,7 +95,7 @@ beforeAll(async () => {
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
   context.on('request', (req) => requests.push(req.url()));
-}, 180_000);
+});
 
 afterAll(async () => {
   await context?.close();
@@ -111,7 +111,7 @@ async function computed(page: Page, after: number): Promise<Shown> {
   await page.waitForFunction((n) => {
     const p = (globalThis as Win).tfjsCam.page;
     return p.state === 'ready' && p.computations > n;
-  }, after, { timeout: 90_000 });
+  }, after, { timeout: 480_000 });
   return (await shown(page))!;
 }
 
@@ -120,7 +120,7 @@ async function open(backend: string): Promise<Page | null> {
   const page = await context!.newPage();
   page.on('pageerror', (e) => pageErrors.push(e.message));
   await page.goto(`${server.url}?backend=${backend}`);
-  await page.waitForFunction(() => ['ready', 'error'].includes((globalThis as Win).document.body.dataset.state ?? ''), null, { timeout: 90_000 });
+  await page.waitForFunction(() => ['ready', 'error'].includes((globalThis as Win).document.body.dataset.state ?? ''), null, { timeout: 480_000 });
   const s = await state(page);
   if (s.state !== 'ready' || s.backend !== backend) {
     process.stderr.write(`explorer page: the ${backend} backend is not available in this browser (${s.message}); its test is skipped\n`);
@@ -240,7 +240,7 @@ maybe('the explorer page', () => {
   test('a non-image file: a message naming it, the page goes on', async () => {
     const before = await state(page);
     await page.setInputFiles('#file', { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('not an image') });
-    await page.waitForFunction(() => (globalThis as Win).tfjsCam.page.message.includes('notes.txt'), null, { timeout: 30_000 });
+    await page.waitForFunction(() => (globalThis as Win).tfjsCam.page.message.includes('notes.txt'), null, { timeout: 480_000 });
     const s = await state(page);
     expect(s.message).toBe('notes.txt: not an image or unsupported format');
     expect(await page.getAttribute('#message', 'class')).toBe('error');

@@ -77,7 +77,7 @@ beforeAll(async () => {
   const png = await sharp(path.join(out, report.images[0].maps[0].files.overlay)).removeAlpha().raw().toBuffer({ resolveWithObject: true });
   overlay = png.data;
   size = { width: png.info.width, height: png.info.height };
-}, 120_000);
+});
 
 afterAll(async () => {
   await new Promise((r) => server?.close(r));
@@ -107,7 +107,7 @@ async function runPage(args: string[], init?: string): Promise<{ pixels: Buffer;
     // The example's last step draws the overlay: the canvas takes the photo's size and its pixels at once.
     // A script error ends it early (it is in `errors`); the example sets no other signal.
     await Promise.race([
-      p.waitForFunction(`(() => { const c = document.getElementById('out'); return c.width === ${size.width} && c.height === ${size.height}; })()`, null, { timeout: 120_000 }),
+      p.waitForFunction(`(() => { const c = document.getElementById('out'); return c.width === ${size.width} && c.height === ${size.height}; })()`, null, { timeout: 480_000 }),
       new Promise<void>((resolve) => p.on('pageerror', () => resolve())),
     ]).catch(() => undefined);
     const rgba: number[] = await p.evaluate(`(() => { const c = document.getElementById('out'); return Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data); })()`);
@@ -182,7 +182,7 @@ maybe('a file the browser cannot fetch: the error names its URL and the HTTP sta
     try {
       const p = await browser.newPage();
       await p.goto(`${base}/errors.html`);
-      await p.waitForFunction('window.result', null, { timeout: 60_000 });
+      await p.waitForFunction('window.result', null, { timeout: 480_000 });
       const r = (await p.evaluate('window.result')) as Record<string, string>;
       expect(r.wasm).toMatch(new RegExp(`^no TensorFlow\\.js backend could start \\(wasm: ${base}/tfjs-backend-wasm(-simd|-threaded-simd)?\\.wasm answered HTTP 404\\)$`));
       expect(r.missing).toBe(`${base}/missing/model.json: answered HTTP 404 (model.json)`);

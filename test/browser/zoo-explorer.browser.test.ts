@@ -102,7 +102,7 @@ beforeAll(async () => {
     acceptDownloads: true,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
-}, 300_000);
+}, 1_200_000);
 
 afterAll(async () => {
   if (measured.length) console.log(`explorer page vs explain (gradcam, top class, default layer):\n${measured.join('\n')}`);
@@ -120,7 +120,7 @@ async function openExplorer(name: string, backend: string): Promise<{ page: Page
   const page = await context!.newPage();
   page.on('pageerror', (e) => pageErrors.push(`${name}: ${e.message}`));
   await page.goto(`${server.url}?backend=${backend}`);
-  await page.waitForFunction(() => ['ready', 'error'].includes((globalThis as Win).document.body.dataset.state ?? ''), null, { timeout: 120_000 });
+  await page.waitForFunction(() => ['ready', 'error'].includes((globalThis as Win).document.body.dataset.state ?? ''), null, { timeout: 480_000 });
   return { page, close: async () => (await page.close(), await server.close()) };
 }
 
@@ -133,7 +133,7 @@ async function agrees(name: string, backend: string, page: Page): Promise<void> 
   await page.waitForFunction((n) => {
     const p = (globalThis as Win).tfjsCam.page;
     return p.state === 'ready' && (p.computations > n || p.message !== '');
-  }, before.computations, { timeout: 300_000 });
+  }, before.computations, { timeout: 1_200_000 });
   const s = await state(page);
   expect(s.message).toBe('');
   const want = c.entry!.top!;
@@ -175,7 +175,7 @@ maybe('the explorer page shows what explain reports, for every zoo model', () =>
         } finally {
           await close();
         }
-      }, 300_000);
+      }, 1_200_000);
 
       test('WebGL: labels, top-k probabilities and the map', async () => {
         const c = cli.get(name)!;
@@ -192,7 +192,7 @@ maybe('the explorer page shows what explain reports, for every zoo model', () =>
         } finally {
           await close();
         }
-      }, 300_000);
+      }, 1_200_000);
     });
   }
 
@@ -203,7 +203,7 @@ maybe('the explorer page shows what explain reports, for every zoo model', () =>
     const page = await context!.newPage();
     try {
       await page.goto(`${server.url}?backend=wasm`);
-      await page.waitForFunction(() => (globalThis as Win).document.body.dataset.state === 'ready', null, { timeout: 120_000 });
+      await page.waitForFunction(() => (globalThis as Win).document.body.dataset.state === 'ready', null, { timeout: 480_000 });
       // The bundle's readImage, as the page uses it (a string: the test runner would rewrite a dynamic import).
       const got: { width: number; height: number; data: string } = await page.evaluate(`(async () => {
         const lib = await import('./app/tfjs-cam.mjs');

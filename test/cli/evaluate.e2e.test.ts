@@ -146,7 +146,7 @@ const hasScript = spawnSync('script', ['--version']).status === 0;
 if (!hasScript) console.log('skipped the evaluate progress-bar test: the `script` command is not installed');
 (hasScript ? test : test.skip)('on a terminal, a progress bar from the first image on, moving during the faithfulness passes', () => {
   const cmd = [process.execPath, path.join(ROOT, 'bin', 'tfjs-cam'), 'evaluate', '-m', path.join(dir, 'm'), '--boxes', path.join(dir, 'boxes.json'), '--steps', '8', '--road', '-o', path.join(dir, 'eval-tty'), '--force'].join(' ');
-  const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' }, timeout: 120_000 });
+  const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' }, timeout: 540_000 });
   expect(r.status).toBe(0);
   const screen = r.stdout;
   // before the first image is done: 0 of 3, then its 2 + 2 x 8 - 1 = 17 deletion/insertion inputs (one batch),

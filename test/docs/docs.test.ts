@@ -116,7 +116,7 @@ test('every shell example on the shipped models and samples runs', () => {
     const cwd = tempDir('docs');
     for (const d of ['models', 'samples', 'schema']) fs.symlinkSync(path.join(ROOT, d), path.join(cwd, d));
     for (const c of commands.filter((c) => c.block === block)) {
-      const r = runCli(c.args, { cwd, timeoutMs: 180_000 });
+      const r = runCli(c.args, { cwd, timeoutMs: 540_000 });
       if (r.code !== c.exit) failures.push(`${c.where}: tfjs-cam ${c.args.join(' ')} exited ${r.code}, expected ${c.exit}: ${r.stderr.trim().split('\n').slice(-2).join(' | ')}`);
     }
     fs.rmSync(cwd, { recursive: true, force: true });

@@ -37,7 +37,7 @@ export function runCliWithFileSizeLimit(kb: number, args: string[]): CliResult {
     cwd: ROOT,
     encoding: 'utf8',
     env: { ...process.env, NO_COLOR: '1' },
-    timeout: 120_000,
+    timeout: 540_000,
   });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }

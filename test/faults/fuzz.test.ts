@@ -144,7 +144,7 @@ test(`${IMAGE_CASES} mutated images: explain() never throws, every failure is a 
   expect(ok).toBeGreaterThan(IMAGE_CASES / 20);
   expect(IMAGE_CASES - ok).toBeGreaterThan(IMAGE_CASES / 5);
   expect(fs.readdirSync(out).filter((f) => f.endsWith('.tmp'))).toEqual([]);
-}, 120_000);
+});
 
 // ---- model.json ----
 
@@ -228,4 +228,4 @@ test(`${MODEL_CASES} mutated model.json files: loadModel() and explain() fail on
   expect(loaded).toBeGreaterThan(MODEL_CASES / 10);
   expect(explained).toBeGreaterThan(0);
   expect(loaded).toBeLessThan(MODEL_CASES);
-}, 120_000);
+});

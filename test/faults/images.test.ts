@@ -69,7 +69,7 @@ beforeAll(async () => {
   // --alpha 0: each overlay is then exactly the image as decoded, so orientation and frames can be checked.
   r = runCli(['explain', inDir, path.join(dir, 'missing.png'), path.join(dir, 'no-images'), '-m', model, '-o', out, '-k', '2', '--alpha', '0', '--save-input']);
   report = JSON.parse(fs.readFileSync(path.join(out, 'report.json'), 'utf8'));
-}, 120_000);
+});
 
 afterAll(() => {
   fs.rmSync(dir, { recursive: true, force: true });

@@ -29,6 +29,43 @@ afterAll(() => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
+/**
+ * CPU seconds a process has used so far, all its threads (utime + stime in /proc/<pid>/stat, in clock ticks of
+ * 1/100 s); null where there is no /proc. The tests below wait for CPU time, not wall time, before Ctrl-C: on a
+ * machine whose cores are busy with other work, 2.5 s of wall time after the spawn can still be Node's start-up,
+ * before tfjs-cam has its handler (the process then dies of the signal, which is not what is tested).
+ */
+function cpuSeconds(pid: number): number | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return null;
+  }
+}
+
+/** Calls `then` once the child has used `cpu` seconds of CPU (or, without /proc, after `cpu` seconds). */
+function afterCpu(pid: number, cpu: number, then: () => void): () => void {
+  if (cpuSeconds(pid) == null) {
+    const t = setTimeout(then, cpu * 1000);
+    return () => clearTimeout(t);
+  }
+  const poll = setInterval(() => {
+    const used = cpuSeconds(pid);
+    if (used == null || used >= cpu) {
+      clearInterval(poll);
+      if (used != null) then();
+    }
+  }, 20);
+  return () => clearInterval(poll);
+}
+
+// How soon Ctrl-C must end a run, from the signal to the exit. tfjs-cam answers within a few hundred ms on a quiet
+// machine (docs/troubleshooting.md); the bound leaves room for a machine whose cores are shared many ways and still
+// tells "answered at once" from "finished its passes first" (a minute of CPU, many minutes of wall time there).
+const PROMPT_MS = 10_000;
+
 const ARGS = (out: string) => ['explain', inDir, '-m', model, '-o', out, '-k', '3', '--heatmap', '--no-timings'];
 
 /** Spawns the CLI, sends SIGINT as soon as the first output PNG is in place, and times the exit. */
@@ -46,7 +83,7 @@ function interruptAfterFirstOutput(out: string): Promise<{ code: number | null; 
         child.kill('SIGINT');
       }
     }, 10);
-    const giveUp = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    const giveUp = setTimeout(() => child.kill('SIGKILL'), 540_000);
     child.on('error', reject);
     child.on('exit', (code, signal) => {
       clearInterval(poll);
@@ -56,12 +93,12 @@ function interruptAfterFirstOutput(out: string): Promise<{ code: number | null; 
   });
 }
 
-test('SIGINT mid-run: exit 130 within a second, no temp or partial files; --resume finishes like an uninterrupted run', async () => {
+test('SIGINT mid-run: exit 130 at once, no temp or partial files; --resume finishes like an uninterrupted run', async () => {
   const out = path.join(dir, 'out');
   const r = await interruptAfterFirstOutput(out);
   expect(r.stopMs).toBeGreaterThanOrEqual(0);
   expect(r.code).toBe(130);
-  expect(r.stopMs).toBeLessThan(1000);
+  expect(r.stopMs).toBeLessThan(PROMPT_MS);
   expect(r.stderr).toMatch(/interrupted: finished outputs were kept, nothing half-written is left/);
   expect(r.stderr).not.toMatch(/\n\s+at /);
 
@@ -104,7 +141,7 @@ test('SIGINT mid-run: exit 130 within a second, no temp or partial files; --resu
   a.output.dir = b.output.dir;
   expect(a).toEqual(b);
   expect(a.summary).toEqual({ images: N, succeeded: N, failed: 0 });
-}, 120_000);
+});
 
 /** 256 channels at 96 x 96: Score-CAM needs 256 forward passes, about a minute on WASM. Made once. */
 let slowModelDir: string | null = null;
@@ -134,43 +171,48 @@ test('Ctrl-C during a long Score-CAM on one image stops at once (the synchronous
     let sentAt = 0;
     child.stderr.on('data', (d) => (stderr += d));
     child.stdout.resume();
-    // By then the model is loaded and Score-CAM's passes are running.
-    const send = setTimeout(() => {
+    // After 2.5 s of CPU the model is loaded and Score-CAM's passes (a minute of CPU) are running.
+    const cancel = afterCpu(child.pid!, 2.5, () => {
       sentAt = Date.now();
       child.kill('SIGINT');
-    }, 2500);
-    const giveUp = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    });
+    const giveUp = setTimeout(() => child.kill('SIGKILL'), 540_000);
     child.on('error', reject);
     child.on('exit', (code) => {
-      clearTimeout(send);
+      cancel();
       clearTimeout(giveUp);
       resolve({ code, stopMs: sentAt ? Date.now() - sentAt : -1, stderr });
     });
   });
   expect(r.stopMs).toBeGreaterThanOrEqual(0); // it was still running when interrupted
   expect(r.code).toBe(130);
-  expect(r.stopMs).toBeLessThan(2000); // it used to finish every pass first (a minute here)
+  expect(r.stopMs).toBeLessThan(PROMPT_MS); // it used to finish every pass first (a minute of CPU here)
   expect(r.stderr).toMatch(/interrupted: finished outputs were kept/);
   expect(listFiles(out).filter((f) => f.endsWith('.tmp') || f.endsWith('.png'))).toEqual([]);
 });
 
-/** Runs the CLI, sends `signals` SIGINTs (20 ms apart) after `afterMs`, and times the exit from the first. */
-function interruptAfter(args: string[], afterMs: number, signals = 1): Promise<{ code: number | null; signal: string | null; stopMs: number; stderr: string }> {
+/** Runs the CLI, sends `signals` SIGINTs (20 ms apart) after `cpu` seconds of its CPU time, and times the exit from the first. */
+function interruptAfter(args: string[], cpu: number, signals = 1): Promise<{ code: number | null; signal: string | null; stopMs: number; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'tfjs-cam'), ...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' } });
     let stderr = '';
     let sentAt = 0;
     child.stderr.on('data', (d) => (stderr += d));
     child.stdout.resume();
-    const timers = Array.from({ length: signals }, (_, i) =>
-      setTimeout(() => {
-        sentAt ||= Date.now();
-        child.kill('SIGINT');
-      }, afterMs + 20 * i),
-    );
-    const giveUp = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    const timers: NodeJS.Timeout[] = [];
+    const cancel = afterCpu(child.pid!, cpu, () => {
+      for (let i = 0; i < signals; i++)
+        timers.push(
+          setTimeout(() => {
+            sentAt ||= Date.now();
+            child.kill('SIGINT');
+          }, 20 * i),
+        );
+    });
+    const giveUp = setTimeout(() => child.kill('SIGKILL'), 540_000);
     child.on('error', reject);
     child.on('exit', (code, signal) => {
+      cancel();
       timers.forEach(clearTimeout);
       clearTimeout(giveUp);
       resolve({ code, signal, stopMs: sentAt ? Date.now() - sentAt : -1, stderr });
@@ -180,7 +222,7 @@ function interruptAfter(args: string[], afterMs: number, signals = 1): Promise<{
 
 // evaluate's work per image is synchronous (the maps, then hundreds of passes); it runs on a thread of its own, so
 // Ctrl-C is answered at once, as in explain. Here the first image's Score-CAM alone takes about a minute.
-test('evaluate: Ctrl-C mid-image exits 130 within 2 s, nothing half-written; a second Ctrl-C ends at once', async () => {
+test('evaluate: Ctrl-C mid-image exits 130 at once, nothing half-written; a second Ctrl-C ends at once', async () => {
   const slowModel = await slowScoreCamModel();
   const images = path.join(dir, 'eval-in');
   fs.mkdirSync(images, { recursive: true });
@@ -189,14 +231,14 @@ test('evaluate: Ctrl-C mid-image exits 130 within 2 s, nothing half-written; a s
   fs.writeFileSync(path.join(images, 'boxes.json'), JSON.stringify({ version: 1, images: { 'p00.png': box, 'p01.png': box } }));
   for (const signals of [1, 2]) {
     const out = path.join(dir, `eval-out-${signals}`);
-    const r = await interruptAfter(['evaluate', '-m', slowModel, '--boxes', path.join(images, 'boxes.json'), '--method', 'scorecam', '--overlays', '--jobs', '1', '-o', out], 2500, signals);
+    const r = await interruptAfter(['evaluate', '-m', slowModel, '--boxes', path.join(images, 'boxes.json'), '--method', 'scorecam', '--overlays', '--jobs', '1', '-o', out], 2.5, signals);
     expect([r.code, r.signal]).toEqual([130, null]); // it used to die of the signal, by default, after nothing
     expect(r.stopMs).toBeGreaterThanOrEqual(0); // it was still running when interrupted
-    expect(r.stopMs).toBeLessThan(2000);
+    expect(r.stopMs).toBeLessThan(PROMPT_MS);
     expect(r.stderr).toMatch(/interrupted: finished outputs were kept, nothing half-written is left\n$/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
     const left = fs.existsSync(out) ? listFiles(out) : [];
     expect(left.filter((f) => f.endsWith('.tmp'))).toEqual([]);
     expect(left).not.toContain('evaluation.json'); // the run really was cut short
   }
-}, 120_000);
+});

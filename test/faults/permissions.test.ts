@@ -42,7 +42,7 @@ maybe('an unreadable sub-folder and an unreadable file: "permission denied" each
   const args = [path.join(ROOT, 'bin', 'tfjs-cam'), 'explain', path.join(dir, 'in'), '-m', path.join(dir, 'model'), '-o', path.join(dir, 'out', 'o'), '-j', '1'];
   const cmd = isRoot ? setpriv! : process.execPath;
   const argv = isRoot ? ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, ...args] : args;
-  const r = spawnSync(cmd, argv, { cwd: dir, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', HOME: dir }, timeout: 120_000 });
+  const r = spawnSync(cmd, argv, { cwd: dir, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', HOME: dir }, timeout: 540_000 });
   const res = { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
   expect(stderrLines(res)).toEqual([`FAIL ${path.join(dir, 'in', 'locked')}: permission denied`, `FAIL ${path.join(dir, 'in', 'secret.png')}: permission denied`]);
   expect(res.stdout).toMatch(/ok {3}.*a\.png/);

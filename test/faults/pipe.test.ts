@@ -31,7 +31,7 @@ test('stdout and stderr closed by the reader: the run still writes every file an
   const r = spawnSync('bash', ['-c', '"$@" 2>&1 | true; exit ${PIPESTATUS[0]}', 'sh', process.execPath, bin, 'explain', inDir, '-m', model, '-o', out, '-j', '1', '-k', '1'], {
     encoding: 'utf8',
     env: { ...process.env, NO_COLOR: '1' },
-    timeout: 120_000,
+    timeout: 540_000,
   });
   expect(r.status).toBe(0);
   const files = listFiles(out);

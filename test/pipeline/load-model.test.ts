@@ -43,7 +43,7 @@ const { loadModel, explain } = require(${JSON.stringify(INDEX)});
 `;
 
 maybe('loadModel then explain: one backend, chosen first; no banner, no tensor moved', () => {
-  const r = spawnSync(process.execPath, ['-e', CHILD], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, TFJS_CAM_THREADS: '' }, timeout: 120_000 });
+  const r = spawnSync(process.execPath, ['-e', CHILD], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, TFJS_CAM_THREADS: '' }, timeout: 540_000 });
   expect(r.stderr).not.toMatch(/looks like you are running TensorFlow\.js in Node\.js/);
   expect(r.stdout).not.toMatch(/looks like you are running TensorFlow\.js in Node\.js/);
   expect(r.status).toBe(0);

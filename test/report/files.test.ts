@@ -99,6 +99,19 @@ test('removePendingTempFiles() removes in-flight temp files synchronously; the i
   expect(() => removePendingTempFiles()).not.toThrow(); // nothing pending any more
 });
 
+test('a Ctrl-C right after a write starts leaves nothing: the temp file is pending from the moment it exists', async () => {
+  // With overwrite there is no await before the temp file is made, so the handler can run right after the call.
+  // The temp file used to be created on libuv's thread pool: the handler found nothing to remove, then the
+  // create happened, and the write went on to place the file (or, with the process exiting, left the temp file).
+  const file = path.join(tmp.dir, 'out.json');
+  const writing = writeFileAtomic(file, 'data', { overwrite: true });
+  expect(ls()).toEqual([expect.stringMatching(TEMP_NAME)]);
+  removePendingTempFiles();
+  expect(ls()).toEqual([]);
+  await expect(writing).rejects.toThrow(/ENOENT/);
+  expect(ls()).toEqual([]);
+});
+
 test('ensureDir creates nested folders and explains what is in the way', async () => {
   const nested = path.join(tmp.dir, 'a', 'b', 'c');
   await ensureDir(nested);

@@ -62,7 +62,7 @@ beforeAll(async () => {
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
   context.on('request', (r) => requests.push(r.url()));
-}, 120_000);
+});
 
 afterAll(async () => {
   await context?.close();

@@ -261,7 +261,7 @@ maybe('real published models (../shared/data/zoo)', () => {
       ref.dispose();
     }
     await initBackend('wasm');
-  }, 600_000);
+  }, 1_200_000);
 
   afterAll(() => {
     inputs.forEach((x) => x.dispose());
