@@ -66,7 +66,16 @@ test("labels: the caller's, else the sidecar's (both must fit), else the model's
   const l = (labels: string[], source: string): FoundLabels => ({ labels, source, where: `/w/${source}` });
   expect(resolveLabels({ given: l(['a', 'b'], 'flag'), sidecar: l(['c', 'd'], 'side'), model: null }, 2, false)).toEqual({ labels: ['a', 'b'], source: 'flag' });
   expect(resolveLabels({ sidecar: l(['c', 'd'], 'side'), model: l(['e', 'f'], 'tm') }, 2, false)).toEqual({ labels: ['c', 'd'], source: 'side' });
-  expect(resolveLabels({ sidecar: null, model: l(['e', 'f', 'g'], 'labels.txt') }, 2, false)).toEqual({ labels: ['0', '1'], source: 'indices' });
+  // A guessed file that does not fit is not used, and named.
+  expect(resolveLabels({ sidecar: null, model: l(['e', 'f', 'g'], 'labels.txt') }, 2, false)).toEqual({
+    labels: ['0', '1'],
+    source: 'indices',
+    note: "/w/labels.txt: the labels file has 3 labels but the model has 2 classes: not used, classes are shown by index (give --labels or the sidecar's 'labels')",
+  });
+  expect(resolveLabels({ sidecar: null, model: l(['e', 'f', 'g'], 'Teachable Machine metadata.json') }, 2, true).note).toBe(
+    "/w/Teachable Machine metadata.json: Teachable Machine metadata.json has 3 labels but the model has 2 classes (one sigmoid unit: 1 label, the positive class, or 2): not used, classes are shown by index (give --labels or the sidecar's 'labels')",
+  );
+  expect(resolveLabels({ sidecar: null, model: null }, 2, false)).toEqual({ labels: ['0', '1'], source: 'indices' });
   expect(resolveLabels({ sidecar: null, model: l(['spoof'], 'labels.txt') }, 2, true)).toEqual({ labels: ['not spoof', 'spoof'], source: 'labels.txt' });
   expect(() => resolveLabels({ sidecar: l(['a', 'b', 'c'], 'side'), model: null }, 2, true)).toThrow('/w/side: the labels list has 3 entries but the model has 2 classes (one sigmoid unit: give 1 label, the positive class, or 2)');
 });
@@ -75,7 +84,10 @@ test('preprocessing per setting: flags > sidecar > model metadata > default; res
   const sidecar = { preprocess: { resize: 'pad' as const, interpolation: 'area' as const } };
   const p = resolvePreprocessing(sidecar, { mean: [0.5] }, { values: { scale: [-1, 1], resize: 'crop' }, what: 'Teachable Machine metadata.json' });
   expect([p.mean, p.resize, p.scale, p.std]).toEqual([[0.5], 'pad', [-1, 1], [1]]);
-  expect(p.sources).toEqual({ mean: 'flags', resize: 'tfjs-cam.json', scale: 'Teachable Machine metadata.json', std: 'default', bgr: 'default' });
+  expect(p.sources).toEqual({ mean: 'flags', resize: 'tfjs-cam.json', scale: 'Teachable Machine metadata.json', std: 'default', bgr: 'default', gray: 'default' });
+  // Several model-level sources in order: Teachable Machine's runtime, then the model's own first layers.
+  const both = resolvePreprocessing(null, {}, [{ values: { resize: 'crop' }, what: 'Teachable Machine metadata.json' }, { values: { scale: [0, 255] }, what: 'model' }]);
+  expect([both.scale, both.sources.scale, both.resize, both.sources.resize]).toEqual([[0, 255], 'model', 'crop', 'Teachable Machine metadata.json']);
   expect(resolveResampling(sidecar)).toEqual({ interpolation: 'area', alignCorners: false });
   expect(resolveResampling(sidecar, { interpolation: 'nearest', alignCorners: true })).toEqual({ interpolation: 'nearest', alignCorners: true });
   expect(resolveResampling(null)).toEqual({ interpolation: 'bilinear', alignCorners: false });
