@@ -20,7 +20,7 @@ export function scaleSuspectNote(images: ReportImage[], scale: [number, number])
   if (!tops.every((t) => t.top!.index === first.index && t.top!.probability > SUSPECT_PROBABILITY)) return null;
   const lowest = Math.min(...tops.map((t) => t.top!.probability));
   return (
-    `all ${tops.length} images got the same top class, '${first.label}', at ${(lowest * 100).toFixed(1)}% or more: is the input scale right? ` +
+    `all ${tops.length} images got the same top class, '${first.label}', each above ${SUSPECT_PROBABILITY * 100}% (lowest ${(lowest * 100).toFixed(2)}%): is the input scale right? ` +
     `They were fed pixels scaled to [${scale.join(', ')}] (the default); if the model expects 0..255 or -1..1, give --scale 0,255 or --scale -1,1, ` +
     `or set preprocess.scale in the sidecar (tfjs-cam.json beside model.json)`
   );

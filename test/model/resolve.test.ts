@@ -2,8 +2,8 @@
 // read, in which order, and no further than needed (what `serve` must serve and the browser fetches), which are
 // passed over, and how labels, preprocessing and resampling combine. The same rules run on disk (the CLI) and over
 // HTTP (the bundle, the explorer): test/pipeline/model-metadata.test.ts and test/browser/zoo-explorer.browser.test.ts.
-import { checkInput, FoundLabels, ModelFileReader, readModelFolder, readSidecar, resolveLabels, resolveResampling } from '../../src/model/resolve';
-import { resolvePreprocessing } from '../../src/model/sidecar';
+import { bgrNote, checkInput, FoundLabels, LABEL_FILES, ModelFileReader, readModelFolder, readSidecar, resolveLabels, resolveResampling } from '../../src/model/resolve';
+import { appliedChannels, resolvePreprocessing } from '../../src/model/sidecar';
 import { ModelError, UsageError } from '../../src/util/errors';
 
 /** Files by name; a value that is an Error is thrown when read (a size limit, an HTTP 500). Records every read. */
@@ -41,6 +41,35 @@ test('labels files: tried in order, one that does not parse or is too large pass
   expect(folder.modelPreprocess).toBeNull();
   const broken = reader({ 'labels.json': '{"labels": 3}', 'labels.txt': 'a\nb\n' });
   expect((await readModelFolder(broken, null)).modelLabels?.source).toBe('labels.txt');
+});
+
+test('labels where authors put them: label(s)/class_names/classes as .json or .txt, JSON lists under labels, classes or classNames, or by class index', async () => {
+  expect(LABEL_FILES).toEqual(['labels.json', 'labels.txt', 'label.json', 'label.txt', 'class_names.json', 'class_names.txt', 'classes.json', 'classes.txt']);
+  const found = async (files: Record<string, string>) => {
+    const r = reader(files);
+    const folder = await readModelFolder(r, null);
+    return { labels: folder.modelLabels?.labels, source: folder.modelLabels?.source, reads: r.reads };
+  };
+  expect(await found({ 'label.txt': 'cat\ndog\n' })).toEqual({ labels: ['cat', 'dog'], source: 'label.txt', reads: ['metadata.json', 'labels.json', 'labels.txt', 'label.json', 'label.txt'] });
+  expect((await found({ 'classes.json': '{"classes": ["a", "b", "c"]}' })).labels).toEqual(['a', 'b', 'c']);
+  expect((await found({ 'class_names.json': '{"classNames": ["x", "y"]}' })).labels).toEqual(['x', 'y']);
+  expect((await found({ 'label.json': '["p", "q"]' })).labels).toEqual(['p', 'q']);
+  // Keras' class_index form: every index from 0, each an id and a name (the name is taken).
+  expect((await found({ 'labels.json': '{"0": ["n01440764", "tench"], "1": ["n01443537", "goldfish"]}' })).labels).toEqual(['tench', 'goldfish']);
+  // An object keyed by numbers with a gap is not a list of classes: passed over for the next file.
+  expect(await found({ 'labels.json': '{"0": "a", "2": "c"}', 'classes.txt': 'u\nv\n' })).toMatchObject({ labels: ['u', 'v'], source: 'classes.txt' });
+});
+
+test("model.json's userDefinedMetadata: a labels list there comes after metadata.json and the sidecar, before any labels file", async () => {
+  const files = reader({ 'labels.txt': 'x\ny\n' });
+  const folder = await readModelFolder(files, null, { metadata: { signature: {}, classNames: ['cat', 'dog'] } });
+  expect(folder.modelLabels).toEqual({ labels: ['cat', 'dog'], source: 'model.json userDefinedMetadata', where: '/m/model.json' });
+  expect(files.reads).toEqual(['metadata.json']);
+  expect(folder.used).toEqual([]);
+  // No list there (human-models' signature only): the files are tried.
+  expect((await readModelFolder(reader({ 'labels.txt': 'x\ny\n' }), null, { metadata: { signature: { inputs: {} } } })).modelLabels?.source).toBe('labels.txt');
+  // Teachable Machine's metadata.json still comes first.
+  expect((await readModelFolder(reader({ 'metadata.json': TM }), null, { metadata: { labels: ['p', 'q'] } })).modelLabels?.source).toBe('Teachable Machine metadata.json');
 });
 
 test('a server failing on a guessed file is an error, not a silent fallback to class numbers', async () => {
@@ -100,4 +129,32 @@ test('the input check names the flag or the sidecar field', () => {
   expect(() => checkInput(3, pre([0], 'default'), { preprocess: { grayscale: true } }, '/m/tfjs-cam.json')).toThrow("/m/tfjs-cam.json: field 'preprocess.grayscale' is true but the model takes 3-channel images (RGB)");
   expect(() => checkInput(4, pre([0], 'default'), null, '/m/tfjs-cam.json')).toThrow('the model takes 4-channel images; only 1 (grayscale) and 3 (RGB) are supported');
   expect(() => checkInput(3, pre([1, 2, 3], 'flags'), null, '/m/tfjs-cam.json')).not.toThrow();
+});
+
+test('--gray: reported with its source; refused for an RGB model, whether from the flags or the sidecar', () => {
+  expect(resolvePreprocessing(null, {}).gray).toBe('luma');
+  const side = resolvePreprocessing({ preprocess: { gray: 'mean' } }, {});
+  expect([side.gray, side.sources.gray]).toEqual(['mean', 'tfjs-cam.json']);
+  const flag = resolvePreprocessing({ preprocess: { gray: 'mean' } }, { gray: 'g' });
+  expect([flag.gray, flag.sources.gray]).toEqual(['g', 'flags']);
+  expect(() => checkInput(1, flag, null, '/m/tfjs-cam.json')).not.toThrow();
+  expect(() => checkInput(3, flag, null, '/m/tfjs-cam.json')).toThrow('--gray applies to 1-channel models; this model takes RGB images');
+  expect(() => checkInput(3, side, null, '/m/tfjs-cam.json')).toThrow("/m/tfjs-cam.json: field 'preprocess.gray' applies to 1-channel models; this model takes RGB images");
+});
+
+test("--bgr: mean and std apply in the model's (BGR) order, shown per channel and said in a note", () => {
+  const p = resolvePreprocessing(null, { bgr: true, mean: [103.939, 116.779, 123.68], std: [1] });
+  expect(appliedChannels(p, 3)).toEqual([
+    { channel: 'B', mean: 103.939, std: 1 },
+    { channel: 'G', mean: 116.779, std: 1 },
+    { channel: 'R', mean: 123.68, std: 1 },
+  ]);
+  expect(appliedChannels({ ...p, bgr: false }, 3).map((c) => c.channel)).toEqual(['R', 'G', 'B']);
+  expect(appliedChannels(p, 1)).toEqual([{ channel: 'grey', mean: 103.939, std: 1 }]);
+  expect(bgrNote(p, 3)).toEqual([
+    "bgr: mean and std apply in the model's channel order (B, G, R): B mean 103.939 std 1, G mean 116.779 std 1, R mean 123.68 std 1; if your app subtracts an RGB-order mean before swapping channels, give the values reversed",
+  ]);
+  // One value for every channel: the order does not matter, nothing to say.
+  expect(bgrNote(resolvePreprocessing(null, { bgr: true, mean: [127.5] }), 3)).toEqual([]);
+  expect(bgrNote(resolvePreprocessing(null, { mean: [1, 2, 3] }), 3)).toEqual([]);
 });
