@@ -25,7 +25,7 @@ export interface SessionOptions {
   layers?: string[];
   /** Labels file (JSON array or one per line) or the labels themselves. */
   labels?: string | string[];
-  /** Preprocessing over the sidecar's and the model's own (scale, mean, std, bgr, resize), as the CLI's flags. */
+  /** Preprocessing over the sidecar's and the model's own (scale, mean, std, bgr, resize, gray), as the CLI's flags. */
   preprocess?: Partial<Preprocessing>;
   /** What the maps explain: 'logit' (default; the class logit, a final softmax stepped over) or 'probability'. */
   score?: ScoreKind;

@@ -126,6 +126,11 @@ test('Normalization first (stored mean and variance), Keras 2 and Keras 3: loads
     expect(c.inputRange?.scale).toEqual([0, 255]);
     expect(resolveModel(c, folder()).preprocess.sources.scale).toBe('model');
   }
+  // The randomized-weights baseline shuffles every weight in its own dtype (count is int32) and still runs.
+  const shuffled = await build(a);
+  shuffled.randomizeWeights(3);
+  const after = tf.tidy(() => shuffled.predict(tf.tensor4d(pixels, [1, 4, 4, 3])).dataSync());
+  expect(Array.from(after).every(Number.isFinite)).toBe(true);
 });
 
 test('Normalization with its mean and variance in the config (no weights), and inverted', async () => {
