@@ -69,6 +69,8 @@ test("a model that begins with Rescaling(1/255) is fed 0..255, reported as the m
   expect(report.labelsSource).toBe('model.json userDefinedMetadata');
   expect(report.images[0].top.map((t: { label: string }) => t.label).sort()).toEqual(['ant', 'bee', 'cow']);
   expect(stderr).not.toMatch(/input scale/);
+  const inspected = runCli(['inspect', '-m', path.join(dir, 'rescale')]);
+  expect(inspected.stdout).toContain("input     16x16x3, 3 classes; takes 0..255 (layer 'rescale' (Rescaling x * 0.00392157 + 0))");
 });
 
 test('every image sure of the same class with nothing saying the scale: one warning for the run, with workers too', () => {

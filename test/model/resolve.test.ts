@@ -123,7 +123,7 @@ test('preprocessing per setting: flags > sidecar > model metadata > default; res
 });
 
 test('the input check names the flag or the sidecar field', () => {
-  const pre = (mean: number[], from: string) => Object.assign(resolvePreprocessing(null, {}), { mean, sources: { scale: 'default', mean: from, std: 'default', bgr: 'default', resize: 'default' } });
+  const pre = (mean: number[], from: string) => Object.assign(resolvePreprocessing(null, {}), { mean, sources: { scale: 'default', mean: from, std: 'default', bgr: 'default', resize: 'default', gray: 'default' } });
   expect(() => checkInput(3, pre([1, 2], 'flags'), null, '/m/tfjs-cam.json')).toThrow('--mean has 2 values but the model takes 3-channel images: give 1 value (for every channel) or 3 (one per channel)');
   expect(() => checkInput(1, pre([1, 2], 'tfjs-cam.json'), null, '/m/tfjs-cam.json')).toThrow("/m/tfjs-cam.json: field 'preprocess.mean' has 2 values but the model takes 1-channel images: give 1 value");
   expect(() => checkInput(3, pre([0], 'default'), { preprocess: { grayscale: true } }, '/m/tfjs-cam.json')).toThrow("/m/tfjs-cam.json: field 'preprocess.grayscale' is true but the model takes 3-channel images (RGB)");
