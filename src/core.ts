@@ -25,7 +25,7 @@ export { classGradients } from './capture/gradients';
 export { inputGradients } from './capture/input-gradients';
 export { parseTarget, targetSpec, targetLabel } from './capture/targets';
 export type { Target, TargetLike } from './capture/targets';
-export { fitToInput, tfBilinearBytes, tfNearestBytes, areaBytes, luminance, INTERPOLATIONS } from './image/fit';
+export { fitToInput, tfBilinearBytes, tfNearestBytes, areaBytes, luminance, toGray, INTERPOLATIONS } from './image/fit';
 export { pilBicubicBytes, pilNearestBytes } from './image/pil-resample';
 export type { Interpolation, RgbImage } from './image/fit';
 export { placement, RESIZE_MODES } from './image/geometry';

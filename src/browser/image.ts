@@ -76,6 +76,6 @@ export interface ModelInput {
 export async function imageToInput(model: BrowserModel, image: RgbImage): Promise<ModelInput> {
   const [h, w, c] = model.classifier.inputShape;
   const place = placement(image.width, image.height, w, h, model.preprocess.resize);
-  const pixels = await fitToInput(image, place, { grayscale: model.grayscale, interpolation: model.interpolation, alignCorners: model.alignCorners });
+  const pixels = await fitToInput(image, place, { grayscale: model.grayscale, gray: model.preprocess.gray, interpolation: model.interpolation, alignCorners: model.alignCorners });
   return { x: toInputTensor(pixels, h, w, c, model.preprocess), placement: place, pixels };
 }

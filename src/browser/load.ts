@@ -28,8 +28,12 @@ export interface BrowserModel {
   preprocess: Preprocessing & { sources: PreprocessingSources };
   interpolation: Interpolation;
   alignCorners: boolean;
-  /** One luminance channel (the model takes 1-channel images). */
+  /** One grey channel (the model takes 1-channel images), made as `preprocess.gray` says. */
   grayscale: boolean;
+  /** What the model's own first layers or ops do to the input, when that set the input range (`preprocess.sources.scale` 'model'). */
+  inputRangeFrom?: string;
+  /** What the user should know about the resolution (a labels file beside the model that does not fit it, --bgr's channel order). */
+  notes: string[];
   /** Layers with a spatial output: the possible target layers (as `tfjs-cam inspect` marks them). */
   targetLayers: LayerInfo[];
   /** The target layers explainTensor takes by default: the option's, else the sidecar's, else the default layer. */
@@ -116,7 +120,7 @@ export async function loadModel(url: string, opts: LoadOptions = {}): Promise<Br
     const files = httpModelFiles(base);
     const sidecar = await readSidecar(files);
     const labels = await givenLabels(opts.labels, page);
-    const folder = await readModelFolder(files, sidecar, { labelsGiven: labels != null });
+    const folder = await readModelFolder(files, sidecar, { labelsGiven: labels != null, metadata: json.userDefinedMetadata });
     let s: ReturnType<typeof resolveModel>;
     try {
       s = resolveModel(classifier, folder, { labels, preprocess: opts.preprocess, interpolation: opts.interpolation, alignCorners: opts.alignCorners, layers: opts.layers, method: opts.method, guided: false });
@@ -136,6 +140,8 @@ export async function loadModel(url: string, opts: LoadOptions = {}): Promise<Br
       interpolation: s.interpolation,
       alignCorners: s.alignCorners,
       grayscale: s.grayscale,
+      ...(s.inputRangeFrom ? { inputRangeFrom: s.inputRangeFrom } : {}),
+      notes: s.notes,
       targetLayers: classifier.layers().filter((l) => l.spatial),
       layers: s.layers,
       defaultLayer: s.layers[0],

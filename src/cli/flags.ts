@@ -51,5 +51,6 @@ export function preprocessFromFlags(o: Record<string, unknown>): Partial<Preproc
   }
   if (o.bgr) p.bgr = true;
   if (o.resize != null) p.resize = o.resize as Preprocessing['resize'];
+  if (o.gray != null) p.gray = o.gray as Preprocessing['gray'];
   return p;
 }

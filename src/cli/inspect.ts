@@ -31,7 +31,7 @@ export async function runInspect(o: Record<string, unknown>): Promise<number> {
     const m = r.model;
     const lines = [
       `model     ${printable(m.source)} (${m.format}, sha256 ${m.sha256.slice(0, 12)})`,
-      `input     ${m.inputSize.join('x')}, ${m.classes} classes`,
+      `input     ${m.inputSize.join('x')}, ${m.classes} classes${m.inputRange ? `; takes ${m.inputRange.scale.join('..')} (${printable(m.inputRange.what)})` : ''}`,
       `head      ${headLine(m)}`,
       '',
     ];

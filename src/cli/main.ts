@@ -55,11 +55,12 @@ export function buildProgram(setCode: (code: number) => void): Command {
   const inputOptions = (cmd: Command) =>
     cmd
       .option('--labels <file>', 'labels: JSON array or text with one label per line')
-      .option('--scale <range>', 'pixel range the model expects: 0,1 | -1,1 | 0,255')
+      .option('--scale <range>', "pixel range the model expects: 0,1 | -1,1 | 0,255 (default: sidecar, else the model's own Rescaling/Normalization first layer, else 0,1)")
       .option('--mean <values>', 'per-channel mean subtracted after scaling, e.g. 0.485,0.456,0.406')
       .option('--std <values>', 'per-channel standard deviation divided after the mean')
-      .option('--bgr', 'feed channels in BGR order')
+      .option('--bgr', "feed channels in BGR order; --mean and --std are then in the model's (BGR) order: reverse an RGB-order mean")
       .addOption(new Option('--resize <mode>', 'how images are fitted to the model input').choices(['stretch', 'crop', 'pad']))
+      .addOption(new Option('--gray <mode>', '1-channel models: grey as the app makes it: ITU-R 601 luma, the mean of R, G and B, or one channel (default: sidecar, else luma)').choices(['luma', 'mean', 'r', 'g', 'b']))
       .addOption(new Option('--interpolation <name>', "resampling to the model input, as the app does it (default: sidecar, else bilinear = tf.image.resizeBilinear; bicubic and pil-nearest = PIL's Image.resize)").choices(['bilinear', 'area', 'nearest', 'lanczos', 'bicubic', 'pil-nearest']))
       .option('--align-corners', "bilinear/nearest: tf's alignCorners=true (as ml5 resizes)");
 

@@ -2,6 +2,7 @@
 // on bytes (Lanczos, which needs libvips, is passed in by ./resize.ts), shared by Node and the browser build.
 import { contentBox, sourceBox, type Placement } from './geometry';
 import { pilBicubicBytes, pilNearestBytes } from './pil-resample';
+import type { GrayMode } from '../model/sidecar';
 
 /**
  * How the image is resampled to the model input; it should be what the user's app does:
@@ -19,8 +20,10 @@ export type Interpolation = 'bilinear' | 'area' | 'nearest' | 'lanczos' | 'bicub
 export const INTERPOLATIONS: Interpolation[] = ['bilinear', 'area', 'nearest', 'lanczos', 'bicubic', 'pil-nearest'];
 
 export interface ResizeOptions {
-  /** One luminance channel instead of RGB. */
+  /** One grey channel instead of RGB. */
   grayscale: boolean;
+  /** How grey is made (see GrayMode); default 'luma'. */
+  gray?: GrayMode;
   /** Value (0..255, every channel) of the letterbox bars in 'pad' mode; default 0. */
   padColor?: number;
   /** Resampling; default 'bilinear' (tf.image.resizeBilinear). */
@@ -76,7 +79,7 @@ export async function fitToInput(img: RgbImage, p: Placement, opts: ResizeOption
     }
     rgb = out;
   }
-  if (opts.grayscale) return luminance(rgb);
+  if (opts.grayscale) return toGray(rgb, opts.gray ?? 'luma');
   // A fresh copy when nothing had to change, so callers may modify the result.
   return rgb === img.data ? Uint8Array.from(rgb) : new Uint8Array(rgb.buffer, rgb.byteOffset, rgb.byteLength);
 }
@@ -198,6 +201,25 @@ export function areaBytes(src: Uint8Array, w: number, h: number, outW: number, o
       }
     }
   }
+  return out;
+}
+
+/**
+ * One grey byte per RGB pixel, as the app makes it: 'luma' (see luminance), 'mean' = round((R + G + B) / 3) (what
+ * `x.mean(axis=-1)` then a cast to 8 bits gives; the model sees 0..255 levels like every other input), or one
+ * channel as it is. A grey pixel (R = G = B) stays itself in every mode.
+ */
+export function toGray(rgb: Uint8Array, mode: GrayMode): Uint8Array {
+  if (mode === 'luma') return luminance(rgb);
+  const n = rgb.length / 3;
+  const out = new Uint8Array(n);
+  if (mode === 'mean') {
+    for (let i = 0, j = 0; i < n; i++, j += 3) out[i] = Math.round((rgb[j] + rgb[j + 1] + rgb[j + 2]) / 3);
+    return out;
+  }
+  const k = mode === 'r' ? 0 : mode === 'g' ? 1 : mode === 'b' ? 2 : -1;
+  if (k < 0) throw new RangeError(`unknown gray mode '${String(mode)}' (expected luma, mean, r, g or b)`);
+  for (let i = 0, j = k; i < n; i++, j += 3) out[i] = rgb[j];
   return out;
 }
 

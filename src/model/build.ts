@@ -9,6 +9,8 @@ import { LayersClassifier, PASS_THROUGH, RESHAPING } from './layers-classifier';
 import { GraphClassifier } from './graph-classifier';
 import { ModelError, UserError } from '../util/errors';
 import { normalizeLayersTopology } from './topology';
+import { describeStoredNormalization, KerasNormalization } from './normalization-layer';
+import { InputRange, layersInputSteps, rangeOfSteps } from './input-range';
 
 type Json = Record<string, unknown>;
 
@@ -60,6 +62,15 @@ function wrapLoadError(e: unknown, where: string, specs: tf.io.WeightsManifestEn
   throw new ModelError(`${where}: cannot build the model: ${msg}`);
 }
 
+/** What the layers right after the input say about the range it takes (./input-range.ts). */
+function layersInputRange(model: tf.LayersModel, config: Json, qualified: Map<string, string>): InputRange | null {
+  const statistics = (name: string) => {
+    const layer = model.getLayer(name);
+    return layer instanceof KerasNormalization ? layer.values() : null;
+  };
+  return rangeOfSteps(layersInputSteps(config, statistics, (n) => qualified.get(n) ?? n));
+}
+
 /** Builds the classifier; errors name `where` (the model.json path or URL). */
 export async function buildClassifier(artifacts: tf.io.ModelArtifacts, format: Classifier['format'], where: string): Promise<Classifier> {
   let classifier: Classifier;
@@ -79,6 +90,8 @@ export async function buildClassifier(artifacts: tf.io.ModelArtifacts, format: C
   } else {
     const normal = normalizeLayersTopology(artifacts.modelTopology as Json, artifacts.weightSpecs ?? [], where);
     const stripped = stripFinalActivation(normal.modelTopology as Json);
+    const flatConfig = normal.modelTopology.model_config.config as unknown as Json;
+    describeStoredNormalization(flatConfig.layers as Json[], normal.weightSpecs);
     const built: tf.io.ModelArtifacts = { ...artifacts, modelTopology: normal.modelTopology, weightSpecs: normal.weightSpecs };
     let model: tf.LayersModel;
     try {
@@ -92,6 +105,7 @@ export async function buildClassifier(artifacts: tf.io.ModelArtifacts, format: C
       model.dispose();
       wrapLoadError(e, where);
     }
+    classifier.inputRange = layersInputRange(model, flatConfig, normal.qualifiedNames);
   }
   return classifier;
 }

@@ -10,6 +10,7 @@ import { binaryChannelWeights, CamRule, HeadInfo, presentCamWeights } from './he
 import { ModelError } from '../util/errors';
 import { closestNames } from '../util/suggest';
 import type { FullGradPieces, FullGradPlan } from './fullgrad';
+import type { InputRange } from './input-range';
 
 export type ModelFormat = 'layers-model' | 'graph-model';
 
@@ -47,6 +48,8 @@ export interface Classifier {
   format: ModelFormat;
   /** [height, width, channels] of one input image. */
   inputShape: [number, number, number];
+  /** The pixel range the model's own first layers or ops take (a Rescaling first, ...), where they say it unambiguously. */
+  inputRange?: InputRange | null;
   numClasses: number;
   /** True when the model ends in softmax and scores are taken from the tensor before it. */
   softmaxSteppedOver: boolean;

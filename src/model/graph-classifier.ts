@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { CamHead, camHeadFromRule, Classifier, ForwardPass, LayerInfo, resolveLayerName, tileBatch } from './classifier';
 import { camRule, HeadInfo, HeadStep, isClassVector, presentLogits } from './head';
 import { ModelError } from '../util/errors';
+import { Affine, AffineStep, InputRange, rangeOfSteps, showAffine } from './input-range';
 
 // The parts of tfjs-converter's internal graph we read.
 interface GNode {
@@ -50,6 +51,7 @@ export class GraphClassifier implements Classifier {
   private readonly logitsNode: GNode;
   private shapes: Map<string, number[]> | null = null;
   private readonly batchFixedTo1: boolean;
+  inputRange: InputRange | null = null;
 
   constructor(private readonly model: tf.GraphModel) {
     this.graph = (model as unknown as { executor: { graph: GGraph } }).executor.graph;
@@ -105,6 +107,44 @@ export class GraphClassifier implements Classifier {
     // Run every node once now (the shapes are needed anyway): a graph that cannot run fails at load, named as a
     // model error, not later with a bare tfjs message.
     this.nodeShapes();
+    this.inputRange = rangeOfSteps(this.inputSteps());
+  }
+
+  /**
+   * The ops right after the input that multiply, divide, add or subtract constants (a scalar, or one value per
+   * channel), stepping over identities; the chain ends at the first other op (a convolution), and is empty where a
+   * node on the way feeds more than one op or a constant has another shape (see ./input-range.ts).
+   */
+  private inputSteps(): AffineStep[] {
+    const channels = this.inputShape[2];
+    const steps: AffineStep[] = [];
+    let current = this.graph.nodes[this.inputName.split(':')[0]];
+    for (let guard = 0; current && guard < 64; guard++) {
+      // Constants hung on the input by a control dependency (converted TF-Hub graphs have them) compute nothing from it.
+      const next = current.children.filter((n) => !CONST_OPS.has(n.op));
+      if (next.length !== 1) return next.length > 1 ? [] : steps;
+      const n = next[0];
+      if (IDENTITY_OPS.has(n.op)) {
+        current = n;
+        continue;
+      }
+      if (!['Mul', 'Add', 'AddV2', 'BiasAdd', 'Sub', 'RealDiv', 'Div'].includes(n.op) || n.inputs.length !== 2) return steps;
+      const k = n.inputs[0] === current ? 1 : n.inputs[1] === current ? 0 : -1;
+      const c = k < 0 ? null : this.constValues(n.inputs[k]);
+      // One value, or one per channel along the last axis (every other axis 1).
+      const perChannel = c != null && c.values.length === channels && c.shape.slice(0, -1).every((d) => d === 1);
+      if (!c || !(c.values.length === 1 || perChannel)) return [];
+      const v = Array.from(c.values);
+      let map: Affine;
+      if (n.op === 'Mul') map = { a: v, b: [0] };
+      else if (n.op === 'Add' || n.op === 'AddV2' || n.op === 'BiasAdd') map = { a: [1], b: v };
+      else if (n.op === 'Sub') map = k === 1 ? { a: [1], b: v.map((x) => -x) } : { a: [-1], b: v };
+      else if (k === 1) map = { a: v.map((x) => 1 / x), b: [0] };
+      else return []; // constant / x is not affine
+      steps.push({ what: `op '${n.name}' (${n.op} ${showAffine(map)})`, map });
+      current = n;
+    }
+    return steps;
   }
 
   /** Nodes between the input and the logits, in topological order (constants left out). */

@@ -406,7 +406,8 @@ export class LayersClassifier implements Classifier {
   }
 
   randomizeWeights(seed: number): void {
-    const shuffled = this.model.getWeights().map((w, i) => tf.tensor(shuffledValues(w.dataSync(), seed + i), w.shape));
+    // In each weight's own dtype: a Normalization's `count` is int32 (its variable refuses float values).
+    const shuffled = this.model.getWeights().map((w, i) => tf.tensor(shuffledValues(w.dataSync(), seed + i), w.shape, w.dtype));
     this.model.setWeights(shuffled);
     shuffled.forEach((t) => t.dispose());
     this.fused.refold();

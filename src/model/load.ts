@@ -21,6 +21,8 @@ export interface LoadedModel {
   sidecar: Sidecar | null;
   /** The files beside model.json, as the model resolution reads them. */
   files: ModelFileReader;
+  /** model.json's userDefinedMetadata (where some exporters keep the labels), or undefined. */
+  metadata?: unknown;
   dispose(): void;
 }
 
@@ -48,6 +50,7 @@ export async function loadModelFrom(given: string): Promise<LoadedModel> {
     baseDir: loaded.baseDir,
     sidecar,
     files,
+    metadata: loaded.artifacts.userDefinedMetadata,
     dispose: () => classifier.dispose(),
   };
 }

@@ -6,7 +6,7 @@
  * disk (src/model/files.ts) and the browser and URL models fetch the same files over HTTP (./http-files.ts).
  */
 import type { Classifier } from './classifier';
-import { MAX_LABELS_BYTES, MAX_SIDECAR_BYTES, parseLabels, parseSidecar, Preprocessing, PreprocessingSources, resolvePreprocessing, Sidecar, SIDECAR_NAME } from './sidecar';
+import { appliedChannels, labelsInJson, MAX_LABELS_BYTES, MAX_SIDECAR_BYTES, parseLabels, parseSidecar, Preprocessing, PreprocessingSources, resolvePreprocessing, Sidecar, SIDECAR_NAME } from './sidecar';
 import type { Interpolation } from '../image/fit';
 import { CamMethod, LeftOutMethod, selectMethods } from '../methods';
 import { methodSupport } from '../methods/support';
@@ -25,9 +25,14 @@ export interface ModelFileReader {
 
 export const METADATA_NAME = 'metadata.json';
 export const MAX_METADATA_BYTES = 1024 * 1024;
-/** Labels files that exporters and model zoos put beside model.json, in the order they are tried. */
-export const LABEL_FILES = ['labels.json', 'labels.txt', 'class_names.txt', 'classes.txt'];
+/**
+ * Labels files that exporters, model zoos and app authors put beside model.json, in the order they are tried: each
+ * name as JSON (a list, `{labels|classes|classNames: [...]}`, or one entry per class index) and as text.
+ */
+export const LABEL_FILES = ['labels', 'label', 'class_names', 'classes'].flatMap((n) => [`${n}.json`, `${n}.txt`]);
 const TEACHABLE_MACHINE = 'Teachable Machine metadata.json';
+/** Where a labels list in model.json's userDefinedMetadata is reported to come from. */
+export const MODEL_JSON_METADATA = 'model.json userDefinedMetadata';
 
 /** Labels found somewhere: `source` for the report, `where` for messages (a path, a URL, or a flag). */
 export interface FoundLabels {
@@ -43,7 +48,10 @@ export interface ModelFolder {
   sidecarAt: string;
   /** The sidecar's labels: its list, or the file it names (read only when the caller gives none). */
   sidecarLabels: FoundLabels | null;
-  /** The labels the model's own files give: Teachable Machine's metadata.json, else the first labels file that parses. */
+  /**
+   * The labels the model's own files give: Teachable Machine's metadata.json, else a list in model.json's
+   * userDefinedMetadata, else the first labels file that parses.
+   */
   modelLabels: FoundLabels | null;
   /** Preprocessing the exporter's own runtime applies (Teachable Machine), under flags and sidecar. */
   modelPreprocess: { values: Partial<Preprocessing>; what: string } | null;
@@ -73,11 +81,12 @@ export function teachableMachine(json: unknown): { labels: string[]; preprocess:
 /**
  * Reads what the resolution needs from the model's folder, in this order and no further than needed: the
  * sidecar's labels file (unless the caller gives labels), metadata.json (always: Teachable Machine's
- * preprocessing applies under the flags), then the labels files of LABEL_FILES until one parses (unless labels
- * are known by then). `sidecar` is the one read with the model (readSidecar). A metadata.json or labels file that
- * does not parse only offers defaults: it is passed over, and so is a guessed labels file over the size limit.
+ * preprocessing applies under the flags), then (unless labels are known by then) a labels list in model.json's
+ * userDefinedMetadata (`metadata`, already read with the model), then the labels files of LABEL_FILES until one
+ * parses. `sidecar` is the one read with the model (readSidecar). A metadata.json or labels file that does not
+ * parse only offers defaults: it is passed over, and so is a guessed labels file over the size limit.
  */
-export async function readModelFolder(files: ModelFileReader, sidecar: Sidecar | null, opts: { labelsGiven?: boolean } = {}): Promise<ModelFolder> {
+export async function readModelFolder(files: ModelFileReader, sidecar: Sidecar | null, opts: { labelsGiven?: boolean; metadata?: unknown } = {}): Promise<ModelFolder> {
   const sidecarAt = files.locate(SIDECAR_NAME) ?? SIDECAR_NAME;
   const folder: ModelFolder = { sidecar, sidecarAt, sidecarLabels: null, modelLabels: null, modelPreprocess: null, used: sidecar ? [SIDECAR_NAME] : [] };
   const side = sidecar?.labels;
@@ -109,6 +118,11 @@ export async function readModelFolder(files: ModelFileReader, sidecar: Sidecar |
     }
   }
   if (opts.labelsGiven || folder.sidecarLabels || folder.modelLabels) return folder;
+  const inModelJson = labelsInJson(opts.metadata);
+  if (inModelJson && inModelJson.length > 0) {
+    folder.modelLabels = { labels: inModelJson, source: MODEL_JSON_METADATA, where: files.locate('model.json') ?? 'model.json' };
+    return folder;
+  }
   for (const name of LABEL_FILES) {
     let text: string | null;
     try {
@@ -162,14 +176,22 @@ export interface ModelSetting {
   methods: CamMethod[];
   /** The methods 'all' left out because the model (or this surface) cannot run them, and why. */
   methodsLeftOut: LeftOutMethod[];
+  /**
+   * What the model's own first layers or ops do to its input (a Rescaling, a Normalization, constants multiplied and
+   * added), when that set the input range (`preprocess.sources.scale` is then 'model').
+   */
+  inputRangeFrom?: string;
+  /** What the user should know about the resolution (a labels file beside the model that does not fit it): said once per run. */
+  notes: string[];
 }
 
 /**
  * The labels from the first place that has them: the caller, the sidecar, the model's own files (used only when
- * they fit the model: a file found by its name alone is a guess), else class indices. A binary (one sigmoid
- * unit) model takes one label, its positive class, or two. A list the caller or the sidecar gives must fit.
+ * they fit the model: a file found by its name alone is a guess; one that does not fit is named in `note`), else
+ * class indices. A binary (one sigmoid unit) model takes one label, its positive class, or two. A list the caller
+ * or the sidecar gives must fit.
  */
-export function resolveLabels(found: { given?: FoundLabels; sidecar: FoundLabels | null; model: FoundLabels | null }, numClasses: number, binary: boolean): { labels: string[]; source: string } {
+export function resolveLabels(found: { given?: FoundLabels; sidecar: FoundLabels | null; model: FoundLabels | null }, numClasses: number, binary: boolean): { labels: string[]; source: string; note?: string } {
   const fit = (labels: string[]) => (binary && labels.length === 1 ? [`not ${labels[0]}`, labels[0]] : labels);
   const asked = found.given ?? found.sidecar;
   if (asked) {
@@ -182,6 +204,9 @@ export function resolveLabels(found: { given?: FoundLabels; sidecar: FoundLabels
   if (found.model) {
     const labels = fit(found.model.labels);
     if (labels.length === numClasses) return { labels, source: found.model.source };
+    const m = found.model;
+    const note = `${m.where}: ${LABEL_FILES.includes(m.source) ? 'the labels file' : m.source} has ${m.labels.length} label${m.labels.length === 1 ? '' : 's'} but the model has ${numClasses} classes${binary ? ' (one sigmoid unit: 1 label, the positive class, or 2)' : ''}: not used, classes are shown by index (give --labels or the sidecar's 'labels')`;
+    return { labels: Array.from({ length: numClasses }, (_, i) => String(i)), source: 'indices', note };
   }
   return { labels: Array.from({ length: numClasses }, (_, i) => String(i)), source: 'indices' };
 }
@@ -203,6 +228,9 @@ export function checkInput(channels: number, preprocess: Preprocessing & { sourc
   if (gray != null && gray !== (channels === 1)) {
     throw new UsageError(`${sidecarAt}: field 'preprocess.grayscale' is ${gray} but the model takes ${channels}-channel images${channels === 1 ? ' (grey)' : ' (RGB)'}`);
   }
+  // How grey is made means nothing to an RGB model: asked for anyway, the user expects a grey model.
+  if (channels === 3 && preprocess.sources.gray === 'flags') throw new UsageError(`--gray applies to 1-channel models; this model takes RGB images`);
+  if (channels === 3 && preprocess.sources.gray === SIDECAR_NAME) throw new UsageError(`${sidecarAt}: field 'preprocess.gray' applies to 1-channel models; this model takes RGB images`);
   for (const k of ['mean', 'std'] as const) {
     const n = preprocess[k].length;
     if (n === 1 || n === channels) continue;
@@ -247,13 +275,37 @@ export function methodsFor(c: Classifier, layers: string[], spec: string, guided
   return selectMethods(spec, { ...support, guided: support.guided ?? (guided ? null : 'the browser build does not run the guided ReLU') });
 }
 
+/**
+ * Under `bgr`, per-channel mean and std are applied in the model's (BGR) order: said with the values per channel,
+ * since an app that subtracts an RGB-order mean before swapping channels needs them reversed (else a silent error).
+ */
+export function bgrNote(p: Preprocessing & { sources: PreprocessingSources }, channels: number): string[] {
+  if (!p.bgr || channels !== 3 || (p.mean.length === 1 && p.std.length === 1)) return [];
+  const per = appliedChannels(p, channels).map((c) => `${c.channel} mean ${c.mean} std ${c.std}`).join(', ');
+  return [`bgr: mean and std apply in the model's channel order (B, G, R): ${per}; if your app subtracts an RGB-order mean before swapping channels, give the values reversed`];
+}
+
 /** The whole resolution: the folder's word under the caller's, checked against the model. */
 export function resolveModel(c: Classifier, folder: ModelFolder, request: ModelRequest = {}): ModelSetting {
   const layers = resolveLayers(c, request.layers, folder.sidecar);
   const { methods, leftOut } = methodsFor(c, layers, request.method ?? folder.sidecar?.method ?? 'gradcam', !!request.guided);
-  const { labels, source } = resolveLabels({ given: request.labels, sidecar: folder.sidecarLabels, model: folder.modelLabels }, c.numClasses, c.head.binary);
-  const preprocess = resolvePreprocessing(folder.sidecar, request.preprocess ?? {}, folder.modelPreprocess ?? undefined);
+  const { labels, source, note } = resolveLabels({ given: request.labels, sidecar: folder.sidecarLabels, model: folder.modelLabels }, c.numClasses, c.head.binary);
+  // Under the flags and the sidecar: what the exporter's runtime does (Teachable Machine), then what the model's
+  // own first layers say about the range they take (a Rescaling, a Normalization: see ./input-range.ts).
+  const own = c.inputRange ? [{ values: { scale: c.inputRange.scale }, what: 'model' }] : [];
+  const preprocess = resolvePreprocessing(folder.sidecar, request.preprocess ?? {}, [...(folder.modelPreprocess ? [folder.modelPreprocess] : []), ...own]);
   const channels = c.inputShape[2];
   checkInput(channels, preprocess, folder.sidecar, folder.sidecarAt);
-  return { labels, labelsSource: source, preprocess, ...resolveResampling(folder.sidecar, request), grayscale: channels === 1, layers, methods, methodsLeftOut: leftOut };
+  return {
+    labels,
+    labelsSource: source,
+    preprocess,
+    ...(preprocess.sources.scale === 'model' && c.inputRange ? { inputRangeFrom: c.inputRange.what } : {}),
+    ...resolveResampling(folder.sidecar, request),
+    grayscale: channels === 1,
+    layers,
+    methods,
+    methodsLeftOut: leftOut,
+    notes: [...(note ? [note] : []), ...bgrNote(preprocess, channels)],
+  };
 }

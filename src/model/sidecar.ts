@@ -8,6 +8,13 @@ import { closestNames } from '../util/suggest';
 
 export type ResizeMode = 'stretch' | 'crop' | 'pad';
 
+/**
+ * How a 1-channel model's grey is made from RGB, as its app makes it: ITU-R 601 luma (PIL's convert('L'), OpenCV,
+ * tf.image.rgbToGrayscale), the plain mean of R, G and B (`x.mean(-1)`), or one channel alone.
+ */
+export type GrayMode = 'luma' | 'mean' | 'r' | 'g' | 'b';
+export const GRAY_MODES: GrayMode[] = ['luma', 'mean', 'r', 'g', 'b'];
+
 export interface Preprocessing {
   /** Pixel range the model expects: pixel/255 is mapped linearly onto [lo, hi]. */
   scale: [number, number];
@@ -15,9 +22,14 @@ export interface Preprocessing {
   mean: number[];
   /** Divided per channel after subtracting the mean. */
   std: number[];
-  /** Feed channels in BGR order (Caffe-style models). */
+  /**
+   * Feed channels in BGR order (Caffe-style models). `mean` and `std` are then in the model's (BGR) order: the
+   * first value applies to the blue channel.
+   */
   bgr: boolean;
   resize: ResizeMode;
+  /** 1-channel models: how grey is made from the image's RGB (ignored for RGB models). */
+  gray: GrayMode;
 }
 
 export interface Sidecar {
@@ -32,7 +44,7 @@ export const SIDECAR_NAME = 'tfjs-cam.json';
 export const MAX_SIDECAR_BYTES = 1024 * 1024;
 export const MAX_LABELS_BYTES = 16 * 1024 * 1024;
 
-export const DEFAULT_PREPROCESSING: Preprocessing = { scale: [0, 1], mean: [0], std: [1], bgr: false, resize: 'stretch' };
+export const DEFAULT_PREPROCESSING: Preprocessing = { scale: [0, 1], mean: [0], std: [1], bgr: false, resize: 'stretch', gray: 'luma' };
 
 const SCALES: Record<string, [number, number]> = { '0,1': [0, 1], '-1,1': [-1, 1], '0,255': [0, 255] };
 
@@ -51,7 +63,7 @@ export function parseNumberList(s: string, what: string): number[] {
 
 /** The sidecar's fields: anything else is refused (a typo such as `preproces` would otherwise be ignored). */
 export const SIDECAR_KEYS = ['preprocess', 'labels', 'layer', 'method', 'description', 'trainedAccuracy'];
-export const SIDECAR_PREPROCESS_KEYS = ['scale', 'mean', 'std', 'bgr', 'resize', 'grayscale', 'interpolation', 'alignCorners'];
+export const SIDECAR_PREPROCESS_KEYS = ['scale', 'mean', 'std', 'bgr', 'resize', 'gray', 'grayscale', 'interpolation', 'alignCorners'];
 
 function refuseUnknown(o: Record<string, unknown>, known: string[], file: string, at: string): void {
   for (const k of Object.keys(o)) {
@@ -80,6 +92,7 @@ export function validateSidecar(raw: unknown, file: string): Sidecar {
     if (Array.isArray(p.std) && (p.std as number[]).some((n) => n === 0)) throw fail('preprocess.std', 'must not contain 0');
     if (p.bgr != null && typeof p.bgr !== 'boolean') throw fail('preprocess.bgr', 'must be true or false');
     if (p.resize != null && !['stretch', 'crop', 'pad'].includes(p.resize as string)) throw fail('preprocess.resize', "must be 'stretch', 'crop' or 'pad'");
+    if (p.gray != null && !GRAY_MODES.includes(p.gray as GrayMode)) throw fail('preprocess.gray', `must be one of ${GRAY_MODES.map((g) => `'${g}'`).join(', ')}`);
     if (p.alignCorners != null && typeof p.alignCorners !== 'boolean') throw fail('preprocess.alignCorners', 'must be true or false');
     if (p.interpolation != null && !['bilinear', 'area', 'nearest', 'lanczos', 'bicubic', 'pil-nearest'].includes(p.interpolation as string)) throw fail('preprocess.interpolation', "must be 'bilinear', 'area', 'nearest', 'lanczos', 'bicubic' or 'pil-nearest'");
   }
@@ -114,30 +127,69 @@ export function parseLabels(text: string, where: string): string[] {
     } catch (e) {
       throw new UsageError(`${where}: not valid JSON (${(e as Error).message})`);
     }
-    // An object holding a `labels` array: Teachable Machine's metadata.json, and other exporters' metadata.
-    const arr = Array.isArray(json) ? json : (json as Record<string, unknown>).labels;
-    if (!Array.isArray(arr)) throw new UsageError(`${where}: expected a JSON array of labels or an object with a 'labels' array`);
-    return arr.map((l) => (typeof l === 'string' ? l : typeof l === 'object' && l && 'name' in l ? String((l as { name: unknown }).name) : String(l)));
+    const arr = labelsInJson(json);
+    if (!arr) throw new UsageError(`${where}: expected a JSON array of labels, an object with a 'labels', 'classes' or 'classNames' array, or one label per class index ("0", "1", ...)`);
+    return arr;
   }
   return text.split(/\r?\n/).map((l) => l.trim()).filter((l, i, all) => l.length > 0 || i < all.length - 1);
+}
+
+/** Keys under which exporters and apps keep the labels list in a JSON object. */
+export const LABEL_KEYS = ['labels', 'classes', 'classNames', 'class_names'];
+
+function labelText(l: unknown): string {
+  if (typeof l === 'string') return l;
+  // {"name": ...} entries (COCO-style category lists).
+  if (typeof l === 'object' && l && !Array.isArray(l) && 'name' in l) return String((l as { name: unknown }).name);
+  // ["n01440764", "tench"]: Keras' imagenet_class_index.json gives the id and the readable name, last.
+  if (Array.isArray(l) && l.length > 0 && l.every((x) => typeof x === 'string')) return l[l.length - 1];
+  return String(l);
+}
+
+/**
+ * The labels a parsed JSON value holds, or null: a list; an object with a list under one of LABEL_KEYS (Teachable
+ * Machine's metadata.json, other exporters' metadata, model.json's userDefinedMetadata); or an object keyed by
+ * every class index from "0" (Keras' class_index files), in index order.
+ */
+export function labelsInJson(json: unknown): string[] | null {
+  if (Array.isArray(json)) return json.map(labelText);
+  if (json == null || typeof json !== 'object') return null;
+  const o = json as Record<string, unknown>;
+  for (const k of LABEL_KEYS) if (Array.isArray(o[k])) return (o[k] as unknown[]).map(labelText);
+  const keys = Object.keys(o);
+  // JavaScript lists integer keys first, in ascending order: every index 0..n-1 present iff key i is "i".
+  if (keys.length > 0 && keys.every((k, i) => k === String(i))) return keys.map((k) => labelText(o[k]));
+  return null;
+}
+
+/**
+ * The mean and std as applied to each of the model's input channels, in the model's order: under `bgr` the first
+ * channel is the image's blue, and gets mean[0] and std[0]. (An app that subtracts an RGB-order mean and then swaps
+ * the channels needs those numbers reversed.)
+ */
+export function appliedChannels(p: Pick<Preprocessing, 'mean' | 'std' | 'bgr'>, channels: number): { channel: string; mean: number; std: number }[] {
+  const names = channels === 1 ? ['grey'] : p.bgr ? ['B', 'G', 'R'] : ['R', 'G', 'B'];
+  return names.map((channel, c) => ({ channel, mean: p.mean[p.mean.length === 1 ? 0 : c] ?? 0, std: p.std[p.std.length === 1 ? 0 : c] ?? 1 }));
 }
 
 export type PreprocessingSources = Record<keyof Preprocessing, string>;
 
 /**
  * Each preprocessing setting from the first place that gives it: the flags, the sidecar, what the model's own
- * metadata implies (Teachable Machine), else the default. `sources` says which, per setting, for the report.
+ * metadata or layers imply (Teachable Machine; a Rescaling first layer), in the order given, else the default.
+ * `sources` says which, per setting, for the report.
  */
 export function resolvePreprocessing(
   sidecar: Sidecar | null,
   override: Partial<Preprocessing>,
-  fromModel?: { values: Partial<Preprocessing>; what: string },
+  fromModel: { values: Partial<Preprocessing>; what: string } | { values: Partial<Preprocessing>; what: string }[] = [],
 ): Preprocessing & { sources: PreprocessingSources } {
   const fromSidecar = sidecar?.preprocess ?? {};
   const merged: Preprocessing = { ...DEFAULT_PREPROCESSING };
   const sources = {} as PreprocessingSources;
-  for (const k of ['scale', 'mean', 'std', 'bgr', 'resize'] as const) {
-    const layers: [unknown, string][] = [[override[k], 'flags'], [fromSidecar[k], SIDECAR_NAME], [fromModel?.values[k], fromModel?.what ?? ''], [DEFAULT_PREPROCESSING[k], 'default']];
+  const model = Array.isArray(fromModel) ? fromModel : [fromModel];
+  for (const k of ['scale', 'mean', 'std', 'bgr', 'resize', 'gray'] as const) {
+    const layers: [unknown, string][] = [[override[k], 'flags'], [fromSidecar[k], SIDECAR_NAME], ...model.map((m): [unknown, string] => [m.values[k], m.what]), [DEFAULT_PREPROCESSING[k], 'default']];
     const [v, where] = layers.find(([x]) => x != null)!;
     (merged as unknown as Record<string, unknown>)[k] = v;
     sources[k] = where;

@@ -413,7 +413,7 @@ async function evaluateRun(inputs: string[], opts: EvaluateOptions): Promise<Eva
       settings: { tolerance, threshold: 0.2, minIou: 0.5, steps: faithful ? steps : null, road: road ? { fractions: [...ROAD_FRACTIONS], noise: ROAD_NOISE, seed } : null },
       ...(target ? { target: { spec: targetSpec(target), label: targetLabel(target, session.labels) } } : {}),
       images: { evaluated, failed: errors.length, top1Accuracy: evaluated ? r4(correct / evaluated) : null, errors, missing, unboxed, unusable },
-      ...(leftOut ? { notes: [leftOut] } : {}),
+      ...(leftOut || session.notes.length ? { notes: [...session.notes, ...(leftOut ? [leftOut] : [])] } : {}),
       methods,
       perImage: rows,
     };

@@ -26,6 +26,8 @@ import { ensureDir, removeStrayTempFiles, writeFileAtomic } from '../report/file
 import { ExplainReport, REPORT_SCHEMA, ReportImage, ReportMap } from '../report/schema';
 import { methodSlug, slug } from '../util/names';
 import { preprocessPixels, toInputTensor } from '../model/preprocess';
+import { appliedChannels } from '../model/sidecar';
+import { scaleSuspectNote } from './scale-check';
 import { collectImages, ImageJob } from '../batch/walk';
 import { applyShard } from '../batch/shard';
 import { ChannelPool } from '../batch/channel-pool';
@@ -68,7 +70,7 @@ export function resamplingOf(session: Session, given: Resampling = {}): Required
 export async function prepareInput(session: Session, img: DecodedImage, resampling?: Resampling): Promise<{ x: tf.Tensor4D; place: Placement; pixels: Uint8Array }> {
   const [h, w, c] = session.model.classifier.inputShape;
   const place = placement(img.width, img.height, w, h, session.preprocess.resize);
-  const pixels = await resizeForModel(img, place, { grayscale: session.grayscale, ...resamplingOf(session, resampling) });
+  const pixels = await resizeForModel(img, place, { grayscale: session.grayscale, gray: session.preprocess.gray, ...resamplingOf(session, resampling) });
   return { x: toInputTensor(pixels, h, w, c, session.preprocess), place, pixels };
 }
 
@@ -415,7 +417,7 @@ export function baseReport(session: Session, opts: ExplainOptions, outDir: strin
     ...(opts.methodOptions?.eigenSmooth ? { eigenSmooth: true } : {}),
     layers: session.layers,
     score: session.score,
-    preprocessing: { ...session.preprocess, grayscale: session.grayscale, ...resamplingOf(session, opts) },
+    preprocessing: { ...session.preprocess, grayscale: session.grayscale, ...resamplingOf(session, opts), ...(session.inputRangeFrom ? { inputRangeFrom: session.inputRangeFrom } : {}), channels: appliedChannels(session.preprocess, c.inputShape[2]) },
     output: {
       dir: outDir,
       colormap: opts.colormap ?? 'jet',
@@ -447,7 +449,7 @@ export function baseReport(session: Session, opts: ExplainOptions, outDir: strin
  * may pass -k 5 to any model). Without -k the default of 3 quietly becomes the class count of a smaller model.
  */
 function runNotes(session: Session, opts: ExplainOptions): { notes?: string[] } {
-  const notes: string[] = [];
+  const notes: string[] = [...session.notes];
   const leftOut = leftOutNote(session.methodsLeftOut);
   if (leftOut) notes.push(leftOut);
   const n = session.model.classifier.numClasses;
@@ -659,6 +661,9 @@ async function explainRun(inputs: string[], given: ExplainOptions): Promise<Expl
     }
     const ok = report.images.filter((i) => i.status === 'ok');
     report.summary = { images: report.images.length, succeeded: ok.length, failed: report.images.length - ok.length };
+    // Once per run, from every image's top class (workers' images included: they are all here).
+    const suspect = session.preprocess.sources.scale === 'default' ? scaleSuspectNote(ok, session.preprocess.scale) : null;
+    if (suspect) report.notes = [...(report.notes ?? []), suspect];
     if (opts.timings !== false) {
       const totalMs = performance.now() - t0;
       // Wall time per image of this run: images overlap (decode, compute, render; workers), so averaging their own

@@ -8,7 +8,7 @@ import type { ExplainReport } from '../report/schema';
 
 export interface Inspection {
   /** As in the explain report, with `binary` always present. */
-  model: Omit<ExplainReport['model'], 'binary'> & { binary: boolean };
+  model: Omit<ExplainReport['model'], 'binary'> & { binary: boolean; /** The pixel range the model's own first layers or ops take, and which they are (absent: they say nothing). */ inputRange?: { scale: [number, number]; what: string } };
   layers: (LayerInfo & { defaultTarget: boolean })[];
   defaultLayer: string | null;
   /** Why there is no default layer, when there is none. */
@@ -50,6 +50,7 @@ export async function inspect(model: string | LoadedModel, backend: BackendChoic
         head: c.head.kind,
         binary: c.head.binary,
         ...(c.head.activationAt ? { headActivation: c.head.activationAt } : {}),
+        ...(c.inputRange ? { inputRange: c.inputRange } : {}),
       },
       layers: c.layers().map((l) => ({ ...l, defaultTarget: l.name === defaultLayer })),
       defaultLayer,

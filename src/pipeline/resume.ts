@@ -41,8 +41,11 @@ export function runSettings(report: ExplainReport): Record<string, unknown> {
   // Where labels and preprocessing came from is provenance, not content: the values themselves are compared.
   // What each image was asked for (classes, extra files) is not compared: --resume redoes the images it does not fit
   // (see RunJournal.done), so a run may be resumed with another -k or --heatmap.
-  const { images: _i, summary: _s, timings: _t, backend: _b, model, output, labelsSource: _l, preprocessing, shard, explained: _e, ...rest } = report;
-  const { sources: _p, ...settings } = preprocessing ?? ({} as ExplainReport['preprocessing']);
+  // Notes are derived from the settings and the results (the input-scale warning comes after the last image).
+  const { images: _i, summary: _s, timings: _t, backend: _b, model, output, labelsSource: _l, preprocessing, shard, explained: _e, notes: _n, ...rest } = report;
+  // `channels` restates mean, std and bgr; `inputRangeFrom` is provenance; reports before --gray made grey as luma.
+  const { sources: _p, channels: _c, inputRangeFrom: _r, ...settings } = preprocessing ?? ({} as ExplainReport['preprocessing']);
+  if (settings.grayscale && settings.gray == null) settings.gray = 'luma';
   // Format, quality and size of the images decide their files too (absent in reports older than these options).
   // --render changes the pictures of some methods only: what counts is which methods were drawn as gradient images
   // (reports from before --render drew every map as a heatmap).

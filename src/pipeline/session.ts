@@ -25,7 +25,7 @@ export interface SessionOptions {
   layers?: string[];
   /** Labels file (JSON array or one per line) or the labels themselves. */
   labels?: string | string[];
-  /** Preprocessing over the sidecar's and the model's own (scale, mean, std, bgr, resize), as the CLI's flags. */
+  /** Preprocessing over the sidecar's and the model's own (scale, mean, std, bgr, resize, gray), as the CLI's flags. */
   preprocess?: Partial<Preprocessing>;
   /** What the maps explain: 'logit' (default; the class logit, a final softmax stepped over) or 'probability'. */
   score?: ScoreKind;
@@ -45,6 +45,10 @@ export interface Session {
   /** The settings, and per setting where it came from (flags, sidecar, model metadata, default). */
   preprocess: Preprocessing & { sources: PreprocessingSources };
   grayscale: boolean;
+  /** What the model's own first layers or ops do to the input, when that set the input range (sources.scale 'model'). */
+  inputRangeFrom?: string;
+  /** What the user should know about the resolution, said once per run (a labels file that does not fit, --bgr's channel order). */
+  notes: string[];
   score: ScoreKind;
   loadMs: number;
   /** Turns a class given by index or label into an index. */
@@ -67,8 +71,8 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
 async function resolveSession(model: LoadedModel, opts: SessionOptions): Promise<Omit<Session, 'model' | 'backend' | 'loadMs'>> {
   const c = model.classifier;
   const given = opts.labels == null ? undefined : Array.isArray(opts.labels) ? { labels: opts.labels, source: '--labels', where: '--labels' } : { labels: readLabels(opts.labels), source: opts.labels, where: opts.labels };
-  const folder = await readModelFolder(model.files, model.sidecar, { labelsGiven: given != null });
-  const { labels, labelsSource, preprocess, grayscale, layers, methods, methodsLeftOut } = resolveModel(c, folder, {
+  const folder = await readModelFolder(model.files, model.sidecar, { labelsGiven: given != null, metadata: model.metadata });
+  const { labels, labelsSource, preprocess, grayscale, layers, methods, methodsLeftOut, inputRangeFrom, notes } = resolveModel(c, folder, {
     labels: given,
     preprocess: opts.preprocess,
     layers: opts.layers,
@@ -97,5 +101,5 @@ async function resolveSession(model: LoadedModel, opts: SessionOptions): Promise
     const near = closestNames(cls, labels);
     throw new UsageError(`no class labelled '${cls}'${near.length ? ` (did you mean ${near.map((n) => `'${n}'`).join(', ')}?)` : ''}`);
   };
-  return { methods, methodsLeftOut, layers, labels, labelsSource, preprocess, grayscale, score: opts.score ?? 'logit', classIndex };
+  return { methods, methodsLeftOut, layers, labels, labelsSource, preprocess, grayscale, ...(inputRangeFrom ? { inputRangeFrom } : {}), notes, score: opts.score ?? 'logit', classIndex };
 }

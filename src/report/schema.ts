@@ -4,6 +4,13 @@
  */
 export const REPORT_SCHEMA = 'tfjs-cam/explain-report@1';
 
+/** One model input channel: which image channel feeds it ('R', 'G', 'B', or 'grey'), and the mean and std applied to it. */
+export interface AppliedChannel {
+  channel: string;
+  mean: number;
+  std: number;
+}
+
 export interface ReportClass {
   index: number;
   label: string;
@@ -73,8 +80,26 @@ export interface ExplainReport {
   eigenSmooth?: boolean;
   layers: string[];
   score: 'logit' | 'probability';
-  /** `sources`: where each setting came from ('flags', 'tfjs-cam.json', 'Teachable Machine metadata.json', 'default'). */
-  preprocessing: { scale: [number, number]; mean: number[]; std: number[]; bgr: boolean; resize: string; grayscale: boolean; interpolation?: string; alignCorners?: boolean; sources?: Record<string, string> };
+  /**
+   * `sources`: where each setting came from ('flags', 'tfjs-cam.json', 'Teachable Machine metadata.json', 'model',
+   * 'default'); 'model' for `scale`: the model's own first layers or ops rescale its input, described by
+   * `inputRangeFrom`. `gray`: how a 1-channel model's grey is made (absent in older reports: luma). `channels`: the
+   * mean and std as applied to each of the model's input channels, in its order (B, G, R under `bgr`).
+   */
+  preprocessing: {
+    scale: [number, number];
+    mean: number[];
+    std: number[];
+    bgr: boolean;
+    resize: string;
+    gray?: string;
+    grayscale: boolean;
+    interpolation?: string;
+    alignCorners?: boolean;
+    sources?: Record<string, string>;
+    inputRangeFrom?: string;
+    channels?: AppliedChannel[];
+  };
   /**
    * render: how pixel-level methods were drawn (auto, heatmap, signed, gradient); absent in reports before it existed
    * (all heatmaps). maxSize: longest side of the pictures, null = the image's own size. heatmap, saveRaw, saveInput,

@@ -95,7 +95,7 @@ export async function modelFilesToServe(modelDir: string, modelJson: string, lab
     }
   }
   const files = diskModelFiles(modelDir);
-  const folder = await readModelFolder(files, await readSidecar(files), { labelsGiven });
+  const folder = await readModelFolder(files, await readSidecar(files), { labelsGiven, metadata: json.userDefinedMetadata });
   let labelsOutside: string | null = null;
   for (const used of folder.used) {
     const name = folderName(modelDir, used);

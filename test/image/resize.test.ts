@@ -3,6 +3,8 @@ import { bilinearBytes } from '../../src/image/bilinear';
 import type { DecodedImage } from '../../src/image/decode';
 import { contentBox, placement, RESIZE_MODES, toSource } from '../../src/image/geometry';
 import { luminance, resizeForModel } from '../../src/image/resize';
+import { toGray } from '../../src/image/fit';
+import { validateSidecar } from '../../src/model/sidecar';
 import { rgbRaw } from './fixtures';
 
 function image(w: number, h: number, f: (x: number, y: number) => [number, number, number]): DecodedImage {
@@ -102,6 +104,26 @@ test('greyscale is ITU-R 601 luma of the stored values, as PIL convert("L")', ()
   const rgb = new Uint8Array([255, 0, 0, 0, 255, 0, 0, 0, 255, 128, 128, 128, 255, 255, 255, 0, 0, 0, 200, 30, 60]);
   // PIL: (255,0,0) -> 76, (0,255,0) -> 150, (0,0,255) -> 29; 0.299*200 + 0.587*30 + 0.114*60 = 84.25
   expect(Array.from(luminance(rgb))).toEqual([76, 150, 29, 128, 255, 0, 84]);
+});
+
+test("--gray: grey as the app makes it (luma, the mean of R, G and B rounded, or one channel); a grey pixel stays itself", async () => {
+  const rgb = new Uint8Array([255, 0, 0, 0, 255, 0, 0, 0, 255, 128, 128, 128, 200, 30, 61]);
+  expect(Array.from(toGray(rgb, 'luma'))).toEqual(Array.from(luminance(rgb)));
+  // (200 + 30 + 61) / 3 = 97; 255 / 3 = 85
+  expect(Array.from(toGray(rgb, 'mean'))).toEqual([85, 85, 85, 128, 97]);
+  expect(Array.from(toGray(rgb, 'r'))).toEqual([255, 0, 0, 128, 200]);
+  expect(Array.from(toGray(rgb, 'g'))).toEqual([0, 255, 0, 128, 30]);
+  expect(Array.from(toGray(rgb, 'b'))).toEqual([0, 0, 255, 128, 61]);
+  // Through the resize, with grey letterbox bars that stay their value in every mode.
+  const img = image(2, 1, (x) => (x === 0 ? [200, 30, 61] : [10, 20, 90]));
+  const p = placement(2, 1, 2, 2, 'pad');
+  for (const [gray, px] of [['mean', [97, 40]], ['b', [61, 90]]] as const) {
+    const out = await resizeForModel(img, p, { grayscale: true, gray, padColor: 114 });
+    // One row of the image and one row of bars, in whichever order the placement puts them.
+    const rows = [Array.from(out.subarray(0, 2)), Array.from(out.subarray(2, 4))];
+    expect([gray, rows.find((r) => r[0] !== 114), rows.find((r) => r[0] === 114)]).toEqual([gray, px, [114, 114]]);
+  }
+  expect(() => validateSidecar({ preprocess: { gray: 'green' } }, 's.json')).toThrow("s.json: field 'preprocess.gray' must be one of 'luma', 'mean', 'r', 'g', 'b'");
 });
 
 test('bilinearBytes (the enlarging step) by hand', () => {

@@ -2,8 +2,8 @@
 // read, in which order, and no further than needed (what `serve` must serve and the browser fetches), which are
 // passed over, and how labels, preprocessing and resampling combine. The same rules run on disk (the CLI) and over
 // HTTP (the bundle, the explorer): test/pipeline/model-metadata.test.ts and test/browser/zoo-explorer.browser.test.ts.
-import { checkInput, FoundLabels, ModelFileReader, readModelFolder, readSidecar, resolveLabels, resolveResampling } from '../../src/model/resolve';
-import { resolvePreprocessing } from '../../src/model/sidecar';
+import { bgrNote, checkInput, FoundLabels, LABEL_FILES, ModelFileReader, readModelFolder, readSidecar, resolveLabels, resolveResampling } from '../../src/model/resolve';
+import { appliedChannels, resolvePreprocessing } from '../../src/model/sidecar';
 import { ModelError, UsageError } from '../../src/util/errors';
 
 /** Files by name; a value that is an Error is thrown when read (a size limit, an HTTP 500). Records every read. */
@@ -43,6 +43,35 @@ test('labels files: tried in order, one that does not parse or is too large pass
   expect((await readModelFolder(broken, null)).modelLabels?.source).toBe('labels.txt');
 });
 
+test('labels where authors put them: label(s)/class_names/classes as .json or .txt, JSON lists under labels, classes or classNames, or by class index', async () => {
+  expect(LABEL_FILES).toEqual(['labels.json', 'labels.txt', 'label.json', 'label.txt', 'class_names.json', 'class_names.txt', 'classes.json', 'classes.txt']);
+  const found = async (files: Record<string, string>) => {
+    const r = reader(files);
+    const folder = await readModelFolder(r, null);
+    return { labels: folder.modelLabels?.labels, source: folder.modelLabels?.source, reads: r.reads };
+  };
+  expect(await found({ 'label.txt': 'cat\ndog\n' })).toEqual({ labels: ['cat', 'dog'], source: 'label.txt', reads: ['metadata.json', 'labels.json', 'labels.txt', 'label.json', 'label.txt'] });
+  expect((await found({ 'classes.json': '{"classes": ["a", "b", "c"]}' })).labels).toEqual(['a', 'b', 'c']);
+  expect((await found({ 'class_names.json': '{"classNames": ["x", "y"]}' })).labels).toEqual(['x', 'y']);
+  expect((await found({ 'label.json': '["p", "q"]' })).labels).toEqual(['p', 'q']);
+  // Keras' class_index form: every index from 0, each an id and a name (the name is taken).
+  expect((await found({ 'labels.json': '{"0": ["n01440764", "tench"], "1": ["n01443537", "goldfish"]}' })).labels).toEqual(['tench', 'goldfish']);
+  // An object keyed by numbers with a gap is not a list of classes: passed over for the next file.
+  expect(await found({ 'labels.json': '{"0": "a", "2": "c"}', 'classes.txt': 'u\nv\n' })).toMatchObject({ labels: ['u', 'v'], source: 'classes.txt' });
+});
+
+test("model.json's userDefinedMetadata: a labels list there comes after metadata.json and the sidecar, before any labels file", async () => {
+  const files = reader({ 'labels.txt': 'x\ny\n' });
+  const folder = await readModelFolder(files, null, { metadata: { signature: {}, classNames: ['cat', 'dog'] } });
+  expect(folder.modelLabels).toEqual({ labels: ['cat', 'dog'], source: 'model.json userDefinedMetadata', where: '/m/model.json' });
+  expect(files.reads).toEqual(['metadata.json']);
+  expect(folder.used).toEqual([]);
+  // No list there (human-models' signature only): the files are tried.
+  expect((await readModelFolder(reader({ 'labels.txt': 'x\ny\n' }), null, { metadata: { signature: { inputs: {} } } })).modelLabels?.source).toBe('labels.txt');
+  // Teachable Machine's metadata.json still comes first.
+  expect((await readModelFolder(reader({ 'metadata.json': TM }), null, { metadata: { labels: ['p', 'q'] } })).modelLabels?.source).toBe('Teachable Machine metadata.json');
+});
+
 test('a server failing on a guessed file is an error, not a silent fallback to class numbers', async () => {
   await expect(readModelFolder(reader({ 'labels.json': new ModelError('http://h/m/labels.json: answered HTTP 500') }), null)).rejects.toThrow('answered HTTP 500');
 });
@@ -66,7 +95,16 @@ test("labels: the caller's, else the sidecar's (both must fit), else the model's
   const l = (labels: string[], source: string): FoundLabels => ({ labels, source, where: `/w/${source}` });
   expect(resolveLabels({ given: l(['a', 'b'], 'flag'), sidecar: l(['c', 'd'], 'side'), model: null }, 2, false)).toEqual({ labels: ['a', 'b'], source: 'flag' });
   expect(resolveLabels({ sidecar: l(['c', 'd'], 'side'), model: l(['e', 'f'], 'tm') }, 2, false)).toEqual({ labels: ['c', 'd'], source: 'side' });
-  expect(resolveLabels({ sidecar: null, model: l(['e', 'f', 'g'], 'labels.txt') }, 2, false)).toEqual({ labels: ['0', '1'], source: 'indices' });
+  // A guessed file that does not fit is not used, and named.
+  expect(resolveLabels({ sidecar: null, model: l(['e', 'f', 'g'], 'labels.txt') }, 2, false)).toEqual({
+    labels: ['0', '1'],
+    source: 'indices',
+    note: "/w/labels.txt: the labels file has 3 labels but the model has 2 classes: not used, classes are shown by index (give --labels or the sidecar's 'labels')",
+  });
+  expect(resolveLabels({ sidecar: null, model: l(['e', 'f', 'g'], 'Teachable Machine metadata.json') }, 2, true).note).toBe(
+    "/w/Teachable Machine metadata.json: Teachable Machine metadata.json has 3 labels but the model has 2 classes (one sigmoid unit: 1 label, the positive class, or 2): not used, classes are shown by index (give --labels or the sidecar's 'labels')",
+  );
+  expect(resolveLabels({ sidecar: null, model: null }, 2, false)).toEqual({ labels: ['0', '1'], source: 'indices' });
   expect(resolveLabels({ sidecar: null, model: l(['spoof'], 'labels.txt') }, 2, true)).toEqual({ labels: ['not spoof', 'spoof'], source: 'labels.txt' });
   expect(() => resolveLabels({ sidecar: l(['a', 'b', 'c'], 'side'), model: null }, 2, true)).toThrow('/w/side: the labels list has 3 entries but the model has 2 classes (one sigmoid unit: give 1 label, the positive class, or 2)');
 });
@@ -75,17 +113,48 @@ test('preprocessing per setting: flags > sidecar > model metadata > default; res
   const sidecar = { preprocess: { resize: 'pad' as const, interpolation: 'area' as const } };
   const p = resolvePreprocessing(sidecar, { mean: [0.5] }, { values: { scale: [-1, 1], resize: 'crop' }, what: 'Teachable Machine metadata.json' });
   expect([p.mean, p.resize, p.scale, p.std]).toEqual([[0.5], 'pad', [-1, 1], [1]]);
-  expect(p.sources).toEqual({ mean: 'flags', resize: 'tfjs-cam.json', scale: 'Teachable Machine metadata.json', std: 'default', bgr: 'default' });
+  expect(p.sources).toEqual({ mean: 'flags', resize: 'tfjs-cam.json', scale: 'Teachable Machine metadata.json', std: 'default', bgr: 'default', gray: 'default' });
+  // Several model-level sources in order: Teachable Machine's runtime, then the model's own first layers.
+  const both = resolvePreprocessing(null, {}, [{ values: { resize: 'crop' }, what: 'Teachable Machine metadata.json' }, { values: { scale: [0, 255] }, what: 'model' }]);
+  expect([both.scale, both.sources.scale, both.resize, both.sources.resize]).toEqual([[0, 255], 'model', 'crop', 'Teachable Machine metadata.json']);
   expect(resolveResampling(sidecar)).toEqual({ interpolation: 'area', alignCorners: false });
   expect(resolveResampling(sidecar, { interpolation: 'nearest', alignCorners: true })).toEqual({ interpolation: 'nearest', alignCorners: true });
   expect(resolveResampling(null)).toEqual({ interpolation: 'bilinear', alignCorners: false });
 });
 
 test('the input check names the flag or the sidecar field', () => {
-  const pre = (mean: number[], from: string) => Object.assign(resolvePreprocessing(null, {}), { mean, sources: { scale: 'default', mean: from, std: 'default', bgr: 'default', resize: 'default' } });
+  const pre = (mean: number[], from: string) => Object.assign(resolvePreprocessing(null, {}), { mean, sources: { scale: 'default', mean: from, std: 'default', bgr: 'default', resize: 'default', gray: 'default' } });
   expect(() => checkInput(3, pre([1, 2], 'flags'), null, '/m/tfjs-cam.json')).toThrow('--mean has 2 values but the model takes 3-channel images: give 1 value (for every channel) or 3 (one per channel)');
   expect(() => checkInput(1, pre([1, 2], 'tfjs-cam.json'), null, '/m/tfjs-cam.json')).toThrow("/m/tfjs-cam.json: field 'preprocess.mean' has 2 values but the model takes 1-channel images: give 1 value");
   expect(() => checkInput(3, pre([0], 'default'), { preprocess: { grayscale: true } }, '/m/tfjs-cam.json')).toThrow("/m/tfjs-cam.json: field 'preprocess.grayscale' is true but the model takes 3-channel images (RGB)");
   expect(() => checkInput(4, pre([0], 'default'), null, '/m/tfjs-cam.json')).toThrow('the model takes 4-channel images; only 1 (grayscale) and 3 (RGB) are supported');
   expect(() => checkInput(3, pre([1, 2, 3], 'flags'), null, '/m/tfjs-cam.json')).not.toThrow();
+});
+
+test('--gray: reported with its source; refused for an RGB model, whether from the flags or the sidecar', () => {
+  expect(resolvePreprocessing(null, {}).gray).toBe('luma');
+  const side = resolvePreprocessing({ preprocess: { gray: 'mean' } }, {});
+  expect([side.gray, side.sources.gray]).toEqual(['mean', 'tfjs-cam.json']);
+  const flag = resolvePreprocessing({ preprocess: { gray: 'mean' } }, { gray: 'g' });
+  expect([flag.gray, flag.sources.gray]).toEqual(['g', 'flags']);
+  expect(() => checkInput(1, flag, null, '/m/tfjs-cam.json')).not.toThrow();
+  expect(() => checkInput(3, flag, null, '/m/tfjs-cam.json')).toThrow('--gray applies to 1-channel models; this model takes RGB images');
+  expect(() => checkInput(3, side, null, '/m/tfjs-cam.json')).toThrow("/m/tfjs-cam.json: field 'preprocess.gray' applies to 1-channel models; this model takes RGB images");
+});
+
+test("--bgr: mean and std apply in the model's (BGR) order, shown per channel and said in a note", () => {
+  const p = resolvePreprocessing(null, { bgr: true, mean: [103.939, 116.779, 123.68], std: [1] });
+  expect(appliedChannels(p, 3)).toEqual([
+    { channel: 'B', mean: 103.939, std: 1 },
+    { channel: 'G', mean: 116.779, std: 1 },
+    { channel: 'R', mean: 123.68, std: 1 },
+  ]);
+  expect(appliedChannels({ ...p, bgr: false }, 3).map((c) => c.channel)).toEqual(['R', 'G', 'B']);
+  expect(appliedChannels(p, 1)).toEqual([{ channel: 'grey', mean: 103.939, std: 1 }]);
+  expect(bgrNote(p, 3)).toEqual([
+    "bgr: mean and std apply in the model's channel order (B, G, R): B mean 103.939 std 1, G mean 116.779 std 1, R mean 123.68 std 1; if your app subtracts an RGB-order mean before swapping channels, give the values reversed",
+  ]);
+  // One value for every channel: the order does not matter, nothing to say.
+  expect(bgrNote(resolvePreprocessing(null, { bgr: true, mean: [127.5] }), 3)).toEqual([]);
+  expect(bgrNote(resolvePreprocessing(null, { mean: [1, 2, 3] }), 3)).toEqual([]);
 });

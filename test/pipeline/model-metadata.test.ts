@@ -41,7 +41,7 @@ test("Teachable Machine's metadata.json gives labels and TM's preprocessing; fla
   expect(s.labels).toEqual(['cat', 'dog', 'bird', 'fish']);
   expect(s.labelsSource).toBe('Teachable Machine metadata.json');
   expect([s.preprocess.scale, s.preprocess.resize]).toEqual([[-1, 1], 'crop']);
-  expect(s.preprocess.sources).toEqual({ scale: 'Teachable Machine metadata.json', resize: 'Teachable Machine metadata.json', mean: 'default', std: 'default', bgr: 'default' });
+  expect(s.preprocess.sources).toEqual({ scale: 'Teachable Machine metadata.json', resize: 'Teachable Machine metadata.json', mean: 'default', std: 'default', bgr: 'default', gray: 'default' });
   s.model.dispose();
   const flagged = await openSession({ model: d, preprocess: { scale: [0, 1] } });
   expect(flagged.preprocess.scale).toEqual([0, 1]);
