@@ -293,7 +293,8 @@ async function openImage(name: string, source: string | Blob, gallery: number | 
   try {
     opened = await client.run({ type: 'open', image, topK: config.topK });
   } catch (e) {
-    markGallery(current?.gallery ?? null);
+    // Overtaken: the newer request marks its own image. Failed or cancelled: the image on show is marked again.
+    if (!(e instanceof Dropped && e.why === 'overtaken')) markGallery(current?.gallery ?? null);
     return failed(e);
   }
   current = { name, source: image, image: opened.image, placement: opened.placement, forwardMs: opened.forwardMs, gallery };
