@@ -143,8 +143,8 @@ function fillMethods(): void {
     input.value = m;
     // The fast methods start ticked; a slow one only when the user ticks it, after its estimate is on show.
     input.checked = ticked.has(m) && !SLOW_METHODS.includes(m);
-    label.append(input, ` ${m}`);
-    if (SLOW_METHODS.includes(m)) label.title = 'slow: many passes through the model';
+    label.append(input, ` ${m}${SLOW_METHODS.includes(m) ? ' (slow)' : ''}`);
+    if (SLOW_METHODS.includes(m)) label.title = 'slow: many passes through the model (an estimate shows when ticked)';
     box.append(label);
   }
   showEstimate();
