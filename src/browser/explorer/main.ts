@@ -383,12 +383,13 @@ function batchSize(): number | undefined {
   return Number.isInteger(n) && n > 0 ? n : undefined;
 }
 
-/** The arrow keys move between the listed images, unless a control that uses them has the focus. */
+/** The arrow keys (left, right) move between the listed images, unless a control that uses them has the focus. */
 function onKey(e: KeyboardEvent): void {
   if (e.altKey || e.ctrlKey || e.metaKey || !config.images.length) return;
   const t = e.target as HTMLElement | null;
   if (t && (t.tagName === 'SELECT' || t.tagName === 'TEXTAREA' || (t.tagName === 'INPUT' && (t as HTMLInputElement).type !== 'checkbox'))) return;
-  const step = e.key === 'ArrowRight' || e.key === 'ArrowDown' ? 1 : e.key === 'ArrowLeft' || e.key === 'ArrowUp' ? -1 : 0;
+  // Left and right only: up and down still scroll the page.
+  const step = e.key === 'ArrowRight' ? 1 : e.key === 'ArrowLeft' ? -1 : 0;
   if (!step) return;
   e.preventDefault();
   const at = current?.gallery ?? -1;
