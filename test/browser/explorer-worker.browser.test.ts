@@ -140,9 +140,9 @@ maybe('the explorer page and its worker', () => {
     const seen: string[] = await page.evaluate(() => (globalThis as unknown as { seen: string[] }).seen);
     const longTasks: number[] = await page.evaluate(() => (globalThis as Win).longTasks);
     // Channel batches of 4 over the channels that are not constant: several progress steps, each with the estimate.
-    const steps = seen.filter((t) => /^scorecam \d+\/\d+ · about .* \(scorecam: 97 passes, at [\d.]+ ms a pass\)$/.test(t));
+    const steps = seen.filter((t) => /^scorecam \d+\/\d+ · [\d.]+ (s|min) left · up to .* \(scorecam: 97 passes, at [\d.]+ ms a pass\)$/.test(t));
     expect(steps.length).toBeGreaterThanOrEqual(3);
-    expect(seen[0]).toMatch(/^scorecam for \S+ · about .*scorecam: 97 passes/); // before the first batch
+    expect(seen[0]).toMatch(/^scorecam for \S+ · up to .*scorecam: 97 passes/); // before the first batch
     console.log(`Score-CAM in the worker: ${steps.length} progress steps; main-thread tasks over 50 ms: ${longTasks.length ? longTasks.map((d) => d.toFixed(0)).join(', ') + ' ms' : 'none'}`);
     expect(Math.max(0, ...longTasks)).toBeLessThan(200);
     expect(await page.isHidden('#progress-box')).toBe(true);
@@ -238,7 +238,7 @@ maybe('the explorer page and its worker', () => {
     expect(await ticked()).toEqual(['gradcam', 'gradcam++', 'layercam']);
     expect(await p.textContent('#estimate')).toBe('');
     await p.check('#compare-methods input[value="scorecam"]');
-    expect(await p.textContent('#estimate')).toMatch(/^Slow methods ticked: about .* \(scorecam: 97 passes, at [\d.]+ ms a pass\)\.$/);
+    expect(await p.textContent('#estimate')).toMatch(/^Slow methods ticked: up to .* \(scorecam: 97 passes, at [\d.]+ ms a pass\)\.$/);
     await p.check('#compare-methods input[value="saliency"]');
     const n = (await state(p)).computations;
     await p.click('#compare');

@@ -18,7 +18,7 @@ import type { Preprocessing } from '../../model/sidecar';
 import type { Interpolation } from '../../image/fit';
 import type { ImageSource, ModelInfo, WorkerMap, WorkerPrediction } from './protocol';
 import { Dropped, ExplorerWorker, type Progress } from './client';
-import { formatDuration, passesOf, SLOW_METHODS } from './estimate';
+import { BOUNDED_ESTIMATES, estimateLeft, formatDuration, passesOf, SLOW_METHODS } from './estimate';
 
 interface Config {
   /** URL of model.json. */
@@ -106,14 +106,15 @@ function methodsFor(layer: string): string[] {
   return info.browserMethods.filter((m) => (m !== 'cam' || cam) && (m !== 'fullgrad' || info.fullGrad));
 }
 
-/** "about 12 s (scorecam: 97 passes)" for the slow methods among `methods`, null when there are none or no image. */
+/** "up to 12 s (scorecam: 97 passes, at 120 ms a pass)" for the slow methods among `methods`, null when there are none or no image. */
 function estimate(methods: string[]): string | null {
   const slow = methods.filter((m) => SLOW_METHODS.includes(m));
   if (!slow.length || !current) return null;
   const layer = selectedLayer();
   const passes = slow.map((m) => ({ m, n: passesOf(m, channelsAt(layer), info.methodOptions) }));
   const ms = passes.reduce((s, p) => s + p.n, 0) * current.forwardMs;
-  return `about ${formatDuration(ms)} (${passes.map((p) => `${p.m}: ${p.n} passes`).join(', ')}, at ${current.forwardMs.toFixed(1)} ms a pass)`;
+  const bound = slow.some((m) => BOUNDED_ESTIMATES.includes(m));
+  return `${bound ? 'up to' : 'about'} ${formatDuration(ms)} (${passes.map((p) => `${p.m}: ${p.n} passes`).join(', ')}, at ${current.forwardMs.toFixed(1)} ms a pass)`;
 }
 
 function tickedMethods(): string[] {
@@ -238,10 +239,15 @@ function redraw(): void {
   drawSheet();
 }
 
+/** When the method on show in the progress bar started (its first report), for the time left. */
+let methodStart = { index: -1, at: 0 };
+
 function showProgress(p: Progress, estimateText: string | null): void {
   const fraction = (p.index + (p.total > 0 ? p.done / p.total : 0)) / p.count;
+  if (p.index !== methodStart.index || (p.done === 0 && p.total === 1)) methodStart = { index: p.index, at: performance.now() };
   const step = p.total > 1 ? ` ${p.done}/${p.total}` : '';
-  const text = `${p.method}${p.count > 1 ? ` (${p.index + 1} of ${p.count})` : ''}${step}${estimateText ? ` · ${estimateText}` : ''}`;
+  const left = p.total > 1 ? estimateLeft(performance.now() - methodStart.at, p.done, p.total) : null;
+  const text = `${p.method}${p.count > 1 ? ` (${p.index + 1} of ${p.count})` : ''}${step}${left != null ? ` · ${formatDuration(left)} left` : ''}${estimateText ? ` · ${estimateText}` : ''}`;
   page.progress = { fraction, text, estimate: estimateText };
   $<HTMLProgressElement>('progress').value = fraction;
   $('progress-text').textContent = text;
