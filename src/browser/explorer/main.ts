@@ -97,7 +97,8 @@ function option(parent: HTMLElement, value: string, text = value): void {
   parent.append(o);
 }
 
-const layerInfo = (name: string) => info.layers.find((l) => l.name === name)!;
+// A layer the sidecar or --layer names may not be among the spatial ones listed: shown without a shape.
+const layerInfo = (name: string): ModelInfo['layers'][number] => info.layers.find((l) => l.name === name) ?? { name, outputShape: [] };
 const channelsAt = (layer: string) => layerInfo(layer).outputShape.at(-1) ?? 1;
 const selectedLayer = () => $<HTMLSelectElement>('layer').value || info.defaultLayer;
 
@@ -142,8 +143,8 @@ function fillMethods(): void {
     const input = document.createElement('input');
     input.type = 'checkbox';
     input.value = m;
-    // The fast methods start ticked; a slow one only when the user ticks it, after its estimate is on show.
-    input.checked = ticked.has(m) && !SLOW_METHODS.includes(m);
+    // The fast methods start ticked; a slow one only when the user ticks it (its estimate then on show).
+    input.checked = ticked.has(m);
     label.append(input, ` ${m}${SLOW_METHODS.includes(m) ? ' (slow)' : ''}`);
     if (SLOW_METHODS.includes(m)) label.title = 'slow: many passes through the model (an estimate shows when ticked)';
     box.append(label);
@@ -160,7 +161,7 @@ function fillLayers(): void {
   const keep = select.value || info.defaultLayer;
   const typed = $<HTMLInputElement>('layer-filter').value.trim().toLowerCase();
   select.textContent = '';
-  const text = (l: ModelInfo['layers'][number]) => `${l.name} [${l.outputShape.join('x')}]`;
+  const text = (l: ModelInfo['layers'][number]) => (l.outputShape.length ? `${l.name} [${l.outputShape.join('x')}]` : l.name);
   const def = document.createElement('optgroup');
   def.label = 'default';
   option(def, info.defaultLayer, text(layerInfo(info.defaultLayer)));
