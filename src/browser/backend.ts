@@ -22,6 +22,17 @@ export interface BackendOptions {
 const WASM_MODULE = '@tensorflow/tfjs-backend-wasm';
 const WEBGPU_MODULE = '@tensorflow/tfjs-backend-webgpu';
 
+type WasmModule = typeof import('@tensorflow/tfjs-backend-wasm');
+let bundledWasm: WasmModule | null = null;
+
+/**
+ * For a bundle that carries the WASM backend itself (the explorer's Web Worker: a worker has no import map to
+ * resolve the peer import by name). Not part of the library's API.
+ */
+export function useBundledWasm(wasm: WasmModule): void {
+  bundledWasm = wasm;
+}
+
 async function tryActivate(name: BrowserBackend, opts: BackendOptions): Promise<boolean> {
   switch (name) {
     case 'webgl':
@@ -33,7 +44,7 @@ async function tryActivate(name: BrowserBackend, opts: BackendOptions): Promise<
       return tf.setBackend('webgpu');
     }
     case 'wasm': {
-      const wasm = (await import(/* webpackIgnore: true */ WASM_MODULE)) as typeof import('@tensorflow/tfjs-backend-wasm');
+      const wasm = bundledWasm ?? ((await import(/* webpackIgnore: true */ WASM_MODULE)) as WasmModule);
       const folder = new URL(opts.wasmPaths ?? wasmBesideBundle(), pageUrl()).href;
       wasm.setWasmPaths(folder);
       // tfjs only says "make sure the server can serve the .wasm file": find out which file, and what the server said.

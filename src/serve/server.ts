@@ -136,6 +136,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     ['app/tfjs-cam.mjs', path.join(app, 'tfjs-cam.mjs')],
     ['app/tfjs-cam.mjs.map', path.join(app, 'tfjs-cam.mjs.map')],
     ['app/explorer.mjs', path.join(app, 'explorer.mjs')],
+    ['app/explorer-worker.mjs', path.join(app, 'explorer-worker.mjs')],
     ['app/vendor/tfjs.mjs', path.join(app, 'vendor', 'tfjs.mjs')],
     ['app/vendor/tfjs-backend-wasm.mjs', path.join(app, 'vendor', 'tfjs-backend-wasm.mjs')],
     // tfjs-backend-wasm's binaries, copied beside the bundle by the build (scripts/build-browser.ts).

@@ -232,9 +232,6 @@ maybe('the explorer page', () => {
     const sheet = await page.$$eval('#sheet canvas', (cs) => (cs as unknown as El[]).map((c) => ({ method: c.dataset.method, w: c.width })));
     expect(sheet).toEqual(['gradcam', 'layercam', 'eigencam'].map((method) => ({ method, w: 224 })));
     expect(await page.$$eval('#sheet figcaption', (f) => f.map((x) => x.textContent))).toEqual(['gradcam', 'layercam', 'eigencam']);
-    // The README's screenshot: TFJS_CAM_SCREENSHOT=docs/explorer.png npx jest test/browser/explorer (a palette PNG, small).
-    const shot = process.env.TFJS_CAM_SCREENSHOT;
-    if (shot) fs.writeFileSync(path.resolve(ROOT, shot), await sharp(await page.screenshot({ fullPage: true })).png({ palette: true, colours: 128, compressionLevel: 9 }).toBuffer());
   });
 
   test('a non-image file: a message naming it, the page goes on', async () => {

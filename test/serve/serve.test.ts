@@ -70,7 +70,7 @@ maybe('the server', () => {
     expect(page.headers['content-security-policy']).toMatch(/default-src 'self'/);
     const config = JSON.parse((await get(server.url, '/config.json')).body.toString());
     expect(config).toMatchObject({ model: './models/model.json', images: [{ name: 'sample.png', url: './images/0' }], topK: 5 });
-    for (const p of ['/app/tfjs-cam.mjs', '/app/explorer.mjs', '/app/vendor/tfjs.mjs', '/app/vendor/tfjs-backend-wasm.mjs']) {
+    for (const p of ['/app/tfjs-cam.mjs', '/app/explorer.mjs', '/app/explorer-worker.mjs', '/app/vendor/tfjs.mjs', '/app/vendor/tfjs-backend-wasm.mjs']) {
       const r = await get(server.url, p);
       expect([p, r.status, r.type]).toEqual([p, 200, 'text/javascript; charset=utf-8']);
     }
