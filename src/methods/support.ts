@@ -19,5 +19,6 @@ export function methodSupport(c: Classifier, layers: string[]): MethodSupport {
   const plan = c.fullGradPlan?.();
   const fullGrad = !plan ? 'FullGrad needs a layers model to find the biases, and this is a graph model' : plan.kind === 'none' ? plan.reason : null;
   const guided = c.format === 'graph-model' ? "this is a graph model, which tfjs-converter runs with its own copy of the ops, out of reach of the guided ReLU" : null;
-  return { cam, fullGrad, guided };
+  const refine = layers.length < 2 ? 'RefineCAM multiplies the maps of several target layers (--layer a --layer b); with one it is Grad-CAM++' : null;
+  return { cam, fullGrad, guided, refine };
 }

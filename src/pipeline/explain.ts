@@ -37,6 +37,7 @@ import { parseTarget, Target, targetLabel, targetSpec } from '../capture/targets
 import { peakOf, topMassShare } from './maps';
 import { openSession, Session } from './session';
 import { leftOutNote } from '../methods';
+import { checkMethodOptions, methodSettingsOf } from './method-settings';
 import { errorMessage, OutputError, UsageError, UserError } from '../util/errors';
 import { REPORT_NAME, RunJournal, WantedOutputs } from './resume';
 import { lockOutputDir } from '../report/lock';
@@ -209,6 +210,7 @@ export class ImagePipeline {
         score: this.session.score,
         methodOptions: this.black ? { ...this.opts.methodOptions, baseline: this.black } : this.opts.methodOptions,
         augSmooth: this.opts.augSmooth,
+        aggregate: this.opts.aggregate,
         channelPool: this.channelPool,
         signedFor: this.writeFiles ? this.session.methods.map((m) => m.name).filter((m) => drawingOf(m, this.opts.render) !== 'heatmap') : undefined,
       });
@@ -273,6 +275,7 @@ export class ImagePipeline {
         topMassShare: round(topMassShare(m.map), 4),
         flat: m.flat,
         ...(m.completenessError !== undefined ? { completenessError: round(m.completenessError, 6) } : {}),
+        ...(m.comparedWith ? { comparedWith: m.comparedWith.map((i) => ({ index: i, label: session.labels[i] ?? String(i) })) } : {}),
       };
       if (shown) {
         // Without the signed attribution (not kept for this method), a signed method is drawn as a heatmap.
@@ -413,6 +416,7 @@ export function baseReport(session: Session, opts: ExplainOptions, outDir: strin
     methods: session.methods.map((m) => m.name),
     ...(opts.augSmooth ? { augSmooth: true } : {}),
     ...(opts.methodOptions?.eigenSmooth ? { eigenSmooth: true } : {}),
+    ...methodSettingsOf(session.methods, session.layers, opts.methodOptions, opts.aggregate),
     layers: session.layers,
     score: session.score,
     preprocessing: { ...session.preprocess, grayscale: session.grayscale, ...resamplingOf(session, opts) },
@@ -511,7 +515,9 @@ async function explainRun(inputs: string[], given: ExplainOptions): Promise<Expl
   const session = await openSession(given);
   // A baseline image is read once, before any image (an unreadable one stops the run), and travels to the workers.
   const baseline = given.baselineImage && usesBaseline(session) ? await baselineOf(session, given) : undefined;
-  const opts: ExplainOptions = baseline ? { ...given, methodOptions: { ...given.methodOptions, baseline } } : given;
+  const withBaseline: ExplainOptions = baseline ? { ...given, methodOptions: { ...given.methodOptions, baseline } } : given;
+  // Method options checked (a bad one stops the run before any image) and Finer-CAM's classes resolved.
+  const opts: ExplainOptions = { ...withBaseline, methodOptions: checkMethodOptions(withBaseline.methodOptions, given.finerCompare, (c) => session.classIndex(c), resolveTargets(session, withBaseline), session.methods) };
   let openJournal: RunJournal | null = null;
   let lock: { release(): void } | null = null;
   try {
