@@ -38,8 +38,18 @@ const FROM_INPUTS: { kernelName: string; inputsToSave: string[]; gradFunc: GradF
   { kernelName: 'Sigmoid', inputsToSave: ['x'], gradFunc: (dy, [x]) => ({ x: () => { const y = tf.sigmoid(x); return tf.mul(dy, tf.mul(y, tf.sub(1, y))); } }) },
   { kernelName: 'Tanh', inputsToSave: ['x'], gradFunc: (dy, [x]) => ({ x: () => tf.mul(dy, tf.sub(1, tf.square(tf.tanh(x)))) }) },
   { kernelName: 'Exp', inputsToSave: ['x'], gradFunc: (dy, [x]) => ({ x: () => tf.mul(dy, tf.exp(x)) }) },
-  // tfjs's ELU has alpha 1: d elu(x) / dx = 1 for x > 0, exp(x) otherwise
-  { kernelName: 'Elu', inputsToSave: ['x'], gradFunc: (dy, [x]) => ({ x: () => tf.where(tf.greater(x, 0), dy, tf.mul(dy, tf.exp(x))) }) },
+  // tfjs's ELU has alpha 1: d elu(x) / dx = 1 for x > 0, exp(x) otherwise. The mask is a step (whose gradient
+  // tfjs knows is 0), not a comparison (which has no gradient at all), and exp reads min(x, 0) so as not to overflow.
+  {
+    kernelName: 'Elu',
+    inputsToSave: ['x'],
+    gradFunc: (dy, [x]) => ({
+      x: () => {
+        const positive = tf.step(x);
+        return tf.mul(dy, tf.add(positive, tf.mul(tf.sub(1, positive), tf.exp(tf.minimum(x, 0)))));
+      },
+    }),
+  },
 ];
 
 /** Runs fn with the gradients above traceable to second order (not re-entrant-safe across threads: tfjs is one thread). */
