@@ -42,6 +42,8 @@ export interface MethodSupport {
   guided?: string | null;
   /** RefineCAM multiplies the maps of several target layers: with one it is Grad-CAM++, so 'all' leaves it out. */
   refine?: string | null;
+  /** ShapleyCAM needs second derivatives through the head, which tfjs lacks for some ops (max pooling's gradient). */
+  shapley?: string | null;
 }
 
 /** A method that 'all' left out, and why. */
@@ -58,7 +60,7 @@ export interface LeftOutMethod {
 export function selectMethods(spec: string, unsupported: MethodSupport = {}): { methods: CamMethod[]; leftOut: LeftOutMethod[] } {
   const names = spec.split(',').map((s) => s.trim()).filter(Boolean);
   if (names.length === 1 && names[0].toLowerCase() === 'all') {
-    const whyNot = (m: CamMethod): string | null | undefined => (m === cam ? unsupported.cam : m === fullgrad ? unsupported.fullGrad : m.needs.includes('guided-relu') ? unsupported.guided : m === refinecam ? unsupported.refine : null);
+    const whyNot = (m: CamMethod): string | null | undefined => (m === cam ? unsupported.cam : m === fullgrad ? unsupported.fullGrad : m.needs.includes('guided-relu') ? unsupported.guided : m === refinecam ? unsupported.refine : m === shapleycam ? unsupported.shapley : null);
     return {
       methods: ALL.filter((m) => !whyNot(m)),
       leftOut: ALL.flatMap((m) => {
