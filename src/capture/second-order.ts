@@ -7,6 +7,11 @@
  * While fn runs, those gradients are replaced by ones that recompute the output from the saved *input* (whose clone
  * the tape does trace), and put back afterwards. Max pooling and max/min keep theirs: their saved output only
  * picks positions, a choice with zero derivative.
+ *
+ * Two backward ops that tfjs 4.22 cannot differentiate at all get a gradient here too: average pooling's and a
+ * depthwise convolution's input gradients (AvgPoolGrad, DepthwiseConv2dNativeBackpropInput), both linear in dy, so
+ * their derivative is the forward op they are the adjoint of (MobileNets pool with AveragePooling2D and are made of
+ * depthwise convolutions). Max pooling's gradient (MaxPoolGrad) has none: ShapleyCAM refuses it, naming it.
  */
 import * as tf from '@tensorflow/tfjs';
 
@@ -48,6 +53,22 @@ const FROM_INPUTS: { kernelName: string; inputsToSave: string[]; gradFunc: GradF
         const positive = tf.step(x);
         return tf.mul(dy, tf.add(positive, tf.mul(tf.sub(1, positive), tf.exp(tf.minimum(x, 0)))));
       },
+    }),
+  },
+  {
+    kernelName: 'AvgPoolGrad',
+    inputsToSave: ['input'],
+    gradFunc: (ddx, [input], attrs) => ({
+      dy: () => tf.avgPool(ddx as tf.Tensor4D, attrs.filterSize as [number, number], attrs.strides as [number, number], attrs.pad as 'valid'),
+      // the input gives only a shape
+      input: () => tf.zerosLike(input),
+    }),
+  },
+  {
+    kernelName: 'DepthwiseConv2dNativeBackpropInput',
+    inputsToSave: ['filter'],
+    gradFunc: (ddx, [filter], attrs) => ({
+      dy: () => tf.depthwiseConv2d(ddx as tf.Tensor4D, filter as tf.Tensor4D, attrs.strides as [number, number], attrs.pad as 'valid', 'NHWC', attrs.dilations as [number, number], attrs.dimRoundingMode as 'round'),
     }),
   },
 ];

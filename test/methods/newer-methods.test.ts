@@ -90,23 +90,34 @@ test('finercam compares with the classes whose logits are closest (ties: lower i
   expect(mostSimilarClasses([0, 1], 1)).toEqual([0]);
 });
 
-/** conv 'target' -> conv with a smooth activation -> GAP -> dense (softmax): a head whose Hessian is not 0. */
-function smoothModel(activation: 'tanh' | 'elu' | 'sigmoid', pool = false): tf.LayersModel {
+/**
+ * conv 'target' -> conv with a smooth activation [-> max or average pooling, or a depthwise convolution] -> GAP ->
+ * dense (softmax): a head whose Hessian is not 0.
+ */
+function smoothModel(activation: 'tanh' | 'elu' | 'sigmoid', extra: 'none' | 'maxpool' | 'avgpool' | 'depthwise' = 'none'): tf.LayersModel {
   const init = (seed: number) => tf.initializers.glorotUniform({ seed });
   return tf.sequential({
     layers: [
       tf.layers.conv2d({ inputShape: [6, 6, 3], filters: 4, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: init(1), name: 'target' }),
       tf.layers.conv2d({ filters: 5, kernelSize: 3, padding: 'same', activation, kernelInitializer: init(2), biasInitializer: tf.initializers.constant({ value: 0.1 }), name: 'smooth' }),
-      ...(pool ? [tf.layers.maxPooling2d({ poolSize: 2, name: 'pool' })] : []),
+      ...(extra === 'maxpool' ? [tf.layers.maxPooling2d({ poolSize: 2, name: 'pool' })] : []),
+      ...(extra === 'avgpool' ? [tf.layers.averagePooling2d({ poolSize: 2, name: 'pool' })] : []),
+      ...(extra === 'depthwise' ? [tf.layers.depthwiseConv2d({ kernelSize: 3, padding: 'same', activation: 'tanh', depthwiseInitializer: init(4), name: 'dw' })] : []),
       tf.layers.globalAveragePooling2d({ name: 'gap' }),
       tf.layers.dense({ units: 3, kernelInitializer: init(3), activation: 'softmax', name: 'fc' }),
     ],
   });
 }
 
-describe.each(['tanh', 'elu', 'sigmoid'] as const)('shapleycam through a %s head', (activation) => {
+describe.each([
+  ['tanh', 'none'],
+  ['elu', 'none'],
+  ['sigmoid', 'none'],
+  ['tanh', 'avgpool'],
+  ['elu', 'depthwise'],
+] as const)('shapleycam through a %s head (then %s)', (activation, extra) => {
   test.each(['logit', 'probability'] as const)('H A on the %s matches central finite differences of the gradient', (score) => {
-    const model = new LayersClassifier(smoothModel(activation));
+    const model = new LayersClassifier(smoothModel(activation, extra));
     const x = seededInput([1, 6, 6, 3], 3);
     const fp = model.forward(x, ['target']);
     try {
@@ -154,7 +165,7 @@ describe.each(['tanh', 'elu', 'sigmoid'] as const)('shapleycam through a %s head
 });
 
 test('shapleycam refuses, naming the op, where tfjs has no second derivative (max pooling\'s gradient)', () => {
-  const model = new LayersClassifier(smoothModel('tanh', true));
+  const model = new LayersClassifier(smoothModel('tanh', 'maxpool'));
   const x = seededInput([1, 6, 6, 3], 3);
   try {
     expect(() => explainTensor(model, x, { methods: [getMethod('shapleycam')], layers: ['target'], topK: 1, score: 'logit' })).toThrow(/ShapleyCAM needs second derivatives, and the op 'MaxPoolGrad'.*use --method gradcam/);

@@ -1,0 +1,54 @@
+/**
+ * The methods from pytorch-grad-cam's later releases (FEM, KPCA-CAM, ShapleyCAM, Finer-CAM, RefineCAM), cost per
+ * image on MobileNetV2 (../shared/data/zoo/nsfwjs-mobilenet-v2, a LayersModel; skipped with a notice when absent),
+ * beside Grad-CAM and Grad-CAM++ measured in the same run: compute only (forward, backward, maps), top-1, one
+ * thread, warm model. Also the kernel PCA alone on 14 x 14 x 1280 (the size of a MobileNetV2 activation at a
+ * 448-pixel input), whose cost grows with the square of the positions.
+ *
+ *   node dist/bench/run.js --only methods
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { getMethod } from '../src/methods';
+import { explainTensor } from '../src/pipeline/explain-tensor';
+import { decodeImage } from '../src/image/decode';
+import { prepareInput } from '../src/pipeline/explain';
+import { openSession } from '../src/pipeline/session';
+import { kernelPcaProjection } from '../src/methods/kernel-pca';
+import type { ZooBenchOptions } from './zoo';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const MODEL = path.resolve(ROOT, '..', 'shared', 'data', 'zoo', 'nsfwjs-mobilenet-v2');
+const PHOTO = path.resolve(ROOT, '..', 'shared', 'data', 'images', 'coffee.png');
+
+export async function benchNewerMethods(o: ZooBenchOptions): Promise<void> {
+  // Kernel PCA alone: 196 positions x 1280 channels, seeded values shaped like post-ReLU activations.
+  let s = 11;
+  const x = Float64Array.from({ length: 196 * 1280 }, () => Math.max(0, ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32) * 2 - 1));
+  console.log('\nkernel PCA (KPCA-CAM) alone, 14 x 14 positions x 1280 channels');
+  for (const kernel of ['sigmoid', 'rbf', 'poly', 'cosine'] as const) o.line(`kernel ${kernel}`, o.fmt(o.timeIt(() => kernelPcaProjection(x, 196, 1280, kernel))), '(target: well under 1 s)');
+  if (!fs.existsSync(path.join(MODEL, 'model.json'))) {
+    console.log('\nskipped the newer methods on MobileNetV2: ../shared/data/zoo is not present');
+    return;
+  }
+  const session = await openSession({ model: MODEL, backend: 'wasm' });
+  const c = session.model.classifier;
+  const layer = c.defaultTargetLayer();
+  const { x: input } = await prepareInput(session, await decodeImage(PHOTO), {});
+  // RefineCAM's second layer: the last 14 x 14 one (MobileNetV2's block 13 expansion), as its paper pairs layers.
+  const early = c.layers().filter((l) => l.outputShape[0] === 14).pop()?.name ?? layer;
+  console.log(`\nthe newer methods on zoo/nsfwjs-mobilenet-v2: layer '${layer}', coffee.png, top-1, compute only, 1 thread`);
+  const time = (methods: string[], layers: string[]) => o.timeIt(() => explainTensor(c, input, { methods: methods.map(getMethod), layers, topK: 1, score: 'logit' }));
+  const grad = time(['gradcam'], [layer]);
+  o.line('gradcam (for comparison)', o.fmt(grad));
+  for (const m of ['fem', 'kpca-cam', 'shapleycam', 'finercam']) {
+    const t = time([m], [layer]);
+    o.line(m, o.fmt(t), `${o.ratio(t, grad)} of Grad-CAM`);
+  }
+  const plusTwo = time(['gradcam++'], [early, layer]);
+  o.line(`gradcam++ at '${early.split('/').pop()}' and '${layer.split('/').pop()}' (for comparison)`, o.fmt(plusTwo));
+  const refine = time(['refinecam'], [early, layer]);
+  o.line('refinecam at the same two layers', o.fmt(refine), `${o.ratio(refine, plusTwo)} of Grad-CAM++ there`);
+  input.dispose();
+  session.model.dispose();
+}
