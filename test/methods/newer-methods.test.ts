@@ -176,3 +176,25 @@ test('shapleycam refuses, naming the op, where tfjs has no second derivative (ma
     model.dispose();
   }
 });
+
+test('the newer methods give the same maps on the WASM and the pure-JS CPU backends', async () => {
+  const maps = async (backend: 'wasm' | 'cpu') => {
+    await initBackend(backend);
+    const model = new LayersClassifier(smoothModel('elu', 'depthwise'));
+    const x = seededInput([1, 6, 6, 3], 5);
+    try {
+      const methods = ['fem', 'kpca-cam', 'shapleycam', 'finercam', 'refinecam'].map(getMethod);
+      return explainTensor(model, x, { methods, layers: ['target', 'smooth'], topK: 2, score: 'probability' }).maps.map((m) => ({ method: m.method, map: m.map, raw: m.raw.map((r) => r.data) }));
+    } finally {
+      x.dispose();
+      model.dispose();
+    }
+  };
+  const cpu = await maps('cpu');
+  const wasm = await maps('wasm');
+  expect(wasm.map((m) => m.method)).toEqual(cpu.map((m) => m.method));
+  wasm.forEach((m, i) => {
+    m.raw.forEach((r, l) => r.forEach((v, j) => expect(Math.abs(v - cpu[i].raw[l][j])).toBeLessThan(1e-5 * Math.max(1, ...Array.from(r, Math.abs)))));
+    m.map.forEach((v, j) => expect(Math.abs(v - cpu[i].map[j])).toBeLessThan(1e-4));
+  });
+});
