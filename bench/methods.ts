@@ -38,17 +38,25 @@ export async function benchNewerMethods(o: ZooBenchOptions): Promise<void> {
   // RefineCAM's second layer: the last 14 x 14 one (MobileNetV2's block 13 expansion), as its paper pairs layers.
   const early = c.layers().filter((l) => l.outputShape[0] === 14).pop()?.name ?? layer;
   console.log(`\nthe newer methods on zoo/nsfwjs-mobilenet-v2: layer '${layer}', coffee.png, top-1, compute only, 1 thread`);
-  const time = (methods: string[], layers: string[]) => o.timeIt(() => explainTensor(c, input, { methods: methods.map(getMethod), layers, topK: 1, score: 'logit' }));
-  const grad = time(['gradcam'], [layer]);
-  o.line('gradcam (for comparison)', o.fmt(grad));
-  for (const m of ['fem', 'kpca-cam', 'shapleycam', 'finercam']) {
-    const t = time([m], [layer]);
-    o.line(m, o.fmt(t), `${o.ratio(t, grad)} of Grad-CAM`);
+  // Every case once per round, rounds alternated: on a shared machine speed drifts over minutes, and one block per
+  // method would read that drift as a difference between methods.
+  const cases: { label: string; methods: string[]; layers: string[] }[] = [
+    { label: 'gradcam (for comparison)', methods: ['gradcam'], layers: [layer] },
+    ...['fem', 'kpca-cam', 'shapleycam', 'finercam'].map((m) => ({ label: m, methods: [m], layers: [layer] })),
+    { label: `gradcam++ at '${early.split('/').pop()}' and '${layer.split('/').pop()}' (for comparison)`, methods: ['gradcam++'], layers: [early, layer] },
+    { label: 'refinecam at the same two layers', methods: ['refinecam'], layers: [early, layer] },
+  ];
+  const times = cases.map(() => [] as number[]);
+  for (const c of cases) explainTensor(session.model.classifier, input, { methods: c.methods.map(getMethod), layers: c.layers, topK: 1, score: 'logit' }); // warm-up
+  for (let round = 0; round < o.runs; round++) {
+    cases.forEach((c, i) => {
+      const t0 = performance.now();
+      explainTensor(session.model.classifier, input, { methods: c.methods.map(getMethod), layers: c.layers, topK: 1, score: 'logit' });
+      times[i].push(performance.now() - t0);
+    });
   }
-  const plusTwo = time(['gradcam++'], [early, layer]);
-  o.line(`gradcam++ at '${early.split('/').pop()}' and '${layer.split('/').pop()}' (for comparison)`, o.fmt(plusTwo));
-  const refine = time(['refinecam'], [early, layer]);
-  o.line('refinecam at the same two layers', o.fmt(refine), `${o.ratio(refine, plusTwo)} of Grad-CAM++ there`);
+  const med = times.map((t) => o.median(t));
+  cases.forEach((c, i) => o.line(c.label, o.fmt(med[i]), i === 0 || i === 5 ? '' : i < 5 ? `${o.ratio(med[i], med[0])} of Grad-CAM` : `${o.ratio(med[i], med[5])} of Grad-CAM++ there`));
   input.dispose();
   session.model.dispose();
 }
