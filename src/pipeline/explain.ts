@@ -111,7 +111,10 @@ export function legendOf(drawing: Drawing, opts: { colormap?: ColormapName; sign
 export function whyFlat(m: { method: string; raw: { data: Float32Array; layer?: string }[] }, label: string): string {
   const what = `the ${m.method} map of '${label}' is flat`;
   const zero = m.raw.every((r) => r.data.every((v) => v === 0));
+  if (!zero && m.method === 'refinecam' && m.raw.length > 1) return `${what}: its layers' maps have no positive position in common, so their product is 0 everywhere`;
   if (!zero) return `${what}: it has no contrast (the same value everywhere)`;
+  if (m.method === 'fem') return `${what}: no activation exceeds its channel's mean + k standard deviations (every weight is 0; a smaller --fem-k finds some), or the activations so weighted are <= 0`;
+  if (m.method === 'kpca-cam') return `${what}: the first kernel principal component is <= 0 everywhere (or the centred kernel matrix has no positive eigenvalue); another --kpca-kernel may find structure`;
   if (m.method === 'guided-backprop' || m.method === 'guided-gradcam') {
     return `${what}: guided backprop lets only positive gradients through the ReLUs and none reaches the input (near the logits every path lowers this class's score, e.g. all its weights there are negative)`;
   }

@@ -59,3 +59,12 @@ test('the options are recorded where their methods ran, comparedWith names the c
   expect(plain.code).toBe(0);
   expect(JSON.parse(plain.stdout).methodSettings).toBeUndefined();
 });
+
+test('a FEM map with no salient position is flat, and the warning says why', async () => {
+  const { explain } = await import('../../src');
+  const { report } = await explain([image], { model, out: null, method: 'fem', topK: 1, methodOptions: { femK: 1000 } });
+  const img = report.images[0];
+  expect(img.maps![0].flat).toBe(true);
+  expect(img.warnings).toEqual([expect.stringMatching(/the fem map of '\w+' is flat: no activation exceeds its channel's mean \+ k standard deviations/)]);
+  expect(report.methodSettings).toEqual({ femK: 1000 });
+});
