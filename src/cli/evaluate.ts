@@ -16,7 +16,9 @@ const num = (v: number | null | undefined, d = 3) => (v == null ? 'n/a' : v.toFi
 const pct100 = (v: number | null | undefined) => (v == null ? 'n/a' : `${v.toFixed(1)}%`);
 
 export function evaluationTable(r: EvaluateReport): string {
-  const head = ['method', 'pointing', 'energy', 'loc', 'top1-loc', 'avg drop', 'incr conf', 'deletion', 'insertion', 'road-morf', 'road-lerf', 'road'];
+  // ARCC only where ROAD was measured: it is n/a on every row otherwise.
+  const withArcc = r.settings.road != null;
+  const head = ['method', 'pointing', 'energy', 'loc', 'top1-loc', 'avg drop', 'incr conf', 'deletion', 'insertion', 'road-morf', 'road-lerf', 'road', 'complexity', 'coherency', 'adcc', ...(withArcc ? ['arcc'] : [])];
   const rows = r.methods.map((m) => [
     m.method,
     pct(m.pointingGame),
@@ -30,6 +32,10 @@ export function evaluationTable(r: EvaluateReport): string {
     num(m.roadMorf),
     num(m.roadLerf),
     num(m.roadCombined),
+    num(m.complexity),
+    num(m.coherency),
+    num(m.adcc),
+    ...(withArcc ? [num(m.arcc)] : []),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
   const fmt = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
@@ -71,6 +77,7 @@ export async function runEvaluate(images: string[], o: Record<string, unknown>):
       steps: parseIntFlag(o.steps, '--steps', 1),
       faithfulness: o.faithfulness !== false,
       road: o.road === true,
+      arcc: o.arcc !== false,
       target: targetFlag(o.target),
       shuffleWeights: o.shuffleWeights == null ? undefined : parseIntFlag(o.shuffleWeights, '--shuffle-weights', 0),
       methodOptions: methodOptionsFromFlags(o, false),

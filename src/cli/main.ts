@@ -123,6 +123,7 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .option('--tolerance <px>', 'pointing game: how far outside the box (model-input pixels) the maximum may lie', '0')
     .option('--steps <n>', 'deletion/insertion curve steps', '32')
     .option('--no-faithfulness', 'skip Average Drop, Increase in Confidence, deletion/insertion and ROAD (each costs forward passes)')
+    .option('--no-arcc', 'skip Coherency (one more explanation per map) and so ADCC and ARCC; Complexity is always measured')
     .option('--road', 'also ROAD (Remove And Debias): MoRF/LeRF curves with noisy linear imputation, 18 imputations and forward passes per map (about doubles evaluate at 224 x 224)')
     .option('--target <spec>', "explain this target on every image instead of its boxes' class: class:<c>, logit-diff:<c1>,<c2>, sum:<c1>,<c2>,...", collect)
     .option('--shuffle-weights <seed>', "shuffle the model's weights first: the untrained-model sanity baseline")

@@ -14,7 +14,8 @@ import { withFileContext } from './error-context';
 import { readBoxes, resolveBoxClasses } from '../metrics/boxes';
 import { Box, energyInBoxes, localisationHit, pointingGameHit } from '../metrics/localisation';
 import { auc, averageDropAndIncrease, faithfulnessPlan, imageFaithfulness, MapFaithfulness, ProbabilityFn, scoreRows } from '../metrics/faithfulness';
-import { imageRoad, mean, ROAD_FRACTIONS, ROAD_NOISE } from '../metrics/road';
+import { imageRoad, mean, roadCombined, ROAD_FRACTIONS, ROAD_NOISE } from '../metrics/road';
+import { adcc, arcc, coherency, complexity } from '../metrics/arcc';
 import { parseTarget, Target, targetLabel, targetScores, targetSpec } from '../capture/targets';
 import { ChannelPool } from '../batch/channel-pool';
 import { explainTensor, TensorExplanation } from './explain-tensor';
@@ -57,6 +58,13 @@ export interface EvaluateOptions extends SessionOptions {
    * difference or the sum of the classes' probabilities). Top-1 accuracy still compares with the boxes' class.
    */
   target?: string | Target;
+  /**
+   * Coherency (each map against the map the same method gives on the image multiplied by it), and with it ADCC
+   * (needs faithfulness's Average Drop) and ARCC (needs ROAD): one more explanation per map, so about one more
+   * backward pass (or, for Score-CAM and Ablation-CAM, their channel passes again). Default: on with faithfulness.
+   * Complexity costs nothing and is always measured.
+   */
+  arcc?: boolean;
   /** Shuffle the model's weights with this seed first (the untrained-model sanity baseline). */
   shuffleWeights?: number;
   /** Options of the longer methods (batch size, channels, noise, seed, eigen smoothing), as explain's. */
@@ -182,10 +190,11 @@ async function evaluateRun(inputs: string[], opts: EvaluateOptions): Promise<Eva
     // Average Drop is a relative drop of a probability: a difference of probabilities (logit-diff, or a function's
     // score) can be 0 or negative on the image, and the ratio then means nothing (it ran to 20000% on the digits).
     const dropDefined = !target || target.kind === 'class' || target.kind === 'sum';
+    const coherent = faithful && opts.arcc !== false;
     const tolerance = opts.tolerance ?? 0;
     const r4 = (v: number) => Math.round(v * 1e4) / 1e4;
-    type Acc = { pg: number; energy: number; loc: number; top1loc: number; n: number; pairs: { y: number; o: number }[]; del: number[]; ins: number[]; morf: number[]; lerf: number[]; roads: number };
-    const acc = new Map<string, Acc>(session.methods.map((m) => [m.name, { pg: 0, energy: 0, loc: 0, top1loc: 0, n: 0, pairs: [], del: [], ins: [], morf: ROAD_FRACTIONS.map(() => 0), lerf: ROAD_FRACTIONS.map(() => 0), roads: 0 }]));
+    type Acc = { pg: number; energy: number; loc: number; top1loc: number; n: number; pairs: { y: number; o: number }[]; del: number[]; ins: number[]; morf: number[]; lerf: number[]; roads: number; complexity: number[]; coherency: number[]; adcc: number[]; arcc: number[] };
+    const acc = new Map<string, Acc>(session.methods.map((m) => [m.name, { pg: 0, energy: 0, loc: 0, top1loc: 0, n: 0, pairs: [], del: [], ins: [], morf: ROAD_FRACTIONS.map(() => 0), lerf: ROAD_FRACTIONS.map(() => 0), roads: 0, complexity: [], coherency: [], adcc: [], arcc: [] }]));
     const errors = problems.map((p) => ({ file: p.input, error: p.message }));
     // --jobs: worker threads that score the faithfulness inputs beside this thread (a class's probability only: a
     // target's score stays here). They load the model in the background and join the image in progress when
@@ -199,6 +208,17 @@ async function evaluateRun(inputs: string[], opts: EvaluateOptions): Promise<Eva
     if (opts.overlays && outDir) await ensureDir(outDir);
     let correct = 0;
     let done = 0;
+    // The map one method gives for the same target on x multiplied by `map` (at the input's resolution): Coherency's
+    // second map. Same layers, options and score as the first.
+    const remapped = (x: tf.Tensor4D, map: Float32Array, method: string, cls: number): Float32Array => {
+      const xm = tf.tidy(() => tf.mul(x, tf.tensor4d(map, [1, inputH, inputW, 1])) as tf.Tensor4D);
+      try {
+        const m = session.methods.find((mm) => mm.name === method)!;
+        return explainTensor(c, xm, { methods: [m], layers: session.layers, ...(target ? { targets: [target] } : { classes: [cls] }), topK: 1, score: session.score, methodOptions }).maps[0].map;
+      } finally {
+        xm.dispose();
+      }
+    };
     const prepare = async (job: ImageJob): Promise<PreparedImage> => {
       const gt = truth.get(path.resolve(job.file))!;
       const cls = classOf.get(path.resolve(job.file))!;
@@ -252,10 +272,17 @@ async function evaluateRun(inputs: string[], opts: EvaluateOptions): Promise<Eva
           const row: ImageRow = { file: job.file, class: { index: cls, label }, probability: r4(ex.probabilities[cls]), top1, methods: [], ...(warnings.length ? { warnings } : {}) };
           for (const w of warnings) opts.onWarning?.(job.file, w);
           const energies: number[] = [];
+          const arccs: { simple: number; coh: number | null; adcc: number | null; arcc: number | null }[] = [];
           for (const [i, m] of ex.maps.entries()) {
             const energy = energyInBoxes(m.map, inputW, boxes);
             energies.push(energy);
             const f = faith?.maps[i];
+            // ARCC's measures (metrics/arcc.ts): Coherency asks the same method again on the image times the map.
+            const simple = complexity(m.map);
+            const coh = coherent ? coherency(m.map, remapped(x, m.map, m.method, cls)) : null;
+            const drop = f && dropDefined ? averageDropAndIncrease([{ y: faith!.y, o: f.masked }]).averageDrop / 100 : null;
+            const adccScore = coh != null && drop != null ? adcc(coh, simple, drop) : null;
+            const arccScore = coh != null && roads ? arcc(coh, simple, roadCombined(roads[i])) : null;
             row.methods.push({
               method: m.method,
               pointingHit: pointingGameHit(m.map, inputW, boxes, tolerance),
@@ -268,7 +295,12 @@ async function evaluateRun(inputs: string[], opts: EvaluateOptions): Promise<Eva
               insertionAuc: f ? r4(auc(f.insertion)) : null,
               roadMorf: roads ? r4(mean(roads[i].morf)) : null,
               roadLerf: roads ? r4(mean(roads[i].lerf)) : null,
+              complexity: r4(simple),
+              coherency: coh == null ? null : r4(coh),
+              adcc: adccScore == null ? null : r4(adccScore),
+              arcc: arccScore == null ? null : r4(arccScore),
             });
+            arccs.push({ simple, coh, adcc: adccScore, arcc: arccScore });
           }
           if (opts.overlays && outDir) {
             // explain's overlays under explain's names: <stem>.<method>.<class>-<label>.png in --out
@@ -291,6 +323,11 @@ async function evaluateRun(inputs: string[], opts: EvaluateOptions): Promise<Eva
             a.n++;
             if (mr.pointingHit) a.pg++;
             a.energy += energies[i];
+            const q = arccs[i];
+            a.complexity.push(q.simple);
+            if (q.coh != null) a.coherency.push(q.coh);
+            if (q.adcc != null) a.adcc.push(q.adcc);
+            if (q.arcc != null) a.arcc.push(q.arcc);
             if (mr.localisationHit) {
               a.loc++;
               if (top1) a.top1loc++;
@@ -349,6 +386,10 @@ async function evaluateRun(inputs: string[], opts: EvaluateOptions): Promise<Eva
         roadLerf: null,
         roadCombined: null,
         roadCurves: null,
+        complexity: a.complexity.length ? r4(mean(a.complexity)) : null,
+        coherency: a.coherency.length ? r4(mean(a.coherency)) : null,
+        adcc: a.adcc.length ? r4(mean(a.adcc)) : null,
+        arcc: a.arcc.length ? r4(mean(a.arcc)) : null,
       };
       if (faithful && a.pairs.length) {
         const ad = averageDropAndIncrease(a.pairs);

@@ -30,6 +30,14 @@ export interface MethodScores {
   roadCombined: number | null;
   /** Mean ROAD curves, one point per settings.road.fractions. */
   roadCurves: { morf: number[]; lerf: number[] } | null;
+  /** Mean Complexity: the map's L1 norm over its size, 0..1 (lower is better). Always measured. */
+  complexity: number | null;
+  /** Mean Coherency, 0..1: (r + 1) / 2, r the correlation of each map with the map recomputed on image x map (higher is better). */
+  coherency: number | null;
+  /** Mean of the images' ADCC: harmonic mean of Coherency, 1 - Complexity and 1 - drop (higher is better). */
+  adcc: number | null;
+  /** Mean of the images' ARCC (with --road): harmonic mean of Coherency, 1 - Complexity and clip(2 x ROAD, 0, 1). */
+  arcc: number | null;
 }
 
 /** One method's measurements on one image (a row of `perImage`). Faithfulness numbers are null with --no-faithfulness. */
@@ -52,6 +60,12 @@ export interface ImageMethodRow {
   /** This image's ROAD MoRF / LeRF means (null without ROAD). */
   roadMorf: number | null;
   roadLerf: number | null;
+  /** The map's Complexity (L1 over its size). */
+  complexity: number;
+  /** Coherency, ADCC and ARCC on this image (null where not measured: --no-arcc, --no-faithfulness, no ROAD). */
+  coherency: number | null;
+  adcc: number | null;
+  arcc: number | null;
   /** The overlay, relative to --out (with --overlays). */
   overlay?: string;
 }

@@ -309,7 +309,7 @@ export function evaluateHtml(report: EvaluateReport, title = 'tfjs-cam evaluate'
       ['backend', report.backend],
     ],
     summary: `${report.images.evaluated} images evaluated, ${report.images.failed} failed; top-1 accuracy ${pct(report.images.top1Accuracy)}`,
-    columns: ['pointing', 'energy', 'loc', 'top1-loc', 'avg drop', 'incr conf', 'deletion', 'insertion', 'road-morf', 'road-lerf', 'road'],
+    columns: ['pointing', 'energy', 'loc', 'top1-loc', 'avg drop', 'incr conf', 'deletion', 'insertion', 'road-morf', 'road-lerf', 'road', 'complexity', 'coherency', 'adcc', ...(report.settings.road ? ['arcc'] : [])],
     rows: [
       ...report.methods.map((m) => ({
         title: m.method,
@@ -326,6 +326,10 @@ export function evaluateHtml(report: EvaluateReport, title = 'tfjs-cam evaluate'
           'road-morf': m.roadMorf ?? 'n/a',
           'road-lerf': m.roadLerf ?? 'n/a',
           road: m.roadCombined ?? 'n/a',
+          complexity: m.complexity ?? 'n/a',
+          coherency: m.coherency ?? 'n/a',
+          adcc: m.adcc ?? 'n/a',
+          ...(report.settings.road ? { arcc: m.arcc ?? 'n/a' } : {}),
         },
       })),
       ...(report.files?.curves ? [{ title: report.settings.road ? 'deletion, insertion and ROAD curves' : 'deletion and insertion curves', images: [{ src: report.files.curves, caption: 'mean class probability', alt: 'deletion, insertion and ROAD curves' }] }] : []),

@@ -60,7 +60,8 @@ test('evaluate reports perfect localisation where the map is the object, and wri
   expect(png.width).toBeGreaterThan(400);
   const table = runCli(['evaluate', '-m', path.join(dir, 'm'), '--boxes', path.join(dir, 'boxes.json'), '--no-faithfulness', '-o', path.join(dir, 'eval2')]);
   expect(table.code).toBe(0);
-  expect(table.stdout).toMatch(/^gradcam\s+100\.0%\s+\d+\.\d%\s+100\.0%\s+100\.0%(\s+n\/a){7}$/m);
+  // Complexity needs no forward pass: measured even so (the square: 16 of 256 input pixels at 1, the rest 0)
+  expect(table.stdout).toMatch(/^gradcam\s+100\.0%\s+\d+\.\d%\s+100\.0%\s+100\.0%(\s+n\/a){7}\s+0\.063(\s+n\/a){2}$/m);
 });
 
 test('evaluation.json has a row per image and method; --overlays writes explain\'s overlays into --out', () => {
@@ -179,7 +180,7 @@ test('nothing measured is n/a in the table and null in JSON, never a 0.0% that r
   expect(nf.code).toBe(0);
   const m = JSON.parse(nf.stdout).methods[0];
   expect(m.pointingGame).toBe(1);
-  expect([m.averageDrop, m.increaseInConfidence, m.deletionAuc, m.insertionAuc, m.curves, m.roadMorf, m.roadLerf, m.roadCombined, m.roadCurves]).toEqual([null, null, null, null, null, null, null, null, null]);
+  expect([m.averageDrop, m.increaseInConfidence, m.deletionAuc, m.insertionAuc, m.curves, m.roadMorf, m.roadLerf, m.roadCombined, m.roadCurves, m.coherency, m.adcc, m.arcc]).toEqual([null, null, null, null, null, null, null, null, null, null, null, null]);
   expect(fs.existsSync(path.join(dir, 'eval-nf', 'curves.png'))).toBe(false);
   // the only image with a box cannot be read: no map of any method was measured
   const broken = path.join(dir, 'broken');
@@ -191,12 +192,12 @@ test('nothing measured is n/a in the table and null in JSON, never a 0.0% that r
   expect(r.code).toBe(1);
   expect(r.stderr).toMatch(/FAIL .*x\.png: /);
   expect(r.stdout).toContain('0 images, top-1 accuracy n/a');
-  expect(r.stdout).toMatch(/^gradcam\s+(n\/a\s+){10}n\/a$/m);
-  expect(r.stdout).toMatch(/^layercam\s+(n\/a\s+){10}n\/a$/m);
+  expect(r.stdout).toMatch(/^gradcam\s+(n\/a\s+){13}n\/a$/m);
+  expect(r.stdout).toMatch(/^layercam\s+(n\/a\s+){13}n\/a$/m);
   expect(r.stdout).not.toContain('0.0%');
   const rep = JSON.parse(fs.readFileSync(path.join(out, 'evaluation.json'), 'utf8'));
   expect(rep.images.top1Accuracy).toBeNull();
-  expect(rep.methods[0]).toMatchObject({ images: 0, pointingGame: null, energyInBox: null, localisation: null, top1Localisation: null, averageDrop: null, deletionAuc: null });
+  expect(rep.methods[0]).toMatchObject({ images: 0, pointingGame: null, energyInBox: null, localisation: null, top1Localisation: null, averageDrop: null, deletionAuc: null, complexity: null, coherency: null, adcc: null });
 });
 
 test('a boxes file with a bad field is a usage error naming the field', () => {
@@ -276,7 +277,7 @@ test('ROAD in evaluate: MoRF removes the square (p = 0.5), LeRF keeps it (p >= 0
   const args = ['evaluate', '-m', model, '--boxes', path.join(dir, 'boxes.json'), '--method', 'gradcam', '--steps', '4', '--road'];
   const r = runCli([...args, '-o', out]);
   expect(r.code).toBe(0);
-  expect(r.stdout).toMatch(/^method\s+pointing.*deletion\s+insertion\s+road-morf\s+road-lerf\s+road$/m);
+  expect(r.stdout).toMatch(/^method\s+pointing.*deletion\s+insertion\s+road-morf\s+road-lerf\s+road\s+complexity\s+coherency\s+adcc\s+arcc$/m);
   const rep = JSON.parse(fs.readFileSync(path.join(out, 'evaluation.json'), 'utf8'));
   expect(rep.settings.road).toEqual({ fractions: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9], noise: 0.01, seed: 0 });
   const m = rep.methods[0];
@@ -297,6 +298,21 @@ test('ROAD in evaluate: MoRF removes the square (p = 0.5), LeRF keeps it (p >= 0
   // the means of the rows are the method's
   expect(m.roadMorf).toBeCloseTo(rep.perImage.reduce((s: number, row: { methods: { roadMorf: number }[] }) => s + row.methods[0].roadMorf, 0) / 3, 3);
   expect(rep.files.curves).toBe('curves.png');
+  // ARCC's measures by hand. The map is 1 on the square's 4 x 4 input pixels and 0 elsewhere, so the image times the
+  // map is the image: the same map again (Coherency 1), Complexity 16 / 256, no drop; ADCC = 3 / (1 + 1 / 0.9375 + 1).
+  // ARCC puts clip(2 x ROADCombined) in the drop's place, ROADCombined = (LeRF - MoRF) / 2 of each image.
+  for (const row of rep.perImage) {
+    const r0 = row.methods[0];
+    expect(r0.complexity).toBe(0.0625);
+    expect(r0.coherency).toBeCloseTo(1, 4);
+    expect(r0.adcc).toBeCloseTo(3 / (1 + 1 / 0.9375 + 1), 4);
+    expect(r0.arcc).toBeCloseTo(3 / (1 + 1 / 0.9375 + 1 / Math.min(1, r0.roadLerf - r0.roadMorf)), 3);
+  }
+  expect(m.arcc).toBeCloseTo(rep.perImage.reduce((s: number, row: { methods: { arcc: number }[] }) => s + row.methods[0].arcc, 0) / 3, 3);
+  expect(m.arcc).toBeLessThan(m.adcc); // ROAD's ~0.25 is a weaker score than no drop at all
+  // --no-arcc: no second explanation, so no Coherency and nothing built on it; Complexity stays
+  const skipped = JSON.parse(runCli([...args, '--json', '--no-arcc', '-o', path.join(dir, 'eval-road4')]).stdout);
+  expect([skipped.methods[0].complexity, skipped.methods[0].coherency, skipped.methods[0].adcc, skipped.methods[0].arcc]).toEqual([0.0625, null, null, null]);
   // --seed changes the noise (the same seed gives the same numbers: the --jobs test compares two runs; without --road:
   // the next test)
   const seeded = JSON.parse(runCli([...args, '--json', '--seed', '5', '-o', path.join(dir, 'eval-road3')]).stdout);
