@@ -1,7 +1,7 @@
 /**
  * npm run bench: medians over several runs, and ratios measured side by side in the same run.
  *
- *   node dist/bench/run.js [--quick] [--only darknet|shipped|zoo|folder|jobs|evaluate|diff|memory|photo]
+ *   node dist/bench/run.js [--quick] [--only darknet|shipped|zoo|folder|jobs|evaluate|diff|memory|photo|methods]
  *
  * For darknet_tiny (../shared/data, skipped with a notice when absent) and every model in models/:
  *   - plain forward pass; explain (compute only) with Grad-CAM top-1 and top-5, Grad-CAM++, Score-CAM (all
@@ -18,6 +18,7 @@
  *     `tfjs-cam explain` with the default output size (at most 2048 px; the target is under 500 MB) and, unless
  *     --quick, with --max-size 0 (full-size pictures).
  *   - diff vs explain: the built CLI on 16 photos with MobileNetV2 and its float16 copy: see bench/diff.ts.
+ *   - FEM, KPCA-CAM, ShapleyCAM, Finer-CAM and RefineCAM on MobileNetV2, and the kernel PCA alone: bench/methods.ts.
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -34,6 +35,7 @@ import { ScoreKind } from '../src/capture/gradients';
 import { benchZoo, childSingle } from './zoo';
 import { benchDiff } from './diff';
 import { benchJobs } from './jobs';
+import { benchNewerMethods } from './methods';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const SHARED = path.resolve(ROOT, '..', 'shared', 'data');
@@ -325,6 +327,7 @@ async function main(): Promise<void> {
     else console.log('\nskipped evaluate vs explain: ../shared/data is not present');
   }
   if (!ONLY || ONLY === 'photo') await benchPhoto(hasDarknet ? darknet : null);
+  if (!ONLY || ONLY === 'methods') await benchNewerMethods({ runs: RUNS, quick: QUICK, median, timeIt, line, fmt, ratio });
   if (!ONLY || ONLY === 'diff') await benchDiff({ quick: QUICK, median, line, fmt, ratio });
   if (!ONLY || ONLY === 'memory') {
     if (shipped.includes('gap-cnn')) await benchMemory('models/gap-cnn', path.join(ROOT, 'models', 'gap-cnn'));

@@ -3,7 +3,7 @@ import * as path from 'path';
 import { explain, ExplainOptions } from '../pipeline/explain';
 import { UsageError } from '../util/errors';
 import { out, err, printable, Progress } from './output';
-import { methodOptionsFromFlags, parseIntFlag, preprocessFromFlags } from './flags';
+import { finerCompareFlag, methodOptionsFromFlags, parseIntFlag, preprocessFromFlags } from './flags';
 import { EXIT } from './exit-codes';
 import { ColormapName } from '../render/colormap';
 import { exitCleanlyOnInterrupt, reportError } from './errors';
@@ -90,6 +90,8 @@ export async function runExplain(images: string[], o: Record<string, unknown>): 
       shard: o.shard == null ? undefined : parseShard(String(o.shard)),
       jobs: o.jobs === 'auto' || o.jobs == null ? 'auto' : parseIntFlag(o.jobs, '--jobs', 1),
       augSmooth: !!o.augSmooth,
+      aggregate: o.aggregate === 'product' ? 'product' : undefined,
+      finerCompare: o.finerCompare == null ? undefined : finerCompareFlag(String(o.finerCompare)),
       baselineImage: typeof o.baseline === 'string' ? path.resolve(o.baseline) : undefined,
       sheet: o.sheet === false ? false : undefined,
       methodOptions: methodOptionsFromFlags(o, process.stderr.isTTY && !json),

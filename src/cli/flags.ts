@@ -16,6 +16,11 @@ export function methodOptionsFromFlags(o: Record<string, unknown>, progress: boo
     batchSize: parseIntFlag(o.batchSize, '--batch-size', 1),
     maxChannels: parseIntFlag(o.maxChannels, '--max-channels', 0),
     igSteps: parseIntFlag(o.igSteps ?? 32, '--ig-steps', 1),
+    femK: parsePositiveFlag(o.femK ?? 2, '--fem-k'),
+    ...(o.kpcaKernel != null ? { kpcaKernel: o.kpcaKernel as MethodOptions['kpcaKernel'] } : {}),
+    ...(o.kpcaGamma != null ? { kpcaGamma: parsePositiveFlag(o.kpcaGamma, '--kpca-gamma') } : {}),
+    finerAlpha: parseNumberFlag(o.finerAlpha ?? 1, '--finer-alpha', -Infinity),
+    ...(o.finerBase != null ? { finerBase: String(o.finerBase) } : {}),
     onProgress: progress ? methodProgress() : undefined,
   };
 }
@@ -23,6 +28,19 @@ export function methodOptionsFromFlags(o: Record<string, unknown>, progress: boo
 export function parseIntFlag(v: unknown, name: string, min: number): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < min) throw new UsageError(`${name} must be a whole number >= ${min} (got '${v}')`);
+  return n;
+}
+
+/** --finer-compare's classes, comma-separated: whole numbers are indices, anything else a label. */
+export function finerCompareFlag(v: string): (number | string)[] {
+  const items = v.split(',').map((s) => s.trim());
+  if (!items.length || items.some((s) => !s)) throw new UsageError(`--finer-compare needs classes separated by commas, by index or label (got '${v}')`);
+  return items.map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+}
+
+export function parsePositiveFlag(v: unknown, name: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${name} must be a number > 0 (got '${v}')`);
   return n;
 }
 

@@ -49,6 +49,11 @@ export function buildProgram(setCode: (code: number) => void): Command {
       .option('--seed <n>', 'seed of the noise (runs repeat exactly)', '0')
       .option('--batch-size <n>', 'Score-CAM / Ablation-CAM: forward passes per batch; SmoothGrad / Integrated Gradients: rows per backward pass', '32')
       .option('--max-channels <n>', 'Score-CAM / Ablation-CAM: score only the n channels of highest spatial variance (0 = all)', '0')
+      .option('--fem-k <k>', "FEM: an activation counts where it exceeds its channel's mean + k standard deviations (k > 0)", '2')
+      .addOption(new Option('--kpca-kernel <name>', 'KPCA-CAM: kernel of the kernel PCA over positions').choices(['sigmoid', 'rbf', 'poly', 'cosine']).default('sigmoid'))
+      .option('--kpca-gamma <g>', "KPCA-CAM: the kernel's gamma (default 1 / channels, as scikit-learn)")
+      .option('--finer-alpha <a>', 'Finer-CAM: weight of the comparison classes\' logits subtracted from the class\'s', '1')
+      .option('--finer-base <method>', 'Finer-CAM: the method that explains the Finer-CAM score', 'gradcam')
       .addOption(new Option('--score <kind>', 'differentiate the class logit or its softmax probability').choices(['logit', 'probability']).default('logit'));
 
   /** Labels and preprocessing (override the sidecar): shared by explain and evaluate. */
@@ -74,6 +79,8 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .option('-c, --class <class>', 'explain this class, by index or label (repeatable; overrides --top-k)', collect)
     .option('--target <spec>', 'explain a target: class:<c>, logit-diff:<c1>,<c2> (why c1 and not c2), sum:<c1>,<c2>,... (repeatable; with --class, overrides --top-k)', collect)
     .option('-o, --out <dir>', 'output folder', 'cam-out')
+    .option('--finer-compare <classes>', 'Finer-CAM: compare each class with these classes, by index or label, comma-separated (default: the 3 with the closest logits)')
+    .addOption(new Option('--aggregate <how>', 'several --layer: average the maps (mean) or multiply them (product, as RefineCAM)').choices(['mean', 'product']).default('mean'))
     .option('--baseline <image>', 'Integrated Gradients: baseline image, fitted and preprocessed like the inputs (default: black)')
     .addOption(new Option('--colormap <name>', 'colour map for heatmaps').choices(['jet', 'turbo', 'viridis', 'inferno']).default('jet'))
     .option('--alpha <a>', 'heatmap opacity in the overlay (0..1)', '0.5')

@@ -12,11 +12,16 @@ import { ablationcam } from './ablationcam';
 import { saliency, smoothgrad, integratedGradients } from './pixel';
 import { guidedBackprop, guidedGradcam } from './guided';
 import { fullgrad } from './fullgrad';
+import { shapleycam } from './shapleycam';
+import { finercam } from './finercam';
+import { refinecam } from './refinecam';
+import { fem } from './fem';
+import { kpcaCam } from './kpca-cam';
 import { UsageError } from '../util/errors';
 
 export * from './types';
 
-const ALL: CamMethod[] = [cam, gradcam, gradcamPlusPlus, smoothGradcamPlusPlus, xgradcam, layercam, hirescam, gradcamElementwise, scorecam, ablationcam, eigencam, eigengradcam, saliency, smoothgrad, integratedGradients, guidedBackprop, guidedGradcam, fullgrad];
+const ALL: CamMethod[] = [cam, gradcam, gradcamPlusPlus, smoothGradcamPlusPlus, xgradcam, layercam, hirescam, gradcamElementwise, scorecam, ablationcam, eigencam, eigengradcam, shapleycam, finercam, refinecam, fem, kpcaCam, saliency, smoothgrad, integratedGradients, guidedBackprop, guidedGradcam, fullgrad];
 
 export { METHOD_NAMES } from './names';
 import { METHOD_NAMES } from './names';
@@ -35,6 +40,10 @@ export interface MethodSupport {
   cam?: string | null;
   fullGrad?: string | null;
   guided?: string | null;
+  /** RefineCAM multiplies the maps of several target layers: with one it is Grad-CAM++, so 'all' leaves it out. */
+  refine?: string | null;
+  /** ShapleyCAM needs second derivatives through the head, which tfjs lacks for some ops (max pooling's gradient). */
+  shapley?: string | null;
 }
 
 /** A method that 'all' left out, and why. */
@@ -51,7 +60,7 @@ export interface LeftOutMethod {
 export function selectMethods(spec: string, unsupported: MethodSupport = {}): { methods: CamMethod[]; leftOut: LeftOutMethod[] } {
   const names = spec.split(',').map((s) => s.trim()).filter(Boolean);
   if (names.length === 1 && names[0].toLowerCase() === 'all') {
-    const whyNot = (m: CamMethod): string | null | undefined => (m === cam ? unsupported.cam : m === fullgrad ? unsupported.fullGrad : m.needs.includes('guided-relu') ? unsupported.guided : null);
+    const whyNot = (m: CamMethod): string | null | undefined => (m === cam ? unsupported.cam : m === fullgrad ? unsupported.fullGrad : m.needs.includes('guided-relu') ? unsupported.guided : m === refinecam ? unsupported.refine : m === shapleycam ? unsupported.shapley : null);
     return {
       methods: ALL.filter((m) => !whyNot(m)),
       leftOut: ALL.flatMap((m) => {

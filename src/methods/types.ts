@@ -7,7 +7,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { principalProjection } from './projection';
 
-export type MethodNeeds = 'gradients' | 'cam-head' | 'activations' | 'input-scores' | 'head-scores' | 'noisy-gradients' | 'input-gradients' | 'full-gradients' | 'guided-relu';
+/**
+ * What a method needs from the pipeline. 'hessian-vector' is its own capability because no other can serve it:
+ * ShapleyCAM needs the second derivative of the score through the head (a Hessian-vector product with the
+ * activation), which costs a second-order backward pass that the plain 'gradients' pass must not pay for.
+ */
+export type MethodNeeds = 'gradients' | 'cam-head' | 'activations' | 'input-scores' | 'head-scores' | 'noisy-gradients' | 'input-gradients' | 'full-gradients' | 'guided-relu' | 'hessian-vector';
 
 export interface MethodInputs {
   /** [1, h, w, K] activation of the target layer for one image. */
@@ -24,6 +29,11 @@ export interface MethodInputs {
   scoreInputs?: (x: tf.Tensor4D) => tf.Tensor2D;
   /** Class scores [n, k] for a batch of target activations [n, h, w, K] (the head only). */
   scoreActivations?: (a: tf.Tensor4D) => tf.Tensor2D;
+  /**
+   * ShapleyCAM: the gradient G [k, h, w, K] of each target's score at the target layer and the Hessian-vector
+   * product H A [k, h, w, K] of that score with the activation A (d/dA of sum(G * A) with A held fixed in the product).
+   */
+  hessianVector?: () => { gradients: tf.Tensor4D; hessianVector: tf.Tensor4D };
   /** Gradients [k, h, w, K] of the class scores at the target layer for another input [1, H, W, C]. */
   gradientsAt?: (x: tf.Tensor4D) => tf.Tensor4D;
   /**
@@ -75,11 +85,30 @@ export interface MethodOptions {
    * model-input space (the pipeline passes the preprocessed black image instead).
    */
   baseline?: Float32Array;
+  /** FEM: a position counts for its channel where the activation exceeds mean + femK * std of that channel (default 2, > 0). */
+  femK: number;
+  /** KPCA-CAM: kernel of the kernel PCA over the positions (default 'sigmoid', as pytorch-grad-cam). */
+  kpcaKernel: KpcaKernel;
+  /** KPCA-CAM: the kernel's gamma (sigmoid, rbf, poly); absent: 1 / channels, as scikit-learn. */
+  kpcaGamma?: number;
+  /** Finer-CAM: how strongly the comparison classes' logits are subtracted (default 1, as pytorch-grad-cam). */
+  finerAlpha: number;
+  /**
+   * Finer-CAM: the classes to compare with, by index; absent: the 3 classes whose logits are closest to the
+   * explained class's (pytorch-grad-cam's comparison ranks 1, 2, 3).
+   */
+  finerCompare?: number[];
+  /** Finer-CAM: the method that explains the Finer-CAM score (default 'gradcam'). */
+  finerBase: string;
   /** Progress of long methods (channels done / total). */
   onProgress?: (done: number, total: number) => void;
 }
 
-export const DEFAULT_METHOD_OPTIONS: MethodOptions = { eigenSmooth: false, batchSize: 32, maxChannels: 0, noiseSamples: 8, noiseLevel: 0.15, seed: 0, igSteps: 32 };
+/** KPCA-CAM's kernels (scikit-learn's definitions: see kernel-pca.ts). */
+export type KpcaKernel = 'sigmoid' | 'rbf' | 'poly' | 'cosine';
+export const KPCA_KERNELS: KpcaKernel[] = ['sigmoid', 'rbf', 'poly', 'cosine'];
+
+export const DEFAULT_METHOD_OPTIONS: MethodOptions = { eigenSmooth: false, batchSize: 32, maxChannels: 0, noiseSamples: 8, noiseLevel: 0.15, seed: 0, igSteps: 32, femK: 2, kpcaKernel: 'sigmoid', finerAlpha: 1, finerBase: 'gradcam' };
 
 export interface CamMethod {
   /** Name used on the command line. */
@@ -92,11 +121,24 @@ export interface CamMethod {
    * are at the input resolution. Absent: computed at each target layer.
    */
   level?: 'pixel';
+  /**
+   * How the maps of several target layers become one (each layer's map normalised and resized to the input first):
+   * 'product' multiplies them (RefineCAM). Absent: as the run says (--aggregate, default 'mean').
+   */
+  aggregate?: LayerAggregation;
+  /**
+   * A method that is another method on other targets (Finer-CAM): the pipeline runs options.finerBase on the
+   * Finer-CAM score of each explained class, and `compute` is never called.
+   */
+  finer?: boolean;
   /** Returns [k, h, w] maps (not normalised). Runs inside the caller's tidy scope. */
   compute(inputs: MethodInputs): tf.Tensor3D;
   /** Per-channel methods: the [channels, k] scores of some channels (what other threads compute for shareChannels). */
   channelScores?(inputs: MethodInputs, channels: number[]): number[][];
 }
+
+/** How several target layers' maps are combined: averaged (pytorch-grad-cam's default) or multiplied (RefineCAM). */
+export type LayerAggregation = 'mean' | 'product';
 
 /** A per-channel method's scores: spread over threads where the caller offers it, else all here. */
 export function scoresOfChannels(method: CamMethod, inputs: MethodInputs, channels: number[]): number[][] {

@@ -22,6 +22,7 @@ import { explainTensor, TensorExplanation } from './explain-tensor';
 import { baselineOf, isFatal, methodSlug, prepareInput, slug, targetSlug } from './explain';
 import { DEFAULT_MAX_SIZE, renderOverlay, shrinkForOutput } from '../render/overlay';
 import type { Interpolation } from '../image/resize';
+import { checkMethodOptions } from './method-settings';
 import { openSession, SessionOptions } from './session';
 import { backendThreads } from '../backend';
 import { leftOutNote, MethodOptions } from '../methods';
@@ -152,7 +153,9 @@ export function boxesSeen(given: Box[], width: number, height: number, place: Pl
 async function evaluateRun(inputs: string[], opts: EvaluateOptions): Promise<EvaluateReport> {
   const session = await openSession(opts);
   // Integrated Gradients' baseline: the black image, preprocessed.
-  const methodOptions = session.methods.some((m) => m.name === 'integrated-gradients') ? { ...opts.methodOptions, baseline: await baselineOf(session, {}) } : opts.methodOptions;
+  const given = session.methods.some((m) => m.name === 'integrated-gradients') ? { ...opts.methodOptions, baseline: await baselineOf(session, {}) } : opts.methodOptions;
+  // The newer methods' options checked once (a bad one is a usage error before any image); targets are per image here.
+  const methodOptions = checkMethodOptions(given, undefined, (c) => session.classIndex(c), undefined, session.methods);
   let pool: ChannelPool | null = null;
   // With workers: the next image, prepared while they score this one's inputs (its failure is told in its turn).
   let ahead: Promise<PreparedImage> | null = null;

@@ -5,7 +5,7 @@
 import type { SessionOptions } from './session';
 import type { ColormapName, DivergingName } from '../render/colormap';
 import type { RenderMode } from '../render/gradient';
-import type { MethodOptions } from '../methods';
+import type { LayerAggregation, MethodOptions } from '../methods';
 import type { Interpolation } from '../image/resize';
 import type { Target } from '../capture/targets';
 import type { ImageFormat } from '../render/overlay';
@@ -63,7 +63,12 @@ export interface ExplainOptions extends SessionOptions {
   resume?: boolean;
   /** Keep timings in the report (default true). */
   timings?: boolean;
-  /** Options of the longer methods (batch size, channels, noise, eigen smoothing). */
+  /**
+   * Finer-CAM: the classes each class is compared with, by index or label (resolved as `classes` are; default: the 3
+   * classes whose logits are closest to the explained class's). Overrides methodOptions.finerCompare.
+   */
+  finerCompare?: (number | string)[];
+  /** Options of the methods (batch size, channels, noise, eigen smoothing, FEM's k, KPCA-CAM's kernel, Finer-CAM's alpha and base). */
   methodOptions?: Partial<MethodOptions>;
   /** Resampling to the model input (default: the sidecar's, else bilinear = tf.image.resizeBilinear). */
   interpolation?: Interpolation;
@@ -71,6 +76,11 @@ export interface ExplainOptions extends SessionOptions {
   alignCorners?: boolean;
   /** Test-time augmentation smoothing. */
   augSmooth?: boolean;
+  /**
+   * With several target layers: how their maps (each normalised and resized to the input) become one: 'mean'
+   * (default, as pytorch-grad-cam) or 'product' (RefineCAM's aggregation, for any method). RefineCAM always multiplies.
+   */
+  aggregate?: LayerAggregation;
   /** Integrated Gradients: baseline image file, fitted and preprocessed like the inputs (default: black). */
   baselineImage?: string;
   /** A comparison sheet PNG per image (default: when several methods run). */

@@ -5,11 +5,12 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { Classifier, CamHead, ForwardPass } from '../model/classifier';
-import { CamMethod, DEFAULT_METHOD_OPTIONS, MethodInputs, MethodOptions } from '../methods';
-import { classGradients, ScoreKind } from '../capture/gradients';
-import { asTarget, Target, targetClasses, TargetLike, targetMatrix, targetScoreMatrix, targetScores } from '../capture/targets';
+import { CamMethod, DEFAULT_METHOD_OPTIONS, getMethod, LayerAggregation, MethodInputs, MethodOptions } from '../methods';
+import { finerBaseProblem, finerComparison, finerTarget } from '../methods/finercam';
+import { classGradients, classGradientsAndHessianVector, ScoreKind } from '../capture/gradients';
+import { asTarget, Target, targetClasses, TargetLike, targetMatrix, targetScoreMatrix, targetScores, targetSpec } from '../capture/targets';
 import { inputGradients } from '../capture/input-gradients';
-import { ModelError } from '../util/errors';
+import { ModelError, UsageError } from '../util/errors';
 import { probabilitiesOfArray } from '../model/head';
 import { toInputResolution } from './maps';
 import { normalizeMap } from '../render/pixels';
@@ -43,6 +44,8 @@ export interface ClassMap {
   raw: RawMap[];
   /** Integrated Gradients: sum(attribution) - (f(x) - f(baseline)) for this class (un-augmented image). */
   completenessError?: number;
+  /** Finer-CAM: the classes this class was compared with (un-augmented image). */
+  comparedWith?: number[];
   /**
    * With `signedFor` naming the method: its signed attribution per channel at the input resolution [H * W * C],
    * channels last in the model's order (un-augmented image; summed over target layers for Guided Grad-CAM).
@@ -102,6 +105,8 @@ export interface ExplainTensorOptions {
   channelPool?: ChannelSharer | null;
   /** Pixel-level methods whose signed attribution to return (ClassMap.signed), for gradient images. */
   signedFor?: string[];
+  /** How several target layers' maps become one: 'mean' (default) or 'product'; a method's own (RefineCAM's) wins. */
+  aggregate?: LayerAggregation;
 }
 
 let inputIds = 0;
@@ -165,7 +170,7 @@ export function classChunkSize(activationShape: number[], override?: number): nu
  * Methods whose work grows with the targets (a backward pass or CAM weights per target): these run per chunk. The
  * others score every target in the same forward passes, and run once.
  */
-const perClassWork = (m: CamMethod) => m.needs.some((n) => n === 'gradients' || n === 'noisy-gradients' || n === 'cam-head');
+const perClassWork = (m: CamMethod) => m.needs.some((n) => n === 'gradients' || n === 'noisy-gradients' || n === 'cam-head' || n === 'hessian-vector');
 
 /** The methods' raw maps for one (possibly augmented) input, given its forward pass. */
 function rawMaps(model: Classifier, x: tf.Tensor4D, fp: ForwardPass, opts: ExplainTensorOptions, targets: Target[], camHeads: CamHead[], options: MethodOptions): RawResult {
@@ -210,6 +215,7 @@ function rawMaps(model: Classifier, x: tf.Tensor4D, fp: ForwardPass, opts: Expla
           ? (name, channels, local) =>
               opts.channelPool!.share(name, channels, local, { id: xId, x: x.dataSync() as Float32Array, xShape: x.shape, layer: opts.layers[li], targets: part.scored, options: { batchSize: options.batchSize }, score: opts.score })
           : undefined,
+        hessianVector: () => classGradientsAndHessianVector(fp, li, part.scored, opts.score, opts.layers[li], model.head.kind),
         gradientsAt: (xs) => {
           const other = model.forward(xs, [opts.layers[li]]);
           try {
@@ -316,6 +322,41 @@ function flipRows(map: Float32Array, width: number): Float32Array {
   return out;
 }
 
+/** Finer-CAM's base method, refused with a reason where it cannot be one. */
+function finerBase(options: MethodOptions): CamMethod {
+  const base = getMethod(options.finerBase);
+  const why = finerBaseProblem(base.name);
+  if (why) throw new UsageError(`--finer-base ${base.name}: ${why}`);
+  return base;
+}
+
+/** Finer-CAM's comparison classes for each target (each must be a class), from the un-augmented image's logits. */
+function finerComparisons(targets: Target[], logits: Float32Array, options: MethodOptions): number[][] {
+  return targets.map((t) => {
+    if (t.kind !== 'class') throw new UsageError(`finercam explains classes against similar classes; '${targetSpec(t)}' is not a class (use --class or --top-k)`);
+    const compare = finerComparison(logits, t.index, options);
+    if (!compare.length) throw new UsageError(`--finer-compare: class ${t.index} is explained and is the only class named, so it has nothing to be compared with`);
+    return compare;
+  });
+}
+
+/**
+ * The raw maps of every method for one (possibly augmented) input: the plain methods on the targets, then each
+ * Finer-CAM method as its base method on the Finer-CAM scores of the targets' classes against `compared`, filed
+ * under the Finer-CAM method's name.
+ */
+function allRawMaps(model: Classifier, x: tf.Tensor4D, fp: ForwardPass, opts: ExplainTensorOptions, targets: Target[], camHeads: CamHead[], options: MethodOptions, compared: number[][] | null): RawResult {
+  const finer = opts.methods.filter((m) => m.finer);
+  const result = rawMaps(model, x, fp, { ...opts, methods: opts.methods.filter((m) => !m.finer) }, targets, camHeads, options);
+  if (!finer.length || !compared) return result;
+  const base = finerBase(options);
+  const finerTargets = targets.map((t, i) => finerTarget((t as { index: number }).index, compared[i], options.finerAlpha));
+  const r = rawMaps(model, x, fp, { ...opts, methods: [base], signedFor: undefined }, finerTargets, [], options);
+  for (const m of finer) result.raw.set(m.name, r.raw.get(base.name)!);
+  for (const w of r.warnings) if (!result.warnings.includes(w)) result.warnings.push(w);
+  return { ...result, backwardMs: result.backwardMs + r.backwardMs, methodMs: result.methodMs + r.methodMs };
+}
+
 const AUGMENTATIONS = [false, true].flatMap((flip) => [0.9, 1.0, 1.1].map((brightness) => ({ flip, brightness })));
 
 export function explainTensor(model: Classifier, x: tf.Tensor4D, opts: ExplainTensorOptions): TensorExplanation {
@@ -339,6 +380,7 @@ export function explainTensor(model: Classifier, x: tf.Tensor4D, opts: ExplainTe
     let forwardMs: number;
     let targets: Target[];
     let first: RawResult;
+    let compared: number[][] | null;
     try {
       logits = fp.logits.dataSync() as Float32Array;
       forwardMs = performance.now() - t0;
@@ -346,7 +388,8 @@ export function explainTensor(model: Classifier, x: tf.Tensor4D, opts: ExplainTe
         if (!Number.isInteger(c) || c < 0 || c >= model.numClasses) throw new ModelError(`class ${c} is out of range: the model has ${model.numClasses} classes`);
       }
       targets = (opts.targets ?? opts.classes ?? topIndices(logits, opts.topK)).map(asTarget);
-      first = rawMaps(model, x, fp, opts, targets, camHeads, options);
+      compared = opts.methods.some((m) => m.finer) ? finerComparisons(targets, logits, options) : null;
+      first = allRawMaps(model, x, fp, opts, targets, camHeads, options, compared);
     } finally {
       fp.dispose();
     }
@@ -361,11 +404,12 @@ export function explainTensor(model: Classifier, x: tf.Tensor4D, opts: ExplainTe
       const layers = first.raw.get(method.name)!;
       classes.forEach((classIndex, ci) => {
         const raw = classSlice(layers, ci);
-        const m = toInputResolution(raw, inputH, inputW);
+        const m = toInputResolution(raw, inputH, inputW, method.aggregate ?? opts.aggregate);
         const note = first.notes.get(method.name);
+        const comparedWith = method.finer ? compared?.[ci] : undefined;
         const sg = first.signed.get(method.name);
         const per = sg ? sg.length / classes.length : 0;
-        maps.push({ method: method.name, classIndex, target: targets[ci], map: m.map, flat: m.flat, raw, ...(note ? { completenessError: note[ci] } : {}), ...(sg ? { signed: sg.slice(ci * per, (ci + 1) * per) } : {}) });
+        maps.push({ method: method.name, classIndex, target: targets[ci], map: m.map, flat: m.flat, raw, ...(note ? { completenessError: note[ci] } : {}), ...(comparedWith ? { comparedWith } : {}), ...(sg ? { signed: sg.slice(ci * per, (ci + 1) * per) } : {}) });
       });
     }
     methodMs += performance.now() - t1;
@@ -377,7 +421,7 @@ export function explainTensor(model: Classifier, x: tf.Tensor4D, opts: ExplainTe
         const xa = tf.tidy(() => tf.mul(aug.flip ? tf.reverse(x, 2) : x, aug.brightness) as tf.Tensor4D);
         const fpa = model.forward(xa, opts.layers);
         try {
-          const r = rawMaps(model, xa, fpa, { ...opts, signedFor: undefined }, targets, camHeads, options); // gradient images: the plain image's
+          const r = allRawMaps(model, xa, fpa, { ...opts, signedFor: undefined }, targets, camHeads, options, compared); // gradient images: the plain image's
           backwardMs += r.backwardMs;
           methodMs += r.methodMs;
           r.warnings.forEach((w) => warnings.add(w));
@@ -385,7 +429,7 @@ export function explainTensor(model: Classifier, x: tf.Tensor4D, opts: ExplainTe
           for (const method of opts.methods) {
             const layers = r.raw.get(method.name)!;
             classes.forEach((_, ci) => {
-              const m = toInputResolution(classSlice(layers, ci), inputH, inputW).map;
+              const m = toInputResolution(classSlice(layers, ci), inputH, inputW, method.aggregate ?? opts.aggregate).map;
               const back = aug.flip ? flipRows(m, inputW) : m;
               for (let j = 0; j < back.length; j++) sums[i][j] += back[j];
               i++;

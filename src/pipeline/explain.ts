@@ -39,6 +39,7 @@ import { parseTarget, Target, targetLabel, targetSpec } from '../capture/targets
 import { peakOf, topMassShare } from './maps';
 import { openSession, Session } from './session';
 import { leftOutNote } from '../methods';
+import { checkMethodOptions, methodSettingsOf } from './method-settings';
 import { errorMessage, OutputError, UsageError, UserError } from '../util/errors';
 import { REPORT_NAME, RunJournal, WantedOutputs } from './resume';
 import { lockOutputDir } from '../report/lock';
@@ -112,7 +113,10 @@ export function legendOf(drawing: Drawing, opts: { colormap?: ColormapName; sign
 export function whyFlat(m: { method: string; raw: { data: Float32Array; layer?: string }[] }, label: string): string {
   const what = `the ${m.method} map of '${label}' is flat`;
   const zero = m.raw.every((r) => r.data.every((v) => v === 0));
+  if (!zero && m.method === 'refinecam' && m.raw.length > 1) return `${what}: its layers' maps have no positive position in common, so their product is 0 everywhere`;
   if (!zero) return `${what}: it has no contrast (the same value everywhere)`;
+  if (m.method === 'fem') return `${what}: no activation exceeds its channel's mean + k standard deviations (every weight is 0; a smaller --fem-k finds some), or the activations so weighted are <= 0`;
+  if (m.method === 'kpca-cam') return `${what}: the first kernel principal component is <= 0 everywhere (or the centred kernel matrix has no positive eigenvalue); another --kpca-kernel may find structure`;
   if (m.method === 'guided-backprop' || m.method === 'guided-gradcam') {
     return `${what}: guided backprop lets only positive gradients through the ReLUs and none reaches the input (near the logits every path lowers this class's score, e.g. all its weights there are negative)`;
   }
@@ -211,6 +215,7 @@ export class ImagePipeline {
         score: this.session.score,
         methodOptions: this.black ? { ...this.opts.methodOptions, baseline: this.black } : this.opts.methodOptions,
         augSmooth: this.opts.augSmooth,
+        aggregate: this.opts.aggregate,
         channelPool: this.channelPool,
         signedFor: this.writeFiles ? this.session.methods.map((m) => m.name).filter((m) => drawingOf(m, this.opts.render) !== 'heatmap') : undefined,
       });
@@ -275,6 +280,7 @@ export class ImagePipeline {
         topMassShare: round(topMassShare(m.map), 4),
         flat: m.flat,
         ...(m.completenessError !== undefined ? { completenessError: round(m.completenessError, 6) } : {}),
+        ...(m.comparedWith ? { comparedWith: m.comparedWith.map((i) => ({ index: i, label: session.labels[i] ?? String(i) })) } : {}),
       };
       if (shown) {
         // Without the signed attribution (not kept for this method), a signed method is drawn as a heatmap.
@@ -415,6 +421,7 @@ export function baseReport(session: Session, opts: ExplainOptions, outDir: strin
     methods: session.methods.map((m) => m.name),
     ...(opts.augSmooth ? { augSmooth: true } : {}),
     ...(opts.methodOptions?.eigenSmooth ? { eigenSmooth: true } : {}),
+    ...methodSettingsOf(session.methods, session.layers, opts.methodOptions, opts.aggregate),
     layers: session.layers,
     score: session.score,
     preprocessing: { ...session.preprocess, grayscale: session.grayscale, ...resamplingOf(session, opts), ...(session.inputRangeFrom ? { inputRangeFrom: session.inputRangeFrom } : {}), channels: appliedChannels(session.preprocess, c.inputShape[2]) },
@@ -513,7 +520,9 @@ async function explainRun(inputs: string[], given: ExplainOptions): Promise<Expl
   const session = await openSession(given);
   // A baseline image is read once, before any image (an unreadable one stops the run), and travels to the workers.
   const baseline = given.baselineImage && usesBaseline(session) ? await baselineOf(session, given) : undefined;
-  const opts: ExplainOptions = baseline ? { ...given, methodOptions: { ...given.methodOptions, baseline } } : given;
+  const withBaseline: ExplainOptions = baseline ? { ...given, methodOptions: { ...given.methodOptions, baseline } } : given;
+  // Method options checked (a bad one stops the run before any image) and Finer-CAM's classes resolved.
+  const opts: ExplainOptions = { ...withBaseline, methodOptions: checkMethodOptions(withBaseline.methodOptions, given.finerCompare, (c) => session.classIndex(c), resolveTargets(session, withBaseline), session.methods) };
   let openJournal: RunJournal | null = null;
   let lock: { release(): void } | null = null;
   try {

@@ -11,17 +11,24 @@ export interface InputMap {
   flat: boolean;
 }
 
-export function toInputResolution(raws: { data: Float32Array; height: number; width: number }[], inputH: number, inputW: number): InputMap {
+/**
+ * One map at the input resolution from a method's raw maps at one or several target layers: each normalised,
+ * resized, normalised again; several layers then averaged ('mean', pytorch-grad-cam's aggregation) or multiplied
+ * ('product', RefineCAM's), and normalised once more.
+ */
+export function toInputResolution(raws: { data: Float32Array; height: number; width: number }[], inputH: number, inputW: number, aggregate: 'mean' | 'product' = 'mean'): InputMap {
   let flat = true;
-  const sum = new Float32Array(inputH * inputW);
+  const combined = new Float32Array(inputH * inputW);
+  if (aggregate === 'product') combined.fill(1);
   for (const r of raws) {
     const low = normalizeMap(r.data);
     const up = normalizeMap(resizeMap(low.map, r.width, r.height, inputW, inputH));
     if (!low.flat && !up.flat) flat = false;
-    for (let i = 0; i < sum.length; i++) sum[i] += up.map[i];
+    if (aggregate === 'product') for (let i = 0; i < combined.length; i++) combined[i] *= up.map[i];
+    else for (let i = 0; i < combined.length; i++) combined[i] += up.map[i];
   }
-  if (raws.length === 1) return { map: sum, flat };
-  const again = normalizeMap(sum);
+  if (raws.length === 1) return { map: combined, flat };
+  const again = normalizeMap(combined);
   return { map: again.map, flat: flat || again.flat };
 }
 

@@ -2,6 +2,7 @@
  * The JSON report written as report.json (and printed by --json). Versioned: a change that removes or
  * changes a field bumps REPORT_SCHEMA; adding fields does not. Documented in docs/outputs.md.
  */
+import type { MethodSettings } from '../pipeline/method-settings';
 export const REPORT_SCHEMA = 'tfjs-cam/explain-report@1';
 
 /** One model input channel: which image channel feeds it ('R', 'G', 'B', or 'grey'), and the mean and std applied to it. */
@@ -35,6 +36,8 @@ export interface ReportMap {
   flat: boolean;
   /** Integrated Gradients: sum(attribution) - (f(image) - f(baseline)), f the class score (logit or probability); near 0 when the steps suffice. */
   completenessError?: number;
+  /** Finer-CAM: the classes this class was compared with (the most similar ones unless --finer-compare named them). */
+  comparedWith?: { index: number; label: string }[];
 }
 
 export interface ReportImage {
@@ -78,6 +81,12 @@ export interface ExplainReport {
   methods: string[];
   augSmooth?: boolean;
   eigenSmooth?: boolean;
+  /**
+   * Options of the methods that change their maps, only where such a method ran: femK (fem), kpcaKernel and kpcaGamma
+   * (kpca-cam; gamma null = 1 / channels), finerAlpha, finerBase, finerCompare (finercam; null = the 3 most similar
+   * classes per image), aggregate ('product' with several layers and --aggregate product).
+   */
+  methodSettings?: MethodSettings;
   layers: string[];
   score: 'logit' | 'probability';
   /**

@@ -158,8 +158,10 @@ test('--method all: every method (CAM left out where impossible) in one run, a c
   expect(r.code).toBe(0);
   const rep = JSON.parse(r.stdout);
   const pixel = ['saliency', 'smoothgrad', 'integrated-gradients', 'guided-backprop', 'fullgrad'];
-  const expected = ['gradcam', 'gradcam++', 'smoothgradcam++', 'xgradcam', 'layercam', 'hirescam', 'gradcam-elementwise', 'scorecam', 'ablationcam', 'eigencam', 'eigengradcam', ...pixel.slice(0, 4), 'guided-gradcam', 'fullgrad'];
+  const expected = ['gradcam', 'gradcam++', 'smoothgradcam++', 'xgradcam', 'layercam', 'hirescam', 'gradcam-elementwise', 'scorecam', 'ablationcam', 'eigencam', 'eigengradcam', 'shapleycam', 'finercam', 'fem', 'kpca-cam', ...pixel.slice(0, 4), 'guided-gradcam', 'fullgrad'];
   expect(rep.methods).toEqual(expected);
+  // RefineCAM multiplies the maps of several layers: with one it would be Grad-CAM++
+  expect(rep.notes).toEqual([expect.stringMatching(/^--method all left out cam: .*; refinecam: RefineCAM multiplies/)]);
   const maps = rep.images[0].maps;
   expect(maps).toHaveLength(expected.length * 2);
   for (const m of maps) {

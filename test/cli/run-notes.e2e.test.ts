@@ -10,7 +10,8 @@ import { spotPng, writeGraphModel } from '../faults/fixtures';
 
 let dir: string;
 const LEFT_OUT =
-  '--method all left out guided-backprop and guided-gradcam: this is a graph model, which tfjs-converter runs with its own copy of the ops, out of reach of the guided ReLU; ' +
+  '--method all left out refinecam: RefineCAM multiplies the maps of several target layers (--layer a --layer b); with one it is Grad-CAM++; ' +
+  'guided-backprop and guided-gradcam: this is a graph model, which tfjs-converter runs with its own copy of the ops, out of reach of the guided ReLU; ' +
   'fullgrad: FullGrad needs a layers model to find the biases, and this is a graph model';
 
 beforeAll(async () => {

@@ -3,6 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/backend';
 import { DEFAULT_METHOD_OPTIONS, getMethod, MethodInputs } from '../../src/methods';
+import { femReference, kpcaReference } from '../helpers/cam-references';
 
 const H = 3, W = 4, K = 5, KC = 2; // h, w, channels, classes
 type Grid = number[][][]; // [h][w][K]
@@ -91,6 +92,9 @@ const references: Record<string, (c: number) => number[]> = {
   layercam: (c) => cells((i, j) => relu(A[i][j].reduce((s, a, k) => s + relu(G[c][i][j][k]) * a, 0))),
   eigencam: () => eigenRef(A),
   eigengradcam: (c) => eigenRef(A.map((row, i) => row.map((ch, j) => ch.map((a, k) => a * G[c][i][j][k])))),
+  // pytorch-grad-cam's later methods (test/helpers/cam-references.ts; more in newer-methods.test.ts)
+  fem: () => femReference(Float64Array.from(A.flat(2)), H * W, K, DEFAULT_METHOD_OPTIONS.femK),
+  'kpca-cam': () => kpcaReference(Float64Array.from(A.flat(2)), H * W, K, DEFAULT_METHOD_OPTIONS.kpcaKernel),
 };
 
 beforeAll(async () => {
