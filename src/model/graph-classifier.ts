@@ -313,7 +313,7 @@ export class GraphClassifier implements Classifier {
       }
       queue.push(...n.inputs);
     }
-    throw new ModelError('the model has no global pooling op (Mean or Max over height and width) on the way to its logits to take embeddings from');
+    throw new ModelError('the model has no global pooling op (Mean or Max over height and width) on the way to its logits, the default embedding layer');
   }
 
   predict(x: tf.Tensor4D): tf.Tensor2D {

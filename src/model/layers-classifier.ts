@@ -430,7 +430,7 @@ export class LayersClassifier implements Classifier {
       if (GLOBAL_POOLING.has(className(t.sourceLayer))) return this.shown(t);
       queue.push(...t.inputs);
     }
-    throw new ModelError('the model has no global pooling layer (GlobalAveragePooling2D, GlobalMaxPooling2D) on the way to its logits to take embeddings from');
+    throw new ModelError('the model has no global pooling layer (GlobalAveragePooling2D, GlobalMaxPooling2D) on the way to its logits, the default embedding layer');
   }
 
   forward(x: tf.Tensor4D, layerNames: string[]): ForwardPass {

@@ -184,7 +184,7 @@ export async function resolveImageTargets(session: Session, targets: Target[] | 
       }
     }
     try {
-      if (!c.defaultEmbeddingLayer) throw new ModelError('this model format has no layers to take embeddings from');
+      if (!c.defaultEmbeddingLayer) throw new ModelError('this model format has no layers to read embeddings at');
       return (layer = c.defaultEmbeddingLayer());
     } catch (e) {
       throw new UsageError(`--target similar-to: ${errorMessage(e)}; name the layer with --embedding-layer`);
