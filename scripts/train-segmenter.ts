@@ -3,7 +3,7 @@
  * models/seg-digits/ (model.json, weights.bin, tfjs-cam.json) and writes its held-out samples to samples/segments/
  * (canvases, one white-on-black mask per digit, segments.json with each digit's class and box).
  *
- *   npm run build && node dist/scripts/train-segmenter.js [--steps N] [--out DIR] [--samples DIR]
+ *   npm run build && node dist/scripts/train-segmenter.js [--steps N] [--out DIR] [--samples DIR] [--samples-only]
  *
  * About two minutes on a quiet 2-core machine. Deterministic: canvases come from seeded PRNGs, initializers get
  * seeds, the WASM backend runs single-threaded, nothing uses dropout or Math.random; the same run writes the same
@@ -97,9 +97,13 @@ function evaluate(model: tf.LayersModel, canvases: SegmentCanvas[]): { accuracy:
   return { accuracy: right / total, digitIoU: iou / k };
 }
 
-function parseArgs(argv: string[]): { steps: number; out: string; samples: string } {
-  const o = { steps: 800, out: path.join('models', 'seg-digits'), samples: path.join('samples', 'segments') };
+function parseArgs(argv: string[]): { steps: number; out: string; samples: string; samplesOnly: boolean } {
+  const o = { steps: 800, out: path.join('models', 'seg-digits'), samples: path.join('samples', 'segments'), samplesOnly: false };
   for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--samples-only') {
+      o.samplesOnly = true;
+      continue;
+    }
     const v = argv[++i];
     if (v == null) throw new Error(`${argv[i - 1]} needs a value`);
     if (argv[i - 1] === '--steps') o.steps = Number(v);
@@ -119,8 +123,10 @@ async function writeSamples(dir: string): Promise<void> {
   fs.mkdirSync(dir, { recursive: true });
   const test = loadMnist('test');
   const index: { image: string; segments: { label: string; classIndex: number; mask: string; box: { x: number; y: number; width: number; height: number } }[] }[] = [];
-  for (let k = 0; k < SAMPLE_COUNT; k++) {
-    const c = seededSegmentCanvas(test, SAMPLE_START + k, SAMPLE_SEED);
+  // Canvases with both digits placed (a crowded draw can leave room for one): the next digit index until there are enough.
+  for (let k = 0, i = SAMPLE_START; k < SAMPLE_COUNT; i++) {
+    const c = seededSegmentCanvas(test, i, SAMPLE_SEED);
+    if (c.digits.length < 2) continue;
     const stem = `canvas-${String(k).padStart(2, '0')}`;
     fs.writeFileSync(path.join(dir, `${stem}.png`), await grayPng(c.pixels));
     const segments = [];
@@ -139,13 +145,15 @@ async function writeSamples(dir: string): Promise<void> {
       segments.push({ label, classIndex: d.classIndex, mask: file, box: { x: x0, y: y0, width: x1 - x0 + 1, height: y1 - y0 + 1 } });
     }
     index.push({ image: `${stem}.png`, segments });
+    k++;
   }
-  const about = `Held-out canvases of scripts/data/segments.ts (MNIST test digits ${SAMPLE_START}..${SAMPLE_START + SAMPLE_COUNT - 1}, seed ${SAMPLE_SEED}); each mask is a digit's segment (its ink grown by ${SEGMENT_GROW} px), the box that segment's extent, in canvas pixels`;
+  const about = `Held-out canvases of scripts/data/segments.ts with two digits (MNIST test digits from ${SAMPLE_START}, seed ${SAMPLE_SEED}); each mask is a digit's segment (its ink grown by ${SEGMENT_GROW} px), the box that segment's extent, in canvas pixels`;
   fs.writeFileSync(path.join(dir, 'segments.json'), JSON.stringify({ about, images: index }, null, 2) + '\n');
 }
 
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
+  if (o.samplesOnly) return writeSamples(o.samples);
   await initBackend('wasm');
   installFastBatchNormGradient();
   const model = buildSegmenter(TRAIN_SEED);

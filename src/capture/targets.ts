@@ -52,6 +52,12 @@ export function readsOtherOutput(t: TargetLike): t is SimilarityTarget | Segment
   return x.kind === 'similarity' || x.kind === 'segment';
 }
 
+/** For the commands that score targets on the class scores alone (evaluate, check, diff): seg: and similar-to: refused. */
+export function onlyClassScores(t: Target, command: string): Target {
+  if (readsOtherOutput(t)) throw new UsageError(`--target ${targetSpec(t)}: ${command} scores targets of the class scores (class:, logit-diff:, sum:); explain draws seg: and similar-to: targets`);
+  return t;
+}
+
 const baseName = (file: string) => file.split(/[\\/]/).pop() ?? file;
 
 /** A target or a plain class index. */

@@ -41,4 +41,8 @@ test('bad similar-to:, --embedding-layer and seg: input: one line naming the fla
     expect(r.code).toBe(2);
   }
   expect(fs.existsSync(out)).toBe(false);
+  // evaluate re-scores masked images by the class scores: these targets are explain's.
+  const ev = runCli(['evaluate', '-m', 'models/gap-cnn', '--boxes', 'samples/boxes.json', '--method', 'gradcam', '--target', 'similar-to:samples/digit-07-7.png', '-o', out]);
+  expect(ev.stderr).toBe('tfjs-cam: error: --target similar-to:samples/digit-07-7.png: evaluate scores targets of the class scores (class:, logit-diff:, sum:); explain draws seg: and similar-to: targets\n');
+  expect(ev.code).toBe(2);
 });
