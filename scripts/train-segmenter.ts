@@ -1,6 +1,7 @@
 /**
  * Trains the project's segmentation model on "digits to segment" (scripts/data/segments.ts), saves it to
- * models/seg-digits/ (model.json, weights.bin, tfjs-cam.json) and writes its held-out samples to samples/segments/
+ * models/seg-digits/ (model.json, weights.bin, tfjs-cam.json) and writes its held-out samples to samples/.segments/
+ * (a dot folder: runs over samples/, such as `npm run demo` and evaluate on samples/boxes.json, skip it)
  * (canvases, one white-on-black mask per digit, segments.json with each digit's class and box).
  *
  *   npm run build && node dist/scripts/train-segmenter.js [--steps N] [--out DIR] [--samples DIR] [--samples-only]
@@ -25,7 +26,7 @@ const TRAIN_SEED = 5150;
 const TRAIN_DIGITS = 55000;
 const EVAL_SEED = 6160;
 const SAMPLE_SEED = 7170;
-/** Held-out canvases around MNIST test digits 0.. (evaluation) and 9000.. (samples/segments, outside it). */
+/** Held-out canvases around MNIST test digits 0.. (evaluation) and 9000.. (samples/.segments, outside it). */
 const EVAL_CANVASES = 500;
 const SAMPLE_START = 9000;
 const SAMPLE_COUNT = 12;
@@ -98,7 +99,7 @@ function evaluate(model: tf.LayersModel, canvases: SegmentCanvas[]): { accuracy:
 }
 
 function parseArgs(argv: string[]): { steps: number; out: string; samples: string; samplesOnly: boolean } {
-  const o = { steps: 800, out: path.join('models', 'seg-digits'), samples: path.join('samples', 'segments'), samplesOnly: false };
+  const o = { steps: 800, out: path.join('models', 'seg-digits'), samples: path.join('samples', '.segments'), samplesOnly: false };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--samples-only') {
       o.samplesOnly = true;
@@ -118,7 +119,7 @@ async function grayPng(pixels: Uint8Array): Promise<Buffer> {
   return sharp(Buffer.from(pixels), { raw: { width: SEGMENT_CANVAS, height: SEGMENT_CANVAS, channels: 1 } }).toColourspace('b-w').png({ compressionLevel: 9 }).toBuffer();
 }
 
-/** samples/segments: held-out canvases, a mask per digit (white = the digit's segment), and segments.json. */
+/** samples/.segments: held-out canvases, a mask per digit (white = the digit's segment), and segments.json. */
 async function writeSamples(dir: string): Promise<void> {
   fs.mkdirSync(dir, { recursive: true });
   const test = loadMnist('test');

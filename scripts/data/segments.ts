@@ -3,7 +3,7 @@
  * classes at random, non-overlapping places and scales among distractors (strokes, fragments of other digits, noise),
  * with a per-pixel class map: background, or the digit whose ink (grown by SEGMENT_GROW px) covers the pixel.
  *
- * Made for the segmentation model (scripts/train-segmenter.ts) and its samples (samples/segments/): with two
+ * Made for the segmentation model (scripts/train-segmenter.ts) and its samples (samples/.segments/): with two
  * digits on a canvas, a map for one digit's segment has a wrong place to go (the other digit), which is what the
  * pointing-game test checks. Built from the pieces of "digits in clutter" (./clutter.ts), so the same split
  * discipline holds: test canvases use only MNIST test digits. Pure function of (split, index, seed).

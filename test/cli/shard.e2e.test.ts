@@ -58,10 +58,7 @@ beforeAll(async () => {
   fs.copyFileSync(digit, path.join(dup, 'g.png'));
   await sharp(digit).webp({ lossless: true }).toFile(path.join(dup, 'g.webp'));
   await sharp(digit).jpeg({ quality: 95 }).toFile(path.join(dup, 'g.jpg'));
-  // The 12 digit samples (samples/ also holds the segmentation samples, samples/segments/, not meant for gap-cnn).
-  const digits = fs.readdirSync(path.join(ROOT, 'samples')).filter((f) => /^digit-.*\.png$/.test(f)).sort().map((f) => `samples/${f}`);
-  expect(digits).toHaveLength(12);
-  INPUTS = [...digits, dup, 'samples-gone/x.png'];
+  INPUTS = ['samples', dup, 'samples-gone/x.png'];
 });
 
 afterAll(() => {

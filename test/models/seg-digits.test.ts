@@ -1,5 +1,5 @@
 // The shipped segmentation model (models/seg-digits, scripts/train-segmenter.ts) on its held-out samples
-// (samples/segments): it segments the digits, and Grad-CAM of a digit's segment (seg:<digit>@<its mask>) points into
+// (samples/.segments): it segments the digits, and Grad-CAM of a digit's segment (seg:<digit>@<its mask>) points into
 // that digit's segment rather than the other digit's (the pointing game, >= 0.9). Also through the CLI, once.
 import * as fs from 'fs';
 import * as path from 'path';
@@ -11,7 +11,7 @@ import { decodeImage } from '../../src/image/decode';
 import type { LoadedModel } from '../../src/model/load';
 import { ROOT, runCli, tempDir } from '../helpers/cli';
 
-const DIR = path.join(ROOT, 'samples', 'segments');
+const DIR = path.join(ROOT, 'samples', '.segments');
 interface Segment { label: string; classIndex: number; mask: string; box: { x: number; y: number; width: number; height: number } }
 const index: { images: { image: string; segments: Segment[] }[] } = JSON.parse(fs.readFileSync(path.join(DIR, 'segments.json'), 'utf8'));
 
@@ -74,7 +74,7 @@ test('pointing game: Grad-CAM of seg:<digit>, with its mask or the predicted one
 test('the CLI: seg:<label> with the predicted segment, files named after the class', () => {
   const out = tempDir('seg');
   try {
-    const r = runCli(['explain', 'samples/segments/canvas-00.png', '-m', 'models/seg-digits', '--target', `seg:${index.images[0].segments[0].label}`, '-o', out]);
+    const r = runCli(['explain', 'samples/.segments/canvas-00.png', '-m', 'models/seg-digits', '--target', `seg:${index.images[0].segments[0].label}`, '-o', out]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const report = JSON.parse(fs.readFileSync(path.join(out, 'report.json'), 'utf8'));
