@@ -416,14 +416,13 @@ function explainWithViews(model: Classifier, x: tf.Tensor4D, opts: ExplainTensor
     }
   }
   const maps: ClassMap[] = [];
-  for (const [mi, method] of opts.methods.entries()) {
+  opts.methods.forEach((_, mi) => {
     let p = 0;
     for (const t of targets) {
       if (readsOtherOutput(t)) maps.push(byTarget.get(t)![mi]);
       else maps.push(base.maps[mi * plain.length + p++]);
     }
-    void method;
-  }
+  });
   return { ...base, classes: targets.map((t) => targetClasses(t)[0] ?? -1), targets, maps, warnings: [...warnings], timings };
 }
 

@@ -167,11 +167,9 @@ export function resolveTargets(session: Session, opts: { classes?: (number | str
  * brighter than mid-grey). A seg: target on a model without a per-pixel output is refused here.
  */
 export async function resolveImageTargets(session: Session, targets: Target[] | undefined, opts: { embeddingLayer?: string } & Resampling): Promise<Target[] | undefined> {
-  if (!targets?.some((t) => t.kind === 'similarity' || t.kind === 'segment')) {
-    // Named for nothing: a mistake worth a word, not silence.
-    if (opts.embeddingLayer) throw new UsageError(`--embedding-layer ${opts.embeddingLayer}: no similar-to: target uses it`);
-    return targets;
-  }
+  // Named for nothing: a mistake worth a word, not silence.
+  if (opts.embeddingLayer && !targets?.some((t) => t.kind === 'similarity')) throw new UsageError(`--embedding-layer ${opts.embeddingLayer}: no similar-to: target uses it`);
+  if (!targets?.some((t) => t.kind === 'similarity' || t.kind === 'segment')) return targets;
   const c = session.model.classifier;
   let layer: string | undefined;
   const embeddingLayer = () => {
