@@ -32,6 +32,7 @@ test('bad similar-to:, --embedding-layer and seg: input: one line naming the fla
     [['--target', 'similar-to:package.json'], '--target similar-to:package.json: '],
     [['--target', 'similar-to:samples/digit-07-7.png', '--embedding-layer', 'gapp'], "--embedding-layer gapp: no layer named 'gapp' in the model (did you mean 'gap'?)"],
     [['--embedding-layer', 'gap'], '--embedding-layer gap: no similar-to: target uses it'],
+    [['--target', 'seg:3', '--embedding-layer', 'gap'], '--embedding-layer gap: no similar-to: target uses it'],
     [['--target', 'seg:3'], "--target seg:3: the model's output is one vector of class scores, not a per-pixel class map: seg: targets need a segmentation model"],
   ];
   for (const [flags, message] of cases) {
