@@ -127,8 +127,8 @@ export function mixSeed(...parts: number[]): number {
   return h >>> 0;
 }
 
-const uniform = (rng: Rng, lo: number, hi: number) => lo + (hi - lo) * rng();
-const randInt = (rng: Rng, lo: number, hiInclusive: number) => lo + Math.floor(rng() * (hiInclusive - lo + 1));
+export const uniform = (rng: Rng, lo: number, hi: number) => lo + (hi - lo) * rng();
+export const randInt = (rng: Rng, lo: number, hiInclusive: number) => lo + Math.floor(rng() * (hiInclusive - lo + 1));
 
 /** Fisher-Yates shuffle of 0..n-1 driven by rng. */
 export function permutation(n: number, rng: Rng): Int32Array {
@@ -147,7 +147,7 @@ export function permutation(n: number, rng: Rng): Int32Array {
 // Drawing
 
 /** A small grayscale bitmap (values 0..255 as floats until rounded). */
-interface Patch {
+export interface Patch {
   w: number;
   h: number;
   data: Float32Array;
@@ -170,7 +170,7 @@ export function inkBox(data: ArrayLike<number>, w: number, h: number, threshold 
 }
 
 /** Copies region r of a digit into a patch with a 1 px zero border, so scaling fades the edges out. */
-function cropDigit(split: MnistSplit, index: number, r: Box): Patch {
+export function cropDigit(split: MnistSplit, index: number, r: Box): Patch {
   const w = r.width + 2, h = r.height + 2;
   const data = new Float32Array(w * h);
   const base = index * split.rows * split.cols;
@@ -184,7 +184,7 @@ function cropDigit(split: MnistSplit, index: number, r: Box): Patch {
  * Bilinear resampling by factor s (pixel centres aligned: src = (dst + 0.5) / s - 0.5), rounded to integer grey
  * levels so that "nonzero" means the same thing in the patch and in the final uint8 canvas.
  */
-function scalePatch(p: Patch, s: number): Patch {
+export function scalePatch(p: Patch, s: number): Patch {
   const w = Math.max(1, Math.round(p.w * s)), h = Math.max(1, Math.round(p.h * s));
   const sx = p.w / w, sy = p.h / h;
   const data = new Float32Array(w * h);
@@ -203,7 +203,7 @@ function scalePatch(p: Patch, s: number): Patch {
 }
 
 /** Max-composites a patch onto a canvas layer at (ox, oy); the patch must lie inside. */
-function stamp(layer: Float32Array, size: number, p: Patch, ox: number, oy: number): void {
+export function stamp(layer: Float32Array, size: number, p: Patch, ox: number, oy: number): void {
   for (let y = 0; y < p.h; y++) {
     for (let x = 0; x < p.w; x++) {
       const i = (oy + y) * size + ox + x;
@@ -213,16 +213,16 @@ function stamp(layer: Float32Array, size: number, p: Patch, ox: number, oy: numb
   }
 }
 
-function boxesIntersect(a: Box, b: Box): boolean {
+export function boxesIntersect(a: Box, b: Box): boolean {
   return a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
 }
 
-function grow(b: Box, m: number): Box {
+export function grow(b: Box, m: number): Box {
   return { x: b.x - m, y: b.y - m, width: b.width + 2 * m, height: b.height + 2 * m };
 }
 
 /** An anti-aliased line segment as a patch (the patch is the segment's bounding box). */
-function strokePatch(rng: Rng): Patch {
+export function strokePatch(rng: Rng): Patch {
   const len = uniform(rng, 5, 14);
   const angle = uniform(rng, 0, Math.PI);
   const thick = uniform(rng, 1, 2.5);
@@ -247,7 +247,7 @@ function strokePatch(rng: Rng): Patch {
 }
 
 /** A crop of 6-12 px around an ink pixel of digit `index`, scaled; null if the crop holds too little ink. */
-function fragmentPatch(split: MnistSplit, index: number, rng: Rng): Patch | null {
+export function fragmentPatch(split: MnistSplit, index: number, rng: Rng): Patch | null {
   const { rows, cols } = split;
   const base = index * rows * cols;
   const inkPixels: number[] = [];
@@ -275,7 +275,7 @@ function trimPatch(p: Patch): Patch | null {
 }
 
 /** Tries up to 30 random positions for a distractor that keeps clear of `avoid`; stamps it if one fits. */
-function placeDistractor(layer: Float32Array, size: number, p: Patch, avoid: Box, rng: Rng): boolean {
+export function placeDistractor(layer: Float32Array, size: number, p: Patch, avoid: Box, rng: Rng): boolean {
   if (p.w > size || p.h > size) return false;
   for (let attempt = 0; attempt < 30; attempt++) {
     const ox = randInt(rng, 0, size - p.w), oy = randInt(rng, 0, size - p.h);

@@ -10,7 +10,7 @@ import { decodeImage, DecodedImage } from '../image/decode';
 import { toSource } from '../image/geometry';
 import { LoadedModel } from '../model/load';
 import { baselineOf, methodSlug, prepareInput, targetSlug } from '../pipeline/explain';
-import { parseTarget, Target, targetClasses, targetLabel, targetSpec } from '../capture/targets';
+import { onlyClassScores, parseTarget, Target, targetClasses, targetLabel, targetSpec } from '../capture/targets';
 import { explainTensor, topIndices } from '../pipeline/explain-tensor';
 import { peakOf } from '../pipeline/maps';
 import { openSession, Session } from '../pipeline/session';
@@ -257,13 +257,13 @@ export async function check(specOrFile: string | CheckSpec, opts: CheckOptions =
       let target: Target | undefined;
       if (opts.target) {
         try {
-          target = parseTarget(opts.target, (t) => session.classIndex(t));
+          target = onlyClassScores(parseTarget(opts.target, (t) => session.classIndex(t)), 'check');
         } catch (e) {
           throw new UsageError(`--target '${opts.target}' for case '${c.name}' (model ${shownModel(spec, c.model)}): ${errorMessage(e)}`);
         }
       } else if (c.target !== undefined) {
         try {
-          target = parseTarget(c.target, (t) => session.classIndex(t));
+          target = onlyClassScores(parseTarget(c.target, (t) => session.classIndex(t)), 'check');
         } catch (e) {
           located(c.where.target, e);
         }

@@ -67,6 +67,7 @@ export async function runExplain(images: string[], o: Record<string, unknown>): 
       topK: o.topK == null ? undefined : parseIntFlag(o.topK, '--top-k', 1),
       classes: o.class as string[] | undefined,
       targets: o.target as string[] | undefined,
+      embeddingLayer: o.embeddingLayer as string | undefined,
       score: o.score as ExplainOptions['score'],
       labels: o.labels as string | undefined,
       preprocess: preprocessFromFlags(o),

@@ -77,7 +77,8 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .option('--no-sheet', 'with several methods, skip the comparison sheet PNG per image')
     .option('-k, --top-k <n>', 'explain the top n classes (default: 3, or all classes of a model with fewer)')
     .option('-c, --class <class>', 'explain this class, by index or label (repeatable; overrides --top-k)', collect)
-    .option('--target <spec>', 'explain a target: class:<c>, logit-diff:<c1>,<c2> (why c1 and not c2), sum:<c1>,<c2>,... (repeatable; with --class, overrides --top-k)', collect)
+    .option('--target <spec>', 'explain a target: class:<c>, logit-diff:<c1>,<c2> (why c1 and not c2), sum:<c1>,<c2>,..., seg:<c>[@mask.png] (segmentation models), similar-to:<image> (repeatable; with --class, overrides --top-k)', collect)
+    .option('--embedding-layer <name>', 'similar-to: targets: the layer whose output is the embedding (default: the last global pooling layer)')
     .option('-o, --out <dir>', 'output folder', 'cam-out')
     .option('--finer-compare <classes>', 'Finer-CAM: compare each class with these classes, by index or label, comma-separated (default: the 3 with the closest logits)')
     .addOption(new Option('--aggregate <how>', 'several --layer: average the maps (mean) or multiply them (product, as RefineCAM)').choices(['mean', 'product']).default('mean'))
@@ -107,6 +108,8 @@ export function buildProgram(setCode: (code: number) => void): Command {
       'tfjs-cam explain photos/ -m ./my-model --method gradcam,scorecam --max-size 1024 --format jpeg -o out/',
       'tfjs-cam explain cat.png -m ./my-model --class "tabby cat" --json > report.json',
       'tfjs-cam explain cat.png -m ./my-model --target logit-diff:"tabby cat",dog --method gradcam,integrated-gradients   # why cat and not dog',
+      'tfjs-cam explain street.png -m models/seg-digits --target seg:7   # where the segment of digit 7 comes from',
+      'tfjs-cam explain photo.jpg -m ./my-model --target similar-to:reference.jpg   # what makes photo.jpg look like reference.jpg',
       'tfjs-cam explain /data/images -m ./my-model --shard auto/16 -o /data/out/shard-$JOB_COMPLETION_INDEX   # one of 16 array-job tasks',
       'tfjs-cam explain cat.png -m ./my-model --method guided-gradcam,smoothgrad --render gradient   # the papers\' gradient images',
     ]))
@@ -160,6 +163,24 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .action(async (dirs: string[], o: Record<string, unknown>) => {
       const { runMerge } = await import('./merge');
       setCode(await runMerge(dirs, o));
+    });
+
+  const conceptsCmd = program
+    .command('concepts')
+    .description("Deep Feature Factorization: split a layer's activations over the images into k concepts (NMF), one map per concept and each concept's top classes, drawn as one picture per image with a legend")
+    .argument('<images...>', 'image files or folders (searched recursively), factorised together');
+  inputOptions(modelOptions(conceptsCmd))
+    .option('-k <n>', 'concepts to find', '4')
+    .option('-l, --layer <name>', 'layer to factorise (default: from the sidecar, else the last spatial layer); the head after it must pool and then be linear')
+    .option('--seed <n>', "seed of the factorisation's random start: the same seed gives the same concepts", '0')
+    .option('--top-classes <n>', 'classes listed per concept', '3')
+    .option('-o, --out <dir>', 'output folder', 'concepts-out')
+    .option('-f, --force', 'overwrite existing outputs')
+    .option('--json', 'print concepts.json on stdout')
+    .addHelpText('after', examples(['tfjs-cam concepts samples/digit-03-3.png samples/digit-07-7.png -m models/gap-cnn -k 3 -o concepts-out']))
+    .action(async (images: string[], o: Record<string, unknown>) => {
+      const { runConcepts } = await import('./concepts');
+      setCode(await runConcepts(images, o));
     });
 
   const inspectCmd = program.command('inspect').description("list the model's layers with output shapes, the default target layer and whether CAM is possible");

@@ -4,7 +4,7 @@
  * number of classes. Pure: labels in, a mapping out.
  */
 import { UsageError } from '../util/errors';
-import type { Target } from '../capture/targets';
+import { onlyClassScores, readsOtherOutput, type Target } from '../capture/targets';
 
 export interface ModelClasses {
   /** What to call the model in messages ('the base model (models/a)'). */
@@ -60,6 +60,7 @@ export function matchClasses(base: ModelClasses, head: ModelClasses): ClassMatch
 /** A base model's target in the head model's indices; null when one of its classes has no counterpart. */
 export function targetToHead(t: Target, match: ClassMatch): Target | null {
   if (t.kind === 'function') return t;
+  if (readsOtherOutput(t)) return onlyClassScores(t, 'diff'); // refused: throws
   if (t.kind === 'class') {
     const i = match.toHead(t.index);
     return i === null ? null : { kind: 'class', index: i };

@@ -72,6 +72,23 @@ export interface Classifier {
   predict(x: tf.Tensor4D): tf.Tensor2D;
   forward(x: tf.Tensor4D, layers: string[]): ForwardPass;
   /**
+   * A segmentation model: its output is a per-pixel class map [1, height, width, classes] (before any softmax), and
+   * its presented logits are each class's mean logit over the pixels (what `top` and class targets read).
+   */
+  segmentation?: { height: number; width: number; classes: number };
+  /**
+   * The same network with another output: the output of `layer` (null: the model's own raw output, a segmentation
+   * model's whole per-pixel map), flattened, as its "logits" [n, values], no activation applied. It shares the
+   * weights: dispose it before this classifier (disposing it leaves the weights alone). Used by targets that read
+   * more than the class scores (similar-to: an embedding; seg: a class's pixels).
+   */
+  outputView?(layer: string | null): Classifier;
+  /**
+   * The default embedding layer of similar-to targets: the last global pooling layer on the way to the logits;
+   * throws a ModelError when there is none.
+   */
+  defaultEmbeddingLayer?(): string;
+  /**
    * Shuffles the values within every weight tensor (seeded): the same architecture, untrained. A sanity
    * baseline: a map that looks just as good on this model is not explaining the model.
    */

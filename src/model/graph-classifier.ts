@@ -29,6 +29,8 @@ const IDENTITY_OPS = new Set(['Identity', 'StopGradient', 'Snapshot', 'PreventGr
 /** Ops that only reshape: the same values in the same order. */
 const RESHAPE_OPS = new Set(['Reshape', 'Squeeze', 'ExpandDims']);
 const CONST_OPS = new Set(['Const']);
+/** Ops that pool over height and width when their input is spatial: the default embedding of similar-to targets. */
+const GLOBAL_POOL_OPS = new Set(['Mean', 'Max']);
 
 function attr<T>(n: GNode, name: string): T | undefined {
   return n.attrParams[name]?.value as T | undefined;
@@ -53,7 +55,15 @@ export class GraphClassifier implements Classifier {
   private readonly batchFixedTo1: boolean;
   inputRange: InputRange | null = null;
 
-  constructor(private readonly model: tf.GraphModel) {
+  /** A view shares its model with the classifier it came from (see outputView). */
+  private readonly shared: boolean;
+
+  /** `outputAt`: makes a view (Classifier.outputView) whose logits are this node's output (null: the model's raw output). */
+  constructor(
+    private readonly model: tf.GraphModel,
+    outputAt?: { node: string | null },
+  ) {
+    this.shared = !!outputAt;
     this.graph = (model as unknown as { executor: { graph: GGraph } }).executor.graph;
     if (model.inputs.length !== 1) throw new ModelError(`the model has ${model.inputs.length} inputs; only single-input image classifiers are supported`);
     if (model.outputs.length !== 1) throw new ModelError(`the model has ${model.outputs.length} outputs; only single-output classifiers are supported`);
@@ -89,11 +99,23 @@ export class GraphClassifier implements Classifier {
       kind = 'sigmoid';
       activationAt = `'${t.name}' (${t.op} with a fused sigmoid)`;
     }
+    if (outputAt) {
+      if (outputAt.node != null) out = this.graph.nodes[outputAt.node];
+      kind = 'linear';
+      activationAt = undefined;
+    }
     this.logitsNode = out;
     this.head = { kind, binary: false, ...(activationAt ? { activationAt } : {}) };
     const probe = tf.tidy(() => this.model.execute({ [this.inputName]: tf.zeros([1, h, w, c]) }, this.logitsNode.name) as tf.Tensor);
     const rawShape = probe.shape.slice(1);
     probe.dispose();
+    if (outputAt) {
+      // A view's logits are its node's values, flattened.
+      this.rawClasses = this.numClasses = rawShape.reduce((a, d) => a * d, 1);
+      this.softmaxSteppedOver = false;
+      this.nodeShapes();
+      return;
+    }
     if (!isClassVector(rawShape)) {
       if (kind === 'linear') throw new ModelError(`the model's output shape is [${['batch', ...rawShape].join(', ')}], expected [batch, classes]`);
       // A softmax over something that is not one vector of classes is not a classifier's: leave it in place.
@@ -313,6 +335,27 @@ export class GraphClassifier implements Classifier {
     return camHeadFromRule(camRule(target.name, steps, shape[shape.length - 1] ?? 0, this.rawClasses), this.head);
   }
 
+  outputView(layer: string | null): Classifier {
+    return new GraphClassifier(this.model, { node: layer == null ? null : this.resolveLayer(layer) });
+  }
+
+  defaultEmbeddingLayer(): string {
+    // Breadth-first back from the logits: the mean (or max) over height and width nearest to them.
+    const queue: GNode[] = [this.logitsNode];
+    const seen = new Set<string>();
+    while (queue.length) {
+      const n = queue.shift()!;
+      if (seen.has(n.name) || CONST_OPS.has(n.op)) continue;
+      seen.add(n.name);
+      if (GLOBAL_POOL_OPS.has(n.op)) {
+        const shape = this.nodeShapes().get(n.inputs[0]?.name ?? '');
+        if (this.isSpatial(shape)) return n.name;
+      }
+      queue.push(...n.inputs);
+    }
+    throw new ModelError('the model has no global pooling op (Mean or Max over height and width) on the way to its logits, the default embedding layer');
+  }
+
   predict(x: tf.Tensor4D): tf.Tensor2D {
     return tf.tidy(() => presentLogits(this.rowByRow(x.shape[0], (r) => this.model.execute({ [this.inputName]: r(x) }, this.logitsNode.name) as tf.Tensor2D), this.head));
   }
@@ -368,6 +411,6 @@ export class GraphClassifier implements Classifier {
   }
 
   dispose(): void {
-    this.model.dispose();
+    if (!this.shared) this.model.dispose();
   }
 }

@@ -77,7 +77,15 @@ export interface LayersClassifierOptions {
   strippedActivation?: { kind: 'softmax' | 'sigmoid'; layer: string };
   /** Flat layer name -> name qualified by the nested models that held it (see topology/flatten). */
   qualifiedNames?: Map<string, string>;
+  /**
+   * Makes a view (Classifier.outputView): the output of this layer (flat name; null: the model's raw output, a final
+   * softmax stepped over) is the logits, flattened, with no activation; the model is shared, not disposed.
+   */
+  outputAt?: { layer: string | null };
 }
+
+/** Layers whose output is a pooled vector: the default embedding of similar-to targets. */
+const GLOBAL_POOLING = new Set(['GlobalAveragePooling2D', 'GlobalMaxPooling2D']);
 
 export class LayersClassifier implements Classifier {
   readonly format = 'layers-model' as const;
@@ -85,13 +93,19 @@ export class LayersClassifier implements Classifier {
   readonly numClasses: number;
   readonly softmaxSteppedOver: boolean;
   readonly head: HeadInfo;
+  readonly segmentation?: { height: number; width: number; classes: number };
   private readonly input: Sym;
+  /** A view shares its model with the classifier it came from (see outputView). */
+  private readonly shared: boolean;
   private readonly logitsSym: Sym;
   private readonly qualified: (flat: string) => string;
   /** Conv -> BN -> activation chains run as one folded op in passes that take no gradient. */
   private readonly fused: FusedInference;
 
-  constructor(private readonly model: tf.LayersModel, opts: LayersClassifierOptions = {}) {
+  constructor(
+    private readonly model: tf.LayersModel,
+    private readonly opts: LayersClassifierOptions = {},
+  ) {
     const names = opts.qualifiedNames;
     this.qualified = (flat) => names?.get(flat) ?? flat;
     // Channels-first first: its input [c, h, w] would otherwise be read as a c-channel image.
@@ -119,19 +133,37 @@ export class LayersClassifier implements Classifier {
       let t = out;
       while (t.inputs.length === 1 && (isPassThrough(t.sourceLayer) || RESHAPING.has(className(t.sourceLayer)))) t = t.inputs[0];
       const act = t.inputs.length === 1 ? standaloneActivation(t.sourceLayer) : null;
-      if (act && isClassVector(t.inputs[0].shape.slice(1))) {
+      // A softmax over the classes of every pixel (a segmentation model's) is stepped over too.
+      if (act && (isClassVector(t.inputs[0].shape.slice(1)) || (act === 'softmax' && spatialShape(t.inputs[0].shape)))) {
         out = t.inputs[0];
         kind = act;
         activationAt = `'${this.qualified(t.sourceLayer.name)}' (${className(t.sourceLayer)} ${act})`;
       }
     }
-    if (!isClassVector(out.shape.slice(1))) throw new ModelError(`the model's output shape is [${showShape(out.shape)}], expected [batch, classes]`);
-    this.logitsSym = out;
-    const raw = out.shape[out.shape.length - 1]!;
-    const binary = kind === 'sigmoid' && raw === 1;
-    this.head = { kind, binary, ...(activationAt ? { activationAt } : {}) };
-    this.numClasses = binary ? 2 : raw;
-    this.softmaxSteppedOver = kind === 'softmax';
+    this.shared = !!opts.outputAt;
+    if (opts.outputAt) {
+      // A view: its logits are the chosen tensor's values, as they are.
+      if (opts.outputAt.layer != null) {
+        const layer = model.getLayer(opts.outputAt.layer);
+        const syms = this.topo([model.outputs[0] as unknown as Sym], new Set()).filter((t) => t.sourceLayer === layer);
+        if (syms.length !== 1) throw new ModelError(`layer '${this.qualified(opts.outputAt.layer)}' is ${syms.length ? 'used more than once in the model' : 'not on the way to the output'}`);
+        out = syms[0];
+      }
+      this.logitsSym = out;
+      this.head = { kind: 'linear', binary: false };
+      this.numClasses = out.shape.slice(1).reduce<number>((a, d) => a * (d ?? 1), 1);
+      this.softmaxSteppedOver = false;
+    } else {
+      if (spatialShape(out.shape)) {
+        this.segmentation = { height: out.shape[1]!, width: out.shape[2]!, classes: out.shape[3]! };
+      } else if (!isClassVector(out.shape.slice(1))) throw new ModelError(`the model's output shape is [${showShape(out.shape)}], expected [batch, classes] (or a per-pixel class map [batch, height, width, classes])`);
+      this.logitsSym = out;
+      const raw = out.shape[out.shape.length - 1]!;
+      const binary = kind === 'sigmoid' && raw === 1 && !this.segmentation;
+      this.head = { kind, binary, ...(activationAt ? { activationAt } : {}) };
+      this.numClasses = binary ? 2 : raw;
+      this.softmaxSteppedOver = kind === 'softmax';
+    }
     const order = this.topo([model.outputs[0] as unknown as Sym], new Set());
     const consumers = new Map<number, Sym[]>();
     for (const t of order) for (const i of t.inputs) consumers.set(i.id, [...(consumers.get(i.id) ?? []), t]);
@@ -211,7 +243,7 @@ export class LayersClassifier implements Classifier {
   private layerSym(name: string): Sym {
     const layer = this.model.getLayer(this.flatName(this.resolveLayer(name)));
     const syms = this.topo([this.logitsSym], new Set()).filter((t) => t.sourceLayer === layer);
-    if (syms.length === 0) throw new ModelError(`layer '${name}' does not lead to the model's output`);
+    if (syms.length === 0) throw new ModelError(this.shared ? `layer '${name}' does not lead to '${this.shown(this.logitsSym)}' (the layer must come before it)` : `layer '${name}' does not lead to the model's output`);
     if (syms.length > 1) throw new ModelError(`layer '${name}' is used more than once in the model; pick a layer applied once`);
     return syms[0];
   }
@@ -332,6 +364,7 @@ export class LayersClassifier implements Classifier {
   }
 
   camHead(layerName: string): CamHead {
+    if (this.segmentation) return { kind: 'none', reason: 'the model outputs a per-pixel class map (segmentation), not pooled class scores' };
     const target = this.layerSym(layerName);
     // Follow the single chain of consumers from the target to the logits.
     const order = this.topo([this.logitsSym], new Set());
@@ -373,8 +406,31 @@ export class LayersClassifier implements Classifier {
     return withoutFusedInference(() => withUnfusedOps(() => fullGradPieces(plan.layers, (n) => this.model.getLayer(n), x, (t) => this.predict(t), score)));
   }
 
+  /** Raw output -> presented logits: a segmentation model's are each class's mean logit over the pixels. */
+  private present(raw: tf.Tensor): tf.Tensor2D {
+    return this.segmentation ? tf.tidy(() => tf.mean(raw, [1, 2]) as tf.Tensor2D) : presentLogits(raw, this.head);
+  }
+
   predict(x: tf.Tensor4D): tf.Tensor2D {
-    return tf.tidy(() => presentLogits(this.run([this.logitsSym], new Map([[this.input.id, x]]))[0], this.head));
+    return tf.tidy(() => this.present(this.run([this.logitsSym], new Map([[this.input.id, x]]))[0]));
+  }
+
+  outputView(layer: string | null): Classifier {
+    return new LayersClassifier(this.model, { ...this.opts, outputAt: { layer: layer == null ? null : this.flatName(this.resolveLayer(layer)) } });
+  }
+
+  defaultEmbeddingLayer(): string {
+    // Breadth-first back from the logits: the global pooling nearest to them.
+    const queue: Sym[] = [this.logitsSym];
+    const seen = new Set<number>();
+    while (queue.length) {
+      const t = queue.shift()!;
+      if (seen.has(t.id)) continue;
+      seen.add(t.id);
+      if (GLOBAL_POOLING.has(className(t.sourceLayer))) return this.shown(t);
+      queue.push(...t.inputs);
+    }
+    throw new ModelError('the model has no global pooling layer (GlobalAveragePooling2D, GlobalMaxPooling2D) on the way to its logits, the default embedding layer');
   }
 
   forward(x: tf.Tensor4D, layerNames: string[]): ForwardPass {
@@ -389,7 +445,7 @@ export class LayersClassifier implements Classifier {
     // The input itself may be a crossing tensor (a skip from the input); keep our own copy of it.
     if (!byId.has(this.input.id)) byId.set(this.input.id, x.clone());
     const rawLogits = byId.get(this.logitsSym.id)!;
-    const logits = presentLogits(rawLogits, this.head);
+    const logits = this.present(rawLogits);
     return {
       logits,
       activations: targets.map((t) => byId.get(t.id) as tf.Tensor4D),
@@ -397,7 +453,7 @@ export class LayersClassifier implements Classifier {
         const n = a.shape[0];
         const feeds = new Map<number, tf.Tensor>([[targets[i].id, a]]);
         for (const c of crossings[i]) feeds.set(c.id, tileBatch(byId.get(c.id)!, n));
-        return tf.tidy(() => presentLogits(this.run([this.logitsSym], feeds)[0], this.head));
+        return tf.tidy(() => this.present(this.run([this.logitsSym], feeds)[0]));
       },
       dispose: () => {
         for (const v of new Set([...byId.values(), logits])) v.dispose();
@@ -417,6 +473,6 @@ export class LayersClassifier implements Classifier {
 
   dispose(): void {
     this.fused.dispose();
-    this.model.dispose();
+    if (!this.shared) this.model.dispose();
   }
 }

@@ -16,7 +16,7 @@ import { Box, energyInBoxes, localisationHit, pointingGameHit } from '../metrics
 import { auc, averageDropAndIncrease, faithfulnessPlan, imageFaithfulness, MapFaithfulness, ProbabilityFn, scoreRows } from '../metrics/faithfulness';
 import { imageRoad, mean, roadCombined, ROAD_FRACTIONS, ROAD_NOISE } from '../metrics/road';
 import { adcc, arcc, coherency, complexity } from '../metrics/arcc';
-import { parseTarget, Target, targetLabel, targetScores, targetSpec } from '../capture/targets';
+import { onlyClassScores, parseTarget, Target, targetLabel, targetScores, targetSpec } from '../capture/targets';
 import { ChannelPool } from '../batch/channel-pool';
 import { explainTensor, TensorExplanation } from './explain-tensor';
 import { baselineOf, isFatal, methodSlug, prepareInput, slug, targetSlug } from './explain';
@@ -186,7 +186,7 @@ async function evaluateRun(inputs: string[], opts: EvaluateOptions): Promise<Eva
     const faithful = opts.faithfulness !== false;
     const road = faithful && opts.road === true;
     const seed = opts.methodOptions?.seed ?? 0;
-    const target: Target | null = opts.target == null ? null : typeof opts.target === 'string' ? parseTarget(opts.target, (t) => session.classIndex(t)) : opts.target;
+    const target: Target | null = opts.target == null ? null : onlyClassScores(typeof opts.target === 'string' ? parseTarget(opts.target, (t) => session.classIndex(t)) : opts.target, 'evaluate');
     // Average Drop is a relative drop of a probability: a difference of probabilities (logit-diff, or a function's
     // score) can be 0 or negative on the image, and the ratio then means nothing (it ran to 20000% on the digits).
     const dropDefined = !target || target.kind === 'class' || target.kind === 'sum';

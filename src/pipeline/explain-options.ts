@@ -26,8 +26,18 @@ export interface ExplainOptions extends SessionOptions {
    * What to explain beyond classes: `class:<c>`, `logit-diff:<c1>,<c2>`, `sum:<c1>,<c2>,...` (classes by index or
    * label), or Target objects, including `{kind: 'function', name, score: (logits) => scores}`. After --class's
    * classes; together they override topK. Function targets run in this thread (no worker threads).
+   *
+   * Two more read another output than the class scores (never with CAM, whose weights are the classes'):
+   * `seg:<c>` (a segmentation model's: the sum of class c's logits over the pixels where it is predicted) or
+   * `seg:<c>@<mask.png>` (over a given mask, white inside), and `similar-to:<image>` (any model: the cosine similarity
+   * between the embedding at `embeddingLayer` and the given image's). Such runs stay in this thread.
    */
   targets?: (string | Target)[];
+  /**
+   * The layer whose output is the embedding of `similar-to:` targets (default: the model's last global pooling
+   * layer); any layer after the target layers.
+   */
+  embeddingLayer?: string;
   /**
    * Colour map of the heatmaps: 'jet' (default, OpenCV's, as pytorch-grad-cam), 'turbo', 'viridis', 'inferno'; each
    * map scaled on its own, 0 = its minimum, 1 = its maximum.

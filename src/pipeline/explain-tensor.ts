@@ -8,7 +8,7 @@ import { Classifier, CamHead, ForwardPass } from '../model/classifier';
 import { CamMethod, DEFAULT_METHOD_OPTIONS, getMethod, LayerAggregation, MethodInputs, MethodOptions } from '../methods';
 import { finerBaseProblem, finerComparison, finerTarget } from '../methods/finercam';
 import { classGradients, classGradientsAndHessianVector, ScoreKind } from '../capture/gradients';
-import { asTarget, Target, targetClasses, TargetLike, targetMatrix, targetScoreMatrix, targetScores, targetSpec } from '../capture/targets';
+import { asTarget, readsOtherOutput, SegmentTarget, SimilarityTarget, Target, targetClasses, TargetLike, targetMatrix, targetScoreMatrix, targetScores, targetSpec } from '../capture/targets';
 import { inputGradients } from '../capture/input-gradients';
 import { ModelError, UsageError } from '../util/errors';
 import { probabilitiesOfArray } from '../model/head';
@@ -359,7 +359,131 @@ function allRawMaps(model: Classifier, x: tf.Tensor4D, fp: ForwardPass, opts: Ex
 
 const AUGMENTATIONS = [false, true].flatMap((flip) => [0.9, 1.0, 1.1].map((brightness) => ({ flip, brightness })));
 
+/** Cosine similarity of each row of `embeddings` [n, d] with `reference` [d] (0 for a zero vector). */
+export function cosineScores(embeddings: tf.Tensor2D, reference: Float32Array): tf.Tensor1D {
+  return tf.tidy(() => {
+    const r = tf.tensor2d(reference, [1, reference.length]);
+    const dot = tf.sum(tf.mul(embeddings, r), 1);
+    const norms = tf.mul(tf.sqrt(tf.sum(tf.square(embeddings), 1)), tf.sqrt(tf.sum(tf.square(r))));
+    return tf.div(dot, tf.maximum(norms, 1e-12)) as tf.Tensor1D;
+  });
+}
+
+/**
+ * Which output pixels a seg: target sums over: its given mask, else where the model predicts its class (the
+ * largest logit of the pixel; ties to the lower class). `output` is [height * width * classes], channels last.
+ */
+export function segmentMask(output: Float32Array, classes: number, index: number): Uint8Array {
+  const pixels = output.length / classes;
+  const mask = new Uint8Array(pixels);
+  for (let p = 0; p < pixels; p++) {
+    let best = 0;
+    for (let c = 1; c < classes; c++) if (output[p * classes + c] > output[p * classes + best]) best = c;
+    mask[p] = best === index ? 1 : 0;
+  }
+  return mask;
+}
+
+/**
+ * A target that reads another output than the class scores, as a function target of a view of the network
+ * (Classifier.outputView) whose "logits" are that output: the embedding for similar-to:, the per-pixel map for
+ * seg:. The caller disposes the view.
+ */
+function onView(model: Classifier, x: tf.Tensor4D, t: SimilarityTarget | SegmentTarget): { view: Classifier; target: Target; warning?: string } {
+  const name = targetSpec(t);
+  if (!model.outputView) throw new ModelError(`a ${t.kind === 'segment' ? 'seg:' : 'similar-to:'} target needs a model whose layers can be read (this one cannot)`);
+  if (t.kind === 'similarity') {
+    if (!t.reference) throw new UsageError(`--target ${name}: the reference image was not read (give it as a string target to explain(), which reads it)`);
+    const layer = t.layer ?? model.defaultEmbeddingLayer?.();
+    if (!layer) throw new ModelError('this model has no default embedding layer; name one with --embedding-layer');
+    const view = model.outputView(layer);
+    try {
+      const [h, w, c] = model.inputShape;
+      const reference = tf.tidy(() => view.predict(tf.tensor4d(t.reference!, [1, h, w, c])).dataSync() as Float32Array);
+      return { view, target: { kind: 'function', name, score: (e) => cosineScores(e, reference) } };
+    } catch (e) {
+      view.dispose();
+      throw e;
+    }
+  }
+  const seg = model.segmentation;
+  if (!seg) throw new UsageError(`--target ${name}: the model's output is one vector of class scores, not a per-pixel class map: seg: targets need a segmentation model`);
+  const view = model.outputView(null);
+  let mask = t.mask;
+  if (mask && mask.length !== seg.height * seg.width) {
+    view.dispose();
+    throw new UsageError(`--target ${name}: the mask has ${mask.length} pixels, the model's output ${seg.height}x${seg.width}`);
+  }
+  mask ??= segmentMask(tf.tidy(() => view.predict(x).dataSync() as Float32Array), seg.classes, t.index);
+  // Class c's channel of every pixel in the mask: score = sum over the mask of the class's logits.
+  const row = new Float32Array(seg.height * seg.width * seg.classes);
+  let inside = 0;
+  mask.forEach((m, p) => {
+    row[p * seg.classes + t.index] = m ? 1 : 0;
+    inside += m ? 1 : 0;
+  });
+  const warning = inside ? undefined : `the segment of '${name}' is empty (${t.mask ? 'the mask marks no pixel' : 'the model predicts the class nowhere'}): its score is 0 and its maps flat`;
+  return { view, target: { kind: 'function', name, score: (logits) => tf.sum(tf.mul(logits, tf.tensor2d(row, [1, row.length])), 1) as tf.Tensor1D }, warning };
+}
+
+/**
+ * explainTensor with targets that read another output (similar-to:, seg:): the class targets run as usual on the
+ * model, each other target on its view of the network; the maps come back in the usual order (methods, then the
+ * targets as given), the scores and top classes from the model.
+ */
+function explainWithViews(model: Classifier, x: tf.Tensor4D, opts: ExplainTensorOptions, targets: Target[]): TensorExplanation {
+  const cam = opts.methods.find((m) => m.needs.includes('cam-head'));
+  const special = targets.filter(readsOtherOutput);
+  if (cam) {
+    throw new ModelError(`${cam.name} weighs channels by the classifier's class weights, which a ${targetSpec(special[0])} target does not have; use --method gradcam (or another gradient or perturbation method)`);
+  }
+  const plain = targets.filter((t) => !readsOtherOutput(t));
+  const base = plain.length ? explainTensor(model, x, { ...opts, targets: plain, classes: undefined }) : scoresOnly(model, x, opts);
+  const warnings = new Set(base.warnings);
+  const timings = { ...base.timings };
+  const byTarget = new Map<Target, ClassMap[]>();
+  for (const t of special) {
+    const { view, target, warning } = onView(model, x, t);
+    if (warning) warnings.add(warning);
+    try {
+      const r = explainTensor(view, x, { ...opts, targets: [target], classes: undefined, channelPool: null });
+      r.warnings.forEach((w) => warnings.add(w));
+      timings.forwardMs += r.timings.forwardMs;
+      timings.backwardMs += r.timings.backwardMs;
+      timings.methodMs += r.timings.methodMs;
+      byTarget.set(t, r.maps.map((m) => ({ ...m, target: t, classIndex: targetClasses(t)[0] ?? -1 })));
+    } finally {
+      view.dispose();
+    }
+  }
+  const maps: ClassMap[] = [];
+  opts.methods.forEach((_, mi) => {
+    let p = 0;
+    for (const t of targets) {
+      if (readsOtherOutput(t)) maps.push(byTarget.get(t)![mi]);
+      else maps.push(base.maps[mi * plain.length + p++]);
+    }
+  });
+  return { ...base, classes: targets.map((t) => targetClasses(t)[0] ?? -1), targets, maps, warnings: [...warnings], timings };
+}
+
+/** The scores and top classes alone (no target runs on the model itself). */
+function scoresOnly(model: Classifier, x: tf.Tensor4D, opts: ExplainTensorOptions): TensorExplanation {
+  const t0 = performance.now();
+  const logits = tf.tidy(() => model.predict(x).dataSync() as Float32Array);
+  const probabilities = probabilitiesOfArray(logits, model.head.kind);
+  const top = topIndices(logits, Math.max(opts.topK, opts.reportTop ?? 0)).map((index) => ({ index, logit: logits[index], probability: probabilities[index] }));
+  return { logits, probabilities, classes: [], targets: [], top, maps: [], warnings: [], timings: { forwardMs: performance.now() - t0, backwardMs: 0, methodMs: 0 } };
+}
+
 export function explainTensor(model: Classifier, x: tf.Tensor4D, opts: ExplainTensorOptions): TensorExplanation {
+  const given = (opts.targets ?? []).map(asTarget);
+  if (given.some(readsOtherOutput)) {
+    for (const c of given.flatMap(targetClasses)) {
+      if (!Number.isInteger(c) || c < 0 || c >= model.numClasses) throw new ModelError(`class ${c} is out of range: the model has ${model.numClasses} classes`);
+    }
+    return explainWithViews(model, x, opts, given);
+  }
   const [inputH, inputW] = model.inputShape;
   const options: MethodOptions = { ...DEFAULT_METHOD_OPTIONS, ...opts.methodOptions };
   const camHeads = needs(opts.methods, 'cam-head') ? opts.layers.map((l) => model.camHead(l)) : [];

@@ -40,7 +40,7 @@ import { peakOf, topMassShare } from './maps';
 import { openSession, Session } from './session';
 import { leftOutNote } from '../methods';
 import { checkMethodOptions, methodSettingsOf } from './method-settings';
-import { errorMessage, OutputError, UsageError, UserError } from '../util/errors';
+import { errorMessage, ModelError, OutputError, UsageError, UserError } from '../util/errors';
 import { REPORT_NAME, RunJournal, WantedOutputs } from './resume';
 import { lockOutputDir } from '../report/lock';
 import { withFileContext } from './error-context';
@@ -166,10 +166,89 @@ export function resolveTargets(session: Session, opts: { classes?: (number | str
   return all.filter((t) => !seen.has(targetSpec(t)) && !!seen.add(targetSpec(t)));
 }
 
+/**
+ * Reads what similar-to: and seg:...@mask targets name, before any image (an unreadable file stops the run, exit
+ * 2): the reference image fitted and preprocessed as model input, with the embedding layer (`embeddingLayer`, else
+ * the model's last global pooling layer); the mask at the model's output resolution (nearest neighbour, marked where
+ * brighter than mid-grey). A seg: target on a model without a per-pixel output is refused here.
+ */
+export async function resolveImageTargets(session: Session, targets: Target[] | undefined, opts: { embeddingLayer?: string } & Resampling): Promise<Target[] | undefined> {
+  // Named for nothing: a mistake worth a word, not silence.
+  if (opts.embeddingLayer && !targets?.some((t) => t.kind === 'similarity')) throw new UsageError(`--embedding-layer ${opts.embeddingLayer}: no similar-to: target uses it`);
+  if (!targets?.some((t) => t.kind === 'similarity' || t.kind === 'segment')) return targets;
+  const c = session.model.classifier;
+  let layer: string | undefined;
+  const embeddingLayer = () => {
+    if (layer) return layer;
+    if (opts.embeddingLayer) {
+      try {
+        return (layer = c.resolveLayer(opts.embeddingLayer));
+      } catch (e) {
+        throw new UsageError(`--embedding-layer ${opts.embeddingLayer}: ${errorMessage(e)}`);
+      }
+    }
+    try {
+      if (!c.defaultEmbeddingLayer) throw new ModelError('this model format has no layers to read embeddings at');
+      return (layer = c.defaultEmbeddingLayer());
+    } catch (e) {
+      throw new UsageError(`--target similar-to: ${errorMessage(e)}; name the layer with --embedding-layer`);
+    }
+  };
+  const out: Target[] = [];
+  for (const t of targets) {
+    if (t.kind === 'similarity' && !t.reference) {
+      const at = embeddingLayer();
+      let img: DecodedImage;
+      try {
+        img = await decodeImage(t.image);
+      } catch (e) {
+        throw new UsageError(`--target similar-to:${t.image}: ${errorMessage(e)}`);
+      }
+      const { x } = await prepareInput(session, img, opts);
+      try {
+        out.push({ ...t, layer: t.layer ?? at, reference: Float32Array.from(x.dataSync()) });
+      } finally {
+        x.dispose();
+      }
+    } else if (t.kind === 'segment') {
+      const seg = c.segmentation;
+      if (!seg) throw new UsageError(`--target ${targetSpec(t)}: the model's output is one vector of class scores, not a per-pixel class map: seg: targets need a segmentation model`);
+      if (t.maskFile && !t.mask) out.push({ ...t, mask: await readMask(t.maskFile, seg.width, seg.height, targetSpec(t)) });
+      else out.push(t);
+    } else out.push(t);
+  }
+  return out;
+}
+
+/** A mask image at width x height (nearest neighbour, grey levels), 1 where brighter than mid-grey. */
+async function readMask(file: string, width: number, height: number, spec: string): Promise<Uint8Array> {
+  let img: DecodedImage;
+  try {
+    img = await decodeImage(file);
+  } catch (e) {
+    throw new UsageError(`--target ${spec}: ${errorMessage(e)}`);
+  }
+  const mask = new Uint8Array(width * height);
+  let inside = 0;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      // The source pixel whose area holds this pixel's centre.
+      const sx = Math.min(img.width - 1, Math.floor(((x + 0.5) * img.width) / width));
+      const sy = Math.min(img.height - 1, Math.floor(((y + 0.5) * img.height) / height));
+      const at = (sy * img.width + sx) * 3;
+      inside += mask[y * width + x] = (img.data[at] + img.data[at + 1] + img.data[at + 2]) / 3 > 127 ? 1 : 0;
+    }
+  }
+  if (!inside) throw new UsageError(`--target ${spec}: the mask marks no pixel (white marks the segment, black the rest)`);
+  return mask;
+}
+
 /** A target in file names: '<index>-<label>' for a class (as always), else 'logit-diff-3-5', 'sum-1-2', 'fn-<name>'. */
 export function targetSlug(t: Target, labels: string[]): string {
   if (t.kind === 'class') return `${t.index}-${slug(labels[t.index])}`;
   if (t.kind === 'function') return `fn-${slug(t.name)}`;
+  if (t.kind === 'similarity') return `similar-to-${slug(path.basename(t.image, path.extname(t.image)))}`;
+  if (t.kind === 'segment') return `seg-${t.index}-${slug(labels[t.index] ?? String(t.index))}${t.maskFile ? `-${slug(path.basename(t.maskFile, path.extname(t.maskFile)))}` : ''}`;
   return `${t.kind}-${t.classes.join('-')}`;
 }
 
@@ -528,10 +607,11 @@ async function explainRun(inputs: string[], given: ExplainOptions): Promise<Expl
   try {
     const outDir = opts.out === null ? null : path.resolve(opts.out ?? 'cam-out');
     // The same class asked for twice (by index and by label) is explained once: one file per (image, method, class).
-    const targets = resolveTargets(session, opts);
+    const targets = await resolveImageTargets(session, resolveTargets(session, opts), opts);
     const classes = targets?.every((t) => t.kind === 'class') ? targets.map((t) => (t as { index: number }).index) : undefined;
-    // A function target cannot travel to a worker thread: such a run stays in this thread.
-    const local = !!targets?.some((t) => t.kind === 'function');
+    // A function target cannot travel to a worker thread, nor can a similar-to:/seg: target's images (kept as
+    // arrays): such a run stays in this thread.
+    const local = !!targets?.some((t) => t.kind === 'function' || t.kind === 'similarity' || t.kind === 'segment');
     if (outDir) refuseOutputAsInput(inputs, outDir);
     const walked = collectImages(inputs, { exclude: outDir });
     // A shard keeps its part of the whole list, walked in full so that output names are those of a single run.
