@@ -11,7 +11,7 @@ import { isLoopback, startServer } from '../serve/server';
 import { UsageError } from '../util/errors';
 import { preprocessFromFlags, parseIntFlag } from './flags';
 import { reportError } from './errors';
-import { out } from './output';
+import { out, printable } from './output';
 import type { Interpolation } from '../image/fit';
 
 /** Who can reach a server listening on a non-loopback address: said once, on stderr, when it starts. */
@@ -58,7 +58,7 @@ export async function runServe(images: string[], o: Record<string, unknown>): Pr
       interpolation: o.interpolation as Exclude<Interpolation, 'lanczos'> | undefined,
       alignCorners: o.alignCorners ? true : undefined,
     });
-    process.stdout.write(`tfjs-cam serve: ${out.bold(server.url)}  (model ${given}, ${walk.jobs.length} image${walk.jobs.length === 1 ? '' : 's'}; Ctrl-C to stop)\n`);
+    process.stdout.write(`tfjs-cam serve: ${out.bold(server.url)}  (model ${printable(given)}, ${walk.jobs.length} image${walk.jobs.length === 1 ? '' : 's'}; Ctrl-C to stop)\n`);
     const host = String(o.host);
     if (!isLoopback(host)) process.stderr.write(exposureWarning(host, Number(new URL(server.url).port)) + '\n');
     await new Promise<void>((resolve) => {
