@@ -70,7 +70,7 @@ beforeAll(async () => {
   const r = await cli;
   if (r.code !== 0) throw new Error(`explain failed: ${r.stderr}`);
   cliSaliency = path.join(dir, 'cli', 'digit-00-0.saliency.0-0.png');
-}, 120_000);
+});
 
 afterAll(async () => {
   await browser?.close();
@@ -87,7 +87,7 @@ async function computed(page: Page, after: number): Promise<Shown> {
   await page.waitForFunction((n) => {
     const p = (globalThis as Win).tfjsCam.page;
     return p.state === 'ready' && p.computations > n;
-  }, after, { timeout: 60_000 });
+  }, after, { timeout: 480_000 });
   return (await shown(page))!;
 }
 
@@ -95,7 +95,7 @@ async function open(query = '', viewport = { width: 1280, height: 720 }): Promis
   const page = await browser!.newPage({ viewport, acceptDownloads: true });
   page.on('pageerror', (e) => pageErrors.push(e.message));
   await page.goto(`${server.url}?backend=wasm${query}`);
-  await page.waitForFunction(() => ['ready', 'error'].includes((globalThis as Win).document.body.dataset.state ?? ''), null, { timeout: 60_000 });
+  await page.waitForFunction(() => ['ready', 'error'].includes((globalThis as Win).document.body.dataset.state ?? ''), null, { timeout: 480_000 });
   return page;
 }
 
@@ -123,7 +123,7 @@ maybe('the explorer page and its worker', () => {
 
   test("Score-CAM runs off the page's thread: progress per channel batch, its estimate first, no main-thread task over 200 ms", async () => {
     await page.goto(`${server.url}?backend=wasm&batch=4`);
-    await page.waitForFunction(() => (globalThis as Win).tfjsCam.page.state === 'ready', null, { timeout: 60_000 });
+    await page.waitForFunction(() => (globalThis as Win).tfjsCam.page.state === 'ready', null, { timeout: 480_000 });
     // Every main-thread task over 50 ms from here on (the Long Tasks API), and every progress the page shows.
     await page.evaluate(() => {
       const w = globalThis as Win;
@@ -153,13 +153,13 @@ maybe('the explorer page and its worker', () => {
         while (performance.now() - t0 < 300);
       }, 0),
     );
-    await page.waitForFunction(() => (globalThis as Win).longTasks.some((d) => d >= 250), null, { timeout: 10_000 });
+    await page.waitForFunction(() => (globalThis as Win).longTasks.some((d) => d >= 250), null, { timeout: 120_000 });
     expect(await page.isHidden('#progress-box')).toBe(true);
   });
 
   test('cancel: the overlay stays as it was, the worker is replaced and its tensors are back to their level', async () => {
     await page.goto(`${server.url}?backend=wasm&batch=1`);
-    await page.waitForFunction(() => (globalThis as Win).tfjsCam.page.state === 'ready', null, { timeout: 60_000 });
+    await page.waitForFunction(() => (globalThis as Win).tfjsCam.page.state === 'ready', null, { timeout: 480_000 });
     const before = (await shown(page))!;
     const pixels = await canvasPixels(page);
     const level = await numTensors(page);
@@ -177,7 +177,7 @@ maybe('the explorer page and its worker', () => {
       o.observe(text, { childList: true, characterData: true, subtree: true });
     });
     await page.selectOption('#method', 'scorecam');
-    await page.waitForFunction(() => (globalThis as Win).tfjsCam.page.cancelled === 1 && (globalThis as Win).tfjsCam.page.state === 'ready', null, { timeout: 60_000 });
+    await page.waitForFunction(() => (globalThis as Win).tfjsCam.page.cancelled === 1 && (globalThis as Win).tfjsCam.page.state === 'ready', null, { timeout: 480_000 });
     const s = await state(page);
     expect(s.message).toBe('cancelled: the map on show is unchanged');
     expect(s.workerStarts).toBe(2);

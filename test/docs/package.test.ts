@@ -44,4 +44,4 @@ function packedFiles(): string[] {
   );
   expect(outside).toEqual([]);
   expect(files.filter((f) => f.startsWith('docs/api/'))).toEqual([]);
-}, 60_000);
+});
