@@ -31,7 +31,12 @@ export function overlayPixels(image: RgbImage, map: Float32Array, opts: OverlayO
     place = stretchPlacement(image.width, image.height, w, h, 'stretch');
   }
   const rgb = overlayMap(image, map, place.dstWidth, place.dstHeight, place, colormapLut(opts.colormap ?? 'jet'), alpha).overlay;
-  const rgba = new Uint8ClampedArray(image.width * image.height * 4);
+  return opaqueRgba(rgb);
+}
+
+/** RGB bytes as opaque RGBA, as a canvas's ImageData takes them. */
+export function opaqueRgba(rgb: Uint8Array): Uint8ClampedArray<ArrayBuffer> {
+  const rgba = new Uint8ClampedArray((rgb.length / 3) * 4);
   for (let i = 0, j = 0; j < rgb.length; i += 4, j += 3) {
     rgba[i] = rgb[j];
     rgba[i + 1] = rgb[j + 1];

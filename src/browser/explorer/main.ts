@@ -10,6 +10,7 @@
  * ('loading', 'ready', 'busy', 'error': the model could not be used).
  */
 import { overlayMap } from '../../render/pixels';
+import { opaqueRgba } from '../render';
 import { colormapLut, divergingLut, COLORMAPS, DIVERGING_COLORMAPS, type ColormapName, type DivergingName } from '../../render/colormap';
 import { heatmapLegend, legendSvg, signedLegend } from '../../render/legend';
 import { methodSlug, slug } from '../../util/names';
@@ -185,14 +186,7 @@ function overlayRgba(m: ShownMap): Uint8ClampedArray<ArrayBuffer> {
   const rgb = m.signed
     ? overlayMap(img, m.signed.unit, p.dstWidth, p.dstHeight, p, divergingLut($<HTMLSelectElement>('signed-colormap').value as DivergingName), alpha, false, 0.5).overlay
     : overlayMap(img, m.map, p.dstWidth, p.dstHeight, p, colormapLut($<HTMLSelectElement>('colormap').value as ColormapName), alpha).overlay;
-  const rgba = new Uint8ClampedArray(img.width * img.height * 4);
-  for (let i = 0, j = 0; j < rgb.length; i += 4, j += 3) {
-    rgba[i] = rgb[j];
-    rgba[i + 1] = rgb[j + 1];
-    rgba[i + 2] = rgb[j + 2];
-    rgba[i + 3] = 255;
-  }
-  return rgba;
+  return opaqueRgba(rgb);
 }
 
 function legendOf(m: ShownMap, width: number, fontSize: number): string {
