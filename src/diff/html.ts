@@ -6,19 +6,10 @@
 import { promises as fsp } from 'fs';
 import * as path from 'path';
 import sharp from 'sharp';
-import { relHref } from '../report/html';
+import { escapeHtml as esc, relHref } from '../report/html';
 import { makeDirs, writeFileAtomic } from '../report/files';
 import type { DiffComparison, DiffImage, DiffReport } from './report';
 import { worstFirst } from './verdict';
-
-const esc = (s: string) =>
-  s
-    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '')
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&#39;');
 
 const STYLE = `
 :root{color-scheme:light;font-family:system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;font-size:14px;color:#1b1f24;background:#fff}

@@ -67,7 +67,8 @@ export interface WriteHtmlOptions {
   overwrite?: boolean;
 }
 
-const esc = (s: string) =>
+/** Escapes text for HTML, dropping the control characters HTML forbids (the reports of explain, evaluate, check and diff). */
+export const escapeHtml = (s: string) =>
   s
     .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '')
     .replace(/&/g, '&amp;')
@@ -75,6 +76,7 @@ const esc = (s: string) =>
     .replace(/>/g, '&gt;')
     .replace(/"/g, '&quot;')
     .replace(/'/g, '&#39;');
+const esc = escapeHtml;
 
 /** A relative path as a URL path (each segment percent-encoded, so '#', '?' and spaces in file names work). */
 export function relHref(p: string): string {
