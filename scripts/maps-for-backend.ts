@@ -15,7 +15,9 @@ import { decodeImage } from '../src/image/decode';
 import { explainTensor } from '../src/pipeline/explain-tensor';
 import { Classifier } from '../src/model/classifier';
 import { Preprocessing } from '../src/model/config';
-import { getMethod, MethodOptions } from '../src/methods';
+import { getMethod, MethodOptions, selectMethods } from '../src/methods';
+import { methodSupport } from '../src/methods/support';
+import type { ScoreKind } from '../src/capture/gradients';
 import { recordKernels } from './lib/kernel-recorder';
 
 export interface MapsJob {
@@ -24,17 +26,22 @@ export interface MapsJob {
   image: string;
   layers?: string[];
   preprocess?: Partial<Preprocessing>;
-  /** Methods to run where the model allows them (CAM needs a linear head, FullGrad and guided backprop a layers model). */
+  /**
+   * Methods to run where the model allows them, as `--method all` decides (CAM needs a linear head, FullGrad and
+   * guided backprop a layers model, ShapleyCAM twice-differentiable layers after the target, RefineCAM two target
+   * layers). 'name@probability' differentiates the softmax probability instead of the logit (ShapleyCAM's Hessian
+   * term is zero on a logit behind piecewise-linear layers, not on a probability).
+   */
   methods: string[];
   methodOptions?: Partial<MethodOptions>;
 }
 
 export interface MapsResult {
-  /** The methods run, in order. */
+  /** The methods run (as named in the job, 'name@probability' included), in order. */
   methods: string[];
   /** The top 3 classes (by logit), with their probabilities. */
   top: { index: number; probability: number }[];
-  /** method -> raw map per target layer, of the top class */
+  /** method (as named in the job) -> raw map per target layer, of the top class */
   raw: Record<string, number[][]>;
 }
 
@@ -45,19 +52,10 @@ export interface MapsOutput {
   kernels: string[];
 }
 
-/** Whether the model can run a method at these layers. */
-function allowed(method: string, c: Classifier, layers: string[]): boolean {
-  const m = getMethod(method);
-  if (m.needs.includes('cam-head')) {
-    return layers.every((l) => {
-      const h = c.camHead(l);
-      if (h.kind === 'weights') h.weights.dispose();
-      return h.kind !== 'none';
-    });
-  }
-  if (m.needs.includes('full-gradients')) return c.fullGradPlan?.().kind === 'ok';
-  if (m.needs.includes('guided-relu')) return c.format !== 'graph-model';
-  return true;
+/** The methods of the job that the model can run at these layers: those `--method all` would keep. */
+function allowed(methods: string[], c: Classifier, layers: string[]): string[] {
+  const kept = new Set(selectMethods('all', methodSupport(c, layers)).methods.map((m) => m.name));
+  return methods.filter((m) => kept.has(m.split('@')[0]));
 }
 
 export async function mapsOnBackend(jobs: MapsJob[], backend: BackendName): Promise<MapsOutput> {
@@ -70,15 +68,21 @@ export async function mapsOnBackend(jobs: MapsJob[], backend: BackendName): Prom
       const { x } = await prepareInput(session, await decodeImage(job.image));
       try {
         const c = session.model.classifier;
-        const methods = job.methods.filter((m) => allowed(m, c, session.layers));
+        const methods = allowed(job.methods, c, session.layers);
         // Integrated Gradients' baseline as the CLI passes it: the preprocessed black image.
         const baseline = await baselineOf(session, {});
-        const ex = explainTensor(c, x, { methods: methods.map(getMethod), layers: session.layers, topK: 1, reportTop: 3, score: 'logit', methodOptions: { ...job.methodOptions, baseline } });
-        results[job.name] = {
-          methods,
-          top: ex.top.map((t) => ({ index: t.index, probability: t.probability })),
-          raw: Object.fromEntries(ex.maps.map((m) => [m.method, m.raw.map((r) => Array.from(r.data))])),
-        };
+        const raw: Record<string, number[][]> = {};
+        let top: MapsResult['top'] = [];
+        const scoreOf = (m: string) => (m.split('@')[1] ?? 'logit') as ScoreKind;
+        const scores = [...new Set(methods.map(scoreOf))];
+        for (const score of scores.length ? scores : (['logit'] as ScoreKind[])) {
+          const named = methods.filter((m) => scoreOf(m) === score);
+          const ex = explainTensor(c, x, { methods: named.map((m) => getMethod(m.split('@')[0])), layers: session.layers, topK: 1, reportTop: 3, score, methodOptions: { ...job.methodOptions, baseline } });
+          // The top classes are the model's, whichever score the methods differentiate.
+          if (!top.length) top = ex.top.map((t) => ({ index: t.index, probability: t.probability }));
+          for (const m of ex.maps) raw[named.find((n) => n.split('@')[0] === m.method)!] = m.raw.map((r) => Array.from(r.data));
+        }
+        results[job.name] = { methods, top, raw };
       } finally {
         x.dispose();
         session.model.dispose();

@@ -205,6 +205,8 @@ export const CASES: Record<string, Case[]> = {
   Step: unary([], { alpha: 0 }),
   Square: unary(),
   Rsqrt: [{ label: 'positive 2x7x9x5', inputs: { x: f([2, 7, 9, 5], 'positive') } }, { label: 'large positive', inputs: { x: { shape: [4, 6], values: [1e-8, 1e-4, 0.5, 1, 2, 1e4, 3e7, 1e-3, 7, 8, 9, 10, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.1, 1.2, 1.3] } } }],
+  // One correctly rounded IEEE operation: exact. No zero among the values: the gradient divides by sqrt(x).
+  Sqrt: [{ label: 'positive 2x7x9x5', inputs: { x: f([2, 7, 9, 5], 'positive') } }, { label: 'tiny and huge', inputs: { x: { shape: [6], values: [1e-30, 1e-7, 0.25, 2, 1e7, 1e30] } } }],
   Sigmoid: unary(),
   Tanh: unary(),
   Elu: unary(),

@@ -1,10 +1,11 @@
 // One answer everywhere: every method family's maps on the WASM backend equal those on the pure-JS CPU backend
-// (Pearson r >= 0.9999 per raw map, top-3 classes equal and their probabilities within 1e-5), for two models built
-// here (Conv -> BatchNorm -> MaxPool blocks, and plain Conv -> ReLU -> MaxPool) and every model of
+// (Pearson r >= 0.9999 per raw map, top-3 classes equal and their probabilities within 1e-5), for three models built
+// here (Conv -> BatchNorm -> MaxPool blocks, plain Conv -> ReLU -> MaxPool, and a head without max pooling that
+// ShapleyCAM differentiates twice) and every model of
 // ../shared/data/zoo that loads. Each backend runs the library (openSession, prepareInput, explainTensor, as the CLI
 // does) in a plain node process, scripts/maps-for-backend.ts from dist/ (built by `npm test`): under jest the CPU
-// backend's JS kernels run ~3.5x slower. The kernels the WASM passes run must all be in kernels-in-use.json, whose
-// kernels kernels.test.ts checks one by one against the CPU backend.
+// backend's JS kernels run ~3.5x slower. The kernels the WASM passes run must all be ones that kernels.test.ts checks
+// one by one against the CPU backend (those of kernels-in-use.json and of kernel-cases.ts).
 //
 // Lean by design: one image per model, the top class, Score-CAM and Ablation-CAM on 2 channels, Integrated
 // Gradients with 2 steps. The CPU backend is what costs: a forward pass of a 224x224 MobileNetV2 takes it ~3 s, a
@@ -22,6 +23,7 @@ import { saveLayersModel } from '../../src/model/save';
 import { correlation } from '../helpers/stats';
 import { ROOT, tempDir } from '../helpers/cli';
 import type { MapsJob, MapsOutput, MapsResult } from '../../scripts/maps-for-backend';
+import { CASES } from './kernel-cases';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const inUse = require('./kernels-in-use.json') as { kernels: Record<string, unknown> };
 
@@ -39,6 +41,9 @@ const FAMILIES: Record<string, string[]> = {
   'forward CAMs': ['scorecam', 'ablationcam', 'eigencam'],
   'pixel attributions': ['saliency', 'integrated-gradients', 'guided-backprop'],
   FullGrad: ['fullgrad'],
+  'newer CAMs': ['shapleycam', 'finercam', 'refinecam', 'fem', 'kpca-cam'],
+  // ShapleyCAM's Hessian term is zero on a logit behind piecewise-linear layers; through a softmax it is not.
+  'ShapleyCAM on the probability': ['shapleycam@probability'],
 };
 const PIXEL_LEVEL = [...FAMILIES['pixel attributions'], ...FAMILIES.FullGrad];
 const OPTIONS = { maxChannels: 2, igSteps: 2, batchSize: 8, noiseSamples: 2 };
@@ -93,6 +98,26 @@ function reluPoolModel(): tf.LayersModel {
   });
 }
 
+/**
+ * Conv -> conv 'mid' -> BatchNorm -> ELU -> AvgPool -> conv 'feat' (tanh) -> GAP -> Dense: no max pooling after the
+ * target layers, so ShapleyCAM's second derivatives pass BatchNorm, ELU, tanh, average pooling and convolutions
+ * (the gradients src/capture/second-order.ts re-derives or adds). Two target layers, so RefineCAM runs.
+ */
+function smoothHeadModel(): tf.LayersModel {
+  return tf.sequential({
+    layers: [
+      tf.layers.conv2d({ inputShape: [26, 28, 3], filters: 6, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: init(71), biasInitializer: constant(0.01), name: 'c1' }),
+      tf.layers.conv2d({ filters: 8, kernelSize: 3, strides: 2, padding: 'same', kernelInitializer: init(72), name: 'mid' }),
+      tf.layers.batchNormalization({ name: 'bn', movingMeanInitializer: constant(0.1), movingVarianceInitializer: constant(0.5), gammaInitializer: constant(1.1), betaInitializer: constant(-0.2) }),
+      tf.layers.elu({ name: 'elu' }),
+      tf.layers.averagePooling2d({ poolSize: 2, strides: 2, name: 'avg' }),
+      tf.layers.conv2d({ filters: 10, kernelSize: 3, padding: 'same', activation: 'tanh', kernelInitializer: init(73), name: 'feat' }),
+      tf.layers.globalAveragePooling2d({ name: 'gap' }),
+      tf.layers.dense({ units: 6, kernelInitializer: init(74), biasInitializer: constant(0.05), name: 'logits' }),
+    ],
+  });
+}
+
 /** A seeded image in [0, 1) with smooth structure (so maps are not noise). */
 function seededImage(h: number, w: number, c: number, seed: number): Float32Array {
   return Float32Array.from({ length: h * w * c }, (_, i) => {
@@ -102,7 +127,7 @@ function seededImage(h: number, w: number, c: number, seed: number): Float32Arra
   });
 }
 
-const built = (name: string, make: () => tf.LayersModel, layer: string): Subject => ({
+const built = (name: string, make: () => tf.LayersModel, layers: string[]): Subject => ({
   name,
   pixel: true,
   job: async (dir) => {
@@ -113,7 +138,7 @@ const built = (name: string, make: () => tf.LayersModel, layer: string): Subject
     m.dispose();
     const image = path.join(dir, 'image.png');
     await sharp(Buffer.from(seededImage(h, w, 3, 3).map((v) => Math.round(v * 255))), { raw: { width: w, height: h, channels: 3 } }).png().toFile(image);
-    return { model, image, layers: [layer] };
+    return { model, image, layers };
   },
 });
 
@@ -133,8 +158,9 @@ const zoo = (name: string, image: string, pixel: boolean, extra: { crop?: { left
 
 const SUBJECTS: Subject[] = [
   // Target layers early in the model, so that the layer gradients pass BatchNorm and the pools too.
-  built('Conv -> BN -> MaxPool (built here)', bnPoolModel, 'conv1'),
-  built('Conv -> ReLU -> MaxPool (built here)', reluPoolModel, 'c2'),
+  built('Conv -> BN -> MaxPool (built here)', bnPoolModel, ['conv1']),
+  built('Conv -> ReLU -> MaxPool (built here)', reluPoolModel, ['c2']),
+  built('Conv -> BN -> ELU -> AvgPool -> tanh (built here)', smoothHeadModel, ['mid', 'feat']),
   ...(haveZoo
     ? [
         zoo('doodlenet', 'rocket.jpg', true, { preprocess: { mean: [1], std: [-1] } }),
@@ -225,8 +251,22 @@ describe.each(SUBJECTS.map((s) => [s.name] as const))('%s: the same maps on WASM
   });
 });
 
-test('every kernel the WASM passes ran is in kernels-in-use.json (each one checked by kernels.test.ts)', () => {
+test('the newer CAMs ran where they can: ShapleyCAM through a twice-differentiable head, RefineCAM on two layers', () => {
+  const smooth = cpu.results['Conv -> BN -> ELU -> AvgPool -> tanh (built here)'];
+  expect(smooth.methods).toEqual(expect.arrayContaining(FAMILIES['newer CAMs'].concat(FAMILIES['ShapleyCAM on the probability'])));
+  // Its Hessian term is not zero there (ELU and tanh after the layer): ShapleyCAM's map is not Grad-CAM's, whose
+  // weights are the gradient's mean alone.
+  const [shapley, gradcam] = [smooth.raw.shapleycam[0], smooth.raw.gradcam[0]];
+  const scale = Math.max(...gradcam.map(Math.abs));
+  expect(Math.max(...shapley.map((v, i) => Math.abs(v - gradcam[i])))).toBeGreaterThan(1e-3 * scale);
+  // Max pooling after the target layer has no second derivative in tfjs: left out, as --method all leaves it out.
+  expect(cpu.results['Conv -> ReLU -> MaxPool (built here)'].methods).not.toContain('shapleycam');
+});
+
+test('every kernel the WASM passes ran is checked against the CPU backend by kernels.test.ts', () => {
   expect(wasm.kernels.length).toBeGreaterThan(20);
-  // A new kernel: rerun scripts/kernels-in-use.ts and give it cases in kernel-cases.ts.
-  expect(wasm.kernels.filter((k) => !(k in inUse.kernels))).toEqual([]);
+  // kernels.test.ts runs every kernel of kernels-in-use.json (what the shipped and zoo models run) and every kernel
+  // with cases in kernel-cases.ts (what a model not seen yet may run, such as the ELU of the head built here).
+  // A kernel in neither: rerun scripts/kernels-in-use.ts and give it cases in kernel-cases.ts.
+  expect(wasm.kernels.filter((k) => !(k in inUse.kernels) && !CASES[k]?.length)).toEqual([]);
 });

@@ -123,3 +123,12 @@ test('every shell example on the shipped models and samples runs', () => {
   }
   expect(failures).toEqual([]);
 }, 900_000);
+
+test("docs/backends.md gives the number of kernels that kernels-in-use.json lists (what kernels.test.ts checks)", () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const inUse = require('../backend/kernels-in-use.json') as { kernels: Record<string, unknown> };
+  const text = fs.readFileSync(path.join(ROOT, 'docs/backends.md'), 'utf8');
+  const said = /runs every kernel tfjs-cam runs \((\d+),/.exec(text);
+  expect(said).not.toBeNull();
+  expect(Number(said![1])).toBe(Object.keys(inUse.kernels).length);
+});
