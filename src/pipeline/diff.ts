@@ -17,9 +17,9 @@ import { Target, targetClasses, targetLabel, targetSpec } from '../capture/targe
 import { collectImages, ImageJob } from '../batch/walk';
 import { applyShard } from '../batch/shard';
 import { shrinkForOutput } from '../render/overlay';
-import { ensureDir, writeFileAtomic } from '../report/files';
+import { ensureDir, writeImageFiles } from '../report/files';
 import type { LoadedModel } from '../model/load';
-import { errorMessage, OutputError, UsageError, UserError } from '../util/errors';
+import { errorMessage, UsageError, UserError } from '../util/errors';
 import { methodSlug } from '../util/names';
 import { TOOL_VERSION } from '../version';
 import { explainTensor, TensorExplanation } from './explain-tensor';
@@ -372,17 +372,8 @@ export class DiffPipeline {
 /** Writes one image's overlays (main thread only); a file that cannot be written fails that image. */
 async function writeCompared(r: ComparedImage, outDir: string | null): Promise<DiffImage> {
   if (!outDir || !r.files.length) return r.entry;
-  try {
-    for (const f of r.files) {
-      const target = path.join(outDir, f.rel);
-      await ensureDir(path.dirname(target));
-      await writeFileAtomic(target, Buffer.from(f.data.buffer, f.data.byteOffset, f.data.byteLength), { overwrite: true });
-    }
-    return r.entry;
-  } catch (e) {
-    if (e instanceof OutputError && e.stopsRun) throw e;
-    return { file: r.entry.file, status: 'error', error: errorMessage(e) };
-  }
+  const error = await writeImageFiles(r.files, outDir, true);
+  return error ? { file: r.entry.file, status: 'error', error } : r.entry;
 }
 
 function modelInfo(s: Session): DiffModelInfo {

@@ -22,7 +22,7 @@ import type { ColormapName, DivergingName } from '../render/colormap';
 import { DEFAULT_OUTLIER_PERCENT } from '../render/signed';
 import { comparisonSheet, SheetCell } from '../render/sheet';
 import { encodeNpy } from '../report/npy';
-import { ensureDir, removeStrayTempFiles, writeFileAtomic } from '../report/files';
+import { ensureDir, removeStrayTempFiles, writeFileAtomic, writeImageFiles } from '../report/files';
 import { ExplainReport, REPORT_SCHEMA, ReportImage, ReportMap } from '../report/schema';
 import { methodSlug, slug } from '../util/names';
 import { preprocessPixels, toInputTensor } from '../model/preprocess';
@@ -40,7 +40,7 @@ import { peakOf, topMassShare } from './maps';
 import { openSession, Session } from './session';
 import { leftOutNote } from '../methods';
 import { checkMethodOptions, methodSettingsOf } from './method-settings';
-import { errorMessage, ModelError, OutputError, UsageError, UserError } from '../util/errors';
+import { errorMessage, ModelError, UsageError, UserError } from '../util/errors';
 import { REPORT_NAME, RunJournal, WantedOutputs } from './resume';
 import { lockOutputDir } from '../report/lock';
 import { withFileContext } from './error-context';
@@ -546,18 +546,8 @@ function runNotes(session: Session, opts: ExplainOptions): { notes?: string[] } 
 /** Writes an image's files (main thread only); a file that cannot be written fails that image. */
 async function writeRendered(r: RenderedImage, outDir: string | null, force: boolean): Promise<ReportImage> {
   if (!outDir || r.entry.status !== 'ok') return r.entry;
-  try {
-    for (const f of r.files) {
-      const target = path.join(outDir, f.rel);
-      await ensureDir(path.dirname(target));
-      await writeFileAtomic(target, Buffer.from(f.data.buffer, f.data.byteOffset, f.data.byteLength), { overwrite: force });
-    }
-    return r.entry;
-  } catch (e) {
-    // A full disk or read-only file system would fail every later image too: stop the run (exit 2).
-    if (e instanceof OutputError && e.stopsRun) throw e;
-    return { file: r.entry.file, status: 'error', error: errorMessage(e) };
-  }
+  const error = await writeImageFiles(r.files, outDir, force);
+  return error ? { file: r.entry.file, status: 'error', error } : r.entry;
 }
 
 /**

@@ -3,7 +3,7 @@ import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import { promises as fsp } from 'fs';
 import * as path from 'path';
-import { OutputError } from '../util/errors';
+import { errorMessage, OutputError } from '../util/errors';
 
 export class OutputExistsError extends Error {
   constructor(readonly file: string) {
@@ -143,6 +143,25 @@ export function removePendingTempFiles(): void {
  * Creates dir (and parents) and checks that files can be created in it. Errors are OutputErrors (one line, exit 2
  * when it is the run's output folder).
  */
+/**
+ * Writes one image's files (paths relative to `outDir`), each atomically. A file that cannot be written fails that
+ * image only: its message is returned (null when all were written). A full disk or a read-only file system would
+ * fail every later image too: that OutputError is thrown, and stops the run (exit 2).
+ */
+export async function writeImageFiles(files: { rel: string; data: Uint8Array }[], outDir: string, overwrite: boolean): Promise<string | null> {
+  try {
+    for (const f of files) {
+      const target = path.join(outDir, f.rel);
+      await ensureDir(path.dirname(target));
+      await writeFileAtomic(target, Buffer.from(f.data.buffer, f.data.byteOffset, f.data.byteLength), { overwrite });
+    }
+    return null;
+  } catch (e) {
+    if (e instanceof OutputError && e.stopsRun) throw e;
+    return errorMessage(e);
+  }
+}
+
 export async function ensureDir(dir: string): Promise<void> {
   try {
     await makeDirs(dir);
