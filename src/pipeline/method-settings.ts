@@ -1,8 +1,10 @@
 /**
- * The options of the methods that take their own (FEM's k, KPCA-CAM's kernel, Finer-CAM's comparison, how
- * layers are combined): checked once per run before any image, and recorded in the report only where a method
- * that reads them runs, so that --resume, merge and diff compare them exactly where they change a map.
+ * The options that change a method's maps (the noise of SmoothGrad and Smooth Grad-CAM++, Integrated Gradients'
+ * steps and baseline, Score-CAM's channels, FEM's k, KPCA-CAM's kernel, Finer-CAM's comparison, how layers are
+ * combined): checked once per run before any image, and recorded in the report only where a method that reads them
+ * runs, so that --resume and merge compare them exactly where they change a map. (--batch-size changes no map.)
  */
+import { createHash } from 'crypto';
 import { CamMethod, DEFAULT_METHOD_OPTIONS, getMethod, KPCA_KERNELS, LayerAggregation, MethodOptions } from '../methods';
 import { finerBaseProblem } from '../methods/finercam';
 import type { Target } from '../capture/targets';
@@ -10,6 +12,19 @@ import { UsageError } from '../util/errors';
 
 /** What the report says about the method options in force (absent keys: no method that reads them ran). */
 export interface MethodSettings {
+  /** Noisy copies, their noise (a fraction of the input's range) and its seed: smoothgrad, smoothgradcam++. */
+  noiseSamples?: number;
+  noiseLevel?: number;
+  seed?: number;
+  /**
+   * Integrated Gradients' steps, and its baseline: the SHA-256 of the baseline image's model-input values (float32,
+   * as fitted and preprocessed; null: the black image). The values, not the file's name: shards run from other
+   * folders name the same file differently.
+   */
+  igSteps?: number;
+  baselineSha256?: string | null;
+  /** Score-CAM's and Ablation-CAM's channels (0: all). */
+  maxChannels?: number;
   femK?: number;
   kpcaKernel?: string;
   /** null: 1 / channels of the target layer (scikit-learn's default). */
@@ -71,12 +86,21 @@ export function checkMethodOptions(
 /** The report's record of the method options that change a map of this run. */
 export function methodSettingsOf(methods: CamMethod[], layers: string[], given: Partial<MethodOptions> | undefined, aggregate: LayerAggregation | undefined): { methodSettings?: MethodSettings } {
   const o = { ...DEFAULT_METHOD_OPTIONS, ...given };
-  const has = (name: string) => methods.some((m) => m.name === name);
+  // Finer-CAM runs its base method, whose options then change its maps too.
+  const names = new Set(methods.flatMap((m) => (m.finer ? [m.name, o.finerBase] : [m.name])));
+  const has = (...any: string[]) => any.some((n) => names.has(n));
   const s: MethodSettings = {
+    ...(has('smoothgrad', 'smoothgradcam++') ? { noiseSamples: o.noiseSamples, noiseLevel: o.noiseLevel, seed: o.seed } : {}),
+    ...(has('integrated-gradients') ? { igSteps: o.igSteps, baselineSha256: given?.baseline ? sha256Of(given.baseline) : null } : {}),
+    ...(has('scorecam', 'ablationcam') ? { maxChannels: o.maxChannels } : {}),
     ...(has('fem') ? { femK: o.femK } : {}),
     ...(has('kpca-cam') ? { kpcaKernel: o.kpcaKernel, kpcaGamma: o.kpcaGamma ?? null } : {}),
     ...(methods.some((m) => m.finer) ? { finerAlpha: o.finerAlpha, finerBase: o.finerBase, finerCompare: o.finerCompare?.length ? o.finerCompare : null } : {}),
     ...(layers.length > 1 && aggregate === 'product' ? { aggregate } : {}),
   };
   return Object.keys(s).length ? { methodSettings: s } : {};
+}
+
+function sha256Of(values: Float32Array): string {
+  return createHash('sha256').update(new Uint8Array(values.buffer, values.byteOffset, values.byteLength)).digest('hex');
 }

@@ -82,7 +82,9 @@ export interface ExplainReport {
   augSmooth?: boolean;
   eigenSmooth?: boolean;
   /**
-   * Options of the methods that change their maps, only where such a method ran: femK (fem), kpcaKernel and kpcaGamma
+   * Options that change a method's maps, only where a method that reads them ran: noiseSamples, noiseLevel, seed
+   * (smoothgrad, smoothgradcam++), igSteps and baselineSha256 (integrated-gradients), maxChannels (scorecam,
+   * ablationcam), femK (fem), kpcaKernel and kpcaGamma
    * (kpca-cam; gamma null = 1 / channels), finerAlpha, finerBase, finerCompare (finercam; null = the 3 most similar
    * classes per image), aggregate ('product' with several layers and --aggregate product).
    */

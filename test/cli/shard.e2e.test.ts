@@ -205,3 +205,41 @@ test('merge run from another folder than the shards links the originals as one r
   expect(r.code).toBe(2);
   expect(r.stderr).toBe('tfjs-cam: error: s1-k2: not a shard of the same run as s0 (explained.topK 2 there, 1 in s0)\n');
 });
+
+test('shards whose methods ran with other options (noise seed, Score-CAM channels, IG baseline) are refused by merge and --resume', () => {
+  const w = path.join(dir, 'opts');
+  fs.mkdirSync(path.join(w, 'imgs'), { recursive: true });
+  for (const f of ['digit-03-3.png', 'digit-05-5.png']) fs.copyFileSync(path.join(ROOT, 'samples', f), path.join(w, 'imgs', f));
+  const base = ['-m', path.join(ROOT, 'models', 'gap-cnn'), '-k', '1', '-j', '1', '-q', '--no-timings', '--noise-samples', '2', '--ig-steps', '2', '--max-channels', '4'];
+  const run = (k: number, out: string, extra: string[] = [], method = 'smoothgrad,scorecam,integrated-gradients') => runCli(['explain', 'imgs', ...base, '--method', method, ...extra, '--shard', `${k}/2`, '-o', out], { cwd: w });
+  expect(run(0, 's0').code).toBe(0);
+  const report = JSON.parse(fs.readFileSync(path.join(w, 's0', 'report.json'), 'utf8'));
+  expect(report.methodSettings).toEqual({ noiseSamples: 2, noiseLevel: 0.15, seed: 0, igSteps: 2, baselineSha256: null, maxChannels: 4 });
+  const refused = (out: string, extra: string[], setting: string) => {
+    expect(run(1, out, extra).code).toBe(0);
+    const r = runCli(['merge', 's0', out, '-o', `m-${out}`], { cwd: w });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(`tfjs-cam: error: ${out}: not a shard of the same run as s0 (${setting})\n`);
+  };
+  refused('s1-seed', ['--seed', '7'], 'methodSettings.seed 7 there, 0 in s0');
+  refused('s1-channels', ['--max-channels', '6'], 'methodSettings.maxChannels 6 there, 4 in s0');
+  // A baseline image: the hash of its model-input values (any file name, any folder).
+  fs.copyFileSync(path.join(ROOT, 'samples', 'digit-07-7.png'), path.join(w, 'baseline.png'));
+  expect(run(1, 's1-base', ['--baseline', 'baseline.png']).code).toBe(0);
+  const hash = JSON.parse(fs.readFileSync(path.join(w, 's1-base', 'report.json'), 'utf8')).methodSettings.baselineSha256;
+  expect(hash).toMatch(/^[0-9a-f]{64}$/);
+  const r = runCli(['merge', 's0', 's1-base', '-o', 'm-base'], { cwd: w });
+  expect(r.code).toBe(2);
+  expect(r.stderr).toBe(`tfjs-cam: error: s1-base: not a shard of the same run as s0 (methodSettings.baselineSha256 "${hash}" there, null in s0)\n`);
+  // The same options merge; options of methods that did not run are not compared (Grad-CAM reads no noise).
+  expect(run(1, 's1').code).toBe(0);
+  expect(runCli(['merge', 's0', 's1', '-o', 'm'], { cwd: w }).code).toBe(0);
+  expect(run(0, 'g0', ['--seed', '3'], 'gradcam').code).toBe(0);
+  expect(run(1, 'g1', [], 'gradcam').code).toBe(0);
+  expect(JSON.parse(fs.readFileSync(path.join(w, 'g0', 'report.json'), 'utf8')).methodSettings).toBeUndefined();
+  expect(runCli(['merge', 'g0', 'g1', '-o', 'mg'], { cwd: w }).code).toBe(0);
+  // --resume of a folder made with another seed is refused, naming it.
+  const again = run(0, 's0', ['--seed', '7', '--resume']);
+  expect(again.code).toBe(2);
+  expect(again.stderr).toMatch(/--resume: .* was made with other settings \(methodSettings\.seed 7 now, 0 then\)/);
+});
