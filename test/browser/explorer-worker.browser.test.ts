@@ -10,6 +10,7 @@ import * as path from 'path';
 import sharp from 'sharp';
 import { chromium, Browser, Page } from 'playwright-core';
 import { startServer, RunningServer } from '../../src/serve/server';
+import { computed, ExplorerHook, pageState as state, shownMap as shown } from '../helpers/explorer-page';
 import { ROOT, runCliAsync, tempDir } from '../helpers/cli';
 
 const CHROMIUM = process.env.TFJS_CAM_CHROMIUM ?? '/usr/bin/chromium';
@@ -24,31 +25,12 @@ const IMAGES = NAMES.map((n) => path.join(ROOT, 'samples', n));
 /** conv5, gap-cnn's default layer, has 96 channels: Score-CAM scores each (and the all-zero mask once). */
 const CHANNELS = 96;
 
-interface Shown {
-  method: string;
-  layer: string;
-  classIndex: number;
-  map: number[];
-  signed?: { clip: number; unit: number[] };
-}
-interface PageState {
-  state: string;
-  backend: string | null;
-  image: string | null;
-  top: { index: number; label: string; probability: number }[];
-  message: string;
-  computations: number;
-  progress: { fraction: number; text: string; estimate: string | null } | null;
-  cancelled: number;
-  workerStarts: number;
-}
-type Hook = { tfjsCam: { page: PageState; shownMap(): Shown | null; numTensors(): Promise<number> } };
 /** The browser's PerformanceObserver, with the Long Tasks API's entry type (Node's types do not know it). */
 type LongTaskObserver = new (cb: (list: { getEntries(): { duration: number }[] }) => void) => { observe(o: { type: string }): void };
 // The DOM as far as these tests touch it inside the page (the project compiles without the DOM library).
 type El = { textContent: string | null; value: string; checked: boolean; click(): void; width: number; height: number; getContext(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } } };
 type Win = typeof globalThis &
-  Hook & {
+  ExplorerHook & {
     document: { body: { dataset: Record<string, string | undefined> }; getElementById(id: string): El; querySelectorAll(s: string): El[] };
     MutationObserver: new (cb: () => void) => { observe(target: unknown, o: object): void; disconnect(): void };
     longTasks: number[];
@@ -78,18 +60,8 @@ afterAll(async () => {
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-const state = (page: Page) => page.evaluate(() => (globalThis as Win).tfjsCam.page);
-const shown = (page: Page) => page.evaluate(() => (globalThis as Win).tfjsCam.shownMap());
 const numTensors = (page: Page) => page.evaluate(() => (globalThis as Win).tfjsCam.numTensors());
 
-/** Waits until the page is idle again with more than `after` computations. */
-async function computed(page: Page, after: number): Promise<Shown> {
-  await page.waitForFunction((n) => {
-    const p = (globalThis as Win).tfjsCam.page;
-    return p.state === 'ready' && p.computations > n;
-  }, after, { timeout: 480_000 });
-  return (await shown(page))!;
-}
 
 async function open(query = '', viewport = { width: 1280, height: 720 }): Promise<Page> {
   const page = await browser!.newPage({ viewport, acceptDownloads: true });

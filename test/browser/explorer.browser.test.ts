@@ -13,6 +13,7 @@ import { startServer, RunningServer } from '../../src/serve/server';
 import { decodeNpy } from '../../src/report/npy';
 import { toInputResolution } from '../../src/pipeline/maps';
 import { correlation } from '../helpers/stats';
+import { computed, ExplorerHook, pageState as state, shownMap as shown } from '../helpers/explorer-page';
 import { ROOT, SHARED, hasShared, runCli, tempDir } from '../helpers/cli';
 
 const CHROMIUM = process.env.TFJS_CAM_CHROMIUM ?? '/usr/bin/chromium';
@@ -29,24 +30,6 @@ const LAYER = 'leaky_re_lu_15';
 const BULL_MASTIFF = 139;
 const TIGER_CAT = 54;
 
-interface Shown {
-  method: string;
-  layer: string;
-  classIndex: number;
-  label: string;
-  map: number[];
-  raw: { layer: string; data: number[]; height: number; width: number }[];
-  flat: boolean;
-}
-interface PageState {
-  state: string;
-  backend: string | null;
-  image: string | null;
-  top: { index: number; label: string; probability: number }[];
-  message: string;
-  computations: number;
-}
-type Hook = { tfjsCam: { page: PageState; shownMap(): Shown | null } };
 // The DOM as far as these tests touch it inside the page (the project compiles without the DOM library; the
 // casts are erased, so the functions run in the page as written).
 type El = {
@@ -60,7 +43,7 @@ type El = {
   height: number;
 };
 type Win = typeof globalThis &
-  Hook & {
+  ExplorerHook & {
     document: { body: El; getElementById(id: string): El };
     DataTransfer: new () => { items: { add(f: unknown): void } };
     DragEvent: new (type: string, init: object) => unknown;
@@ -103,17 +86,7 @@ afterAll(async () => {
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-const state = (page: Page) => page.evaluate(() => (globalThis as Win).tfjsCam.page);
-const shown = (page: Page) => page.evaluate(() => (globalThis as Win).tfjsCam.shownMap());
 
-/** Waits until the page is idle again after more than `after` computations. */
-async function computed(page: Page, after: number): Promise<Shown> {
-  await page.waitForFunction((n) => {
-    const p = (globalThis as Win).tfjsCam.page;
-    return p.state === 'ready' && p.computations > n;
-  }, after, { timeout: 480_000 });
-  return (await shown(page))!;
-}
 
 /** Opens the page on a backend; null where the browser cannot start that backend. */
 async function open(backend: string): Promise<Page | null> {

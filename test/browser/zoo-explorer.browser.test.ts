@@ -18,6 +18,7 @@ import { errorMessage } from '../../src/util/errors';
 import { decodeImage } from '../../src/image/decode';
 import { correlation } from '../helpers/stats';
 import { ROOT, SHARED, tempDir } from '../helpers/cli';
+import { ExplorerHook, pageState as state } from '../helpers/explorer-page';
 
 const CHROMIUM = process.env.TFJS_CAM_CHROMIUM ?? '/usr/bin/chromium';
 const ZOO = path.join(SHARED, 'zoo');
@@ -52,17 +53,7 @@ interface Cli {
   error?: string;
 }
 
-interface PageState {
-  state: string;
-  backend: string | null;
-  image: string | null;
-  top: { index: number; label: string; probability: number }[];
-  message: string;
-  computations: number;
-}
-type Shown = { method: string; layer: string; classIndex: number; label: string; map: number[] };
-type Hook = { tfjsCam: { page: PageState; shownMap(): Shown | null } };
-type Win = typeof globalThis & Hook & { document: { body: { dataset: Record<string, string | undefined> } } };
+type Win = typeof globalThis & ExplorerHook & { document: { body: { dataset: Record<string, string | undefined> } } };
 
 let dir: string;
 let context: BrowserContext | null = null;
@@ -111,7 +102,6 @@ afterAll(async () => {
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-const state = (page: Page) => page.evaluate(() => (globalThis as Win).tfjsCam.page);
 
 /** The explorer for one model, on one backend, with the image listed and the model's flags given (as `serve` would). */
 async function openExplorer(name: string, backend: string): Promise<{ page: Page; close(): Promise<void> }> {
